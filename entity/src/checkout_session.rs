@@ -1,0 +1,35 @@
+//! SeaORM entity for `checkout_sessions`.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "checkout_sessions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub merchant_id: String,
+    pub livemode: bool,
+    pub status: String,
+    pub payment_status: String,
+    pub mode: String,
+    pub currency: String,
+    pub amount_subtotal: i64,
+    pub amount_total: i64,
+    pub line_item_count: i32,
+    pub payment_intent_id: String,
+    pub subscription_id: Option<String>,
+    pub success_url: String,
+    pub cancel_url: Option<String>,
+    pub customer_email: Option<String>,
+    pub client_reference_id: Option<String>,
+    pub metadata: String,
+    pub locale: String,
+    pub payment_method_types: String,
+    pub created: i64,
+    pub expires_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,10 @@
+//! SeaORM entities, one module per table. Shapes only: rules live in the
+//! service layer of the root crate, wire types in its `rest`/`graphql` modules.
+pub mod api_key;
+pub mod checkout_session;
+pub mod idempotency_key;
+pub mod line_item;
+pub mod merchant;
+pub mod payment;
+pub mod payment_intent;
+pub mod subscription;

@@ -1,0 +1,25 @@
+//! SeaORM entity for `line_items`.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "line_items")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub session_id: String,
+    pub position: i32,
+    pub name: String,
+    pub description: Option<String>,
+    pub images: String,
+    pub amount: i64,
+    pub currency: String,
+    pub quantity: i64,
+    pub amount_total: i64,
+    pub recurring_interval: Option<String>,
+    pub recurring_interval_count: Option<i32>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

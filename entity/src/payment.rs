@@ -1,0 +1,22 @@
+//! SeaORM entity for `payments`.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub payment_intent_id: String,
+    pub session_id: String,
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+    pub payment_method: String,
+    pub failure_code: Option<String>,
+    pub created: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

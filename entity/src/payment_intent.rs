@@ -1,0 +1,27 @@
+//! SeaORM entity for `payment_intents`.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payment_intents")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub merchant_id: String,
+    pub livemode: bool,
+    pub session_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub attempt_id: Option<String>,
+    pub payment_method: Option<String>,
+    pub last_payment_error: Option<String>,
+    pub pending_outcome: Option<String>,
+    pub settle_at: Option<i64>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

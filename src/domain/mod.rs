@@ -1,0 +1,11 @@
+//! Domain types built once at the edge and trusted afterwards.
+pub mod currency;
+pub mod ids;
+pub mod locale;
+pub mod money;
+pub mod return_url;
+pub mod time;
+
+pub use currency::Currency;
+pub use money::Amount;
+pub use return_url::ReturnUrl;

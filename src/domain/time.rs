@@ -1,0 +1,72 @@
+//! Calendar arithmetic on unix seconds (UTC), for subscription periods.
+
+/// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    days_from_civil(
+        if m == 12 { y + 1 } else { y },
+        if m == 12 { 1 } else { m + 1 },
+        1,
+    ) - days_from_civil(y, m, 1)
+}
+
+/// `t` plus `months` calendar months, the day clamped to the target month's end
+/// (Jan 31 + 1 month = Feb 28/29), as Stripe bills.
+pub fn add_months(t: i64, months: i64) -> i64 {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let total = y * 12 + (m - 1) + months;
+    let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+    let nd = d.min(days_in_month(ny, nm));
+    days_from_civil(ny, nm, nd) * 86_400 + secs
+}
+
+/// The end of one billing period of `count` `interval`s starting at `start`.
+pub fn period_end(start: i64, interval: &str, count: i64) -> i64 {
+    match interval {
+        "day" => start + 86_400 * count,
+        "week" => start + 7 * 86_400 * count,
+        "year" => add_months(start, 12 * count),
+        _ => add_months(start, count),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_clamp_to_month_end() {
+        // 2026-01-31T10:00:00Z + 1 month = 2026-02-28T10:00:00Z
+        let jan31 = days_from_civil(2026, 1, 31) * 86_400 + 36_000;
+        assert_eq!(
+            add_months(jan31, 1),
+            days_from_civil(2026, 2, 28) * 86_400 + 36_000
+        );
+        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+        assert_eq!(period_end(0, "week", 2), 14 * 86_400);
+    }
+}

@@ -1,0 +1,343 @@
+//! The one error type every client-visible failure goes through, and its one
+//! rendering as the SPEC §6 body.
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One violated field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub code: FieldCode,
+    pub param: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldCode {
+    Invalid,
+    Missing,
+    Unknown,
+}
+
+impl FieldCode {
+    fn as_str(self) -> &'static str {
+        match self {
+            FieldCode::Invalid => "parameter_invalid",
+            FieldCode::Missing => "parameter_missing",
+            FieldCode::Unknown => "parameter_unknown",
+        }
+    }
+}
+
+impl FieldError {
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: FieldCode::Invalid,
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+    pub fn missing(param: impl Into<String>) -> Self {
+        let param = param.into();
+        let message = format!("Missing required param: {param}.");
+        Self {
+            code: FieldCode::Missing,
+            param,
+            message,
+        }
+    }
+    pub fn unknown(param: impl Into<String>) -> Self {
+        let param = param.into();
+        let message = format!("Received unknown parameter: {param}.");
+        Self {
+            code: FieldCode::Unknown,
+            param,
+            message,
+        }
+    }
+}
+
+/// States that forbid an action on a checkout session or its payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    SessionExpired,
+    SessionCompleted,
+    SessionNotOpen,
+    PaymentInProgress,
+    IdempotencyKeyInUse,
+}
+
+/// A refusal by the payment processor (HTTP 402).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decline {
+    pub code: String,
+    pub decline_code: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("malformed JSON")]
+    JsonInvalid(String),
+    #[error("idempotency key reused with another request")]
+    IdempotencyMismatch,
+    #[error("missing API key")]
+    ApiKeyMissing,
+    #[error("invalid API key")]
+    ApiKeyInvalid,
+    #[error("declined")]
+    Declined(Decline),
+    #[error("scope missing")]
+    ScopeMissing(&'static str),
+    #[error("no such {kind}")]
+    NotFound { kind: &'static str, id: String },
+    #[error("route not found")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict")]
+    Conflict(Conflict),
+    #[error("body too large")]
+    BodyTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("rate limited")]
+    RateLimited,
+    #[error("timeout")]
+    Timeout,
+    #[error("processor unavailable")]
+    ProcessorUnavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Error::Internal(format!("database: {e}"))
+    }
+}
+
+impl Error {
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldError::invalid(param, message)])
+    }
+
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    /// The body, status and extra fields of this error, as every front end shows it.
+    pub fn body(&self) -> (StatusCode, ErrorBody) {
+        use Error::*;
+        let mut b = ErrorBody::new("invalid_request_error", "");
+        let status = match self {
+            Validation(errors) => {
+                let first = errors
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| FieldError::invalid("", "Invalid request."));
+                b.code = first.code.as_str().into();
+                b.param = Some(first.param).filter(|p| !p.is_empty());
+                b.message = first.message;
+                b.errors = Some(
+                    errors
+                        .iter()
+                        .map(|e| FieldErrorBody {
+                            code: e.code.as_str().into(),
+                            param: e.param.clone(),
+                            message: e.message.clone(),
+                        })
+                        .collect(),
+                );
+                StatusCode::BAD_REQUEST
+            }
+            JsonInvalid(msg) => {
+                b.code = "json_invalid".into();
+                b.message = format!("Invalid JSON: {msg}.");
+                StatusCode::BAD_REQUEST
+            }
+            IdempotencyMismatch => {
+                b.r#type = "idempotency_error".into();
+                b.code = "idempotency_key_mismatch".into();
+                b.message = "Keys for idempotent requests can only be used with the same parameters they were first used with.".into();
+                StatusCode::BAD_REQUEST
+            }
+            ApiKeyMissing => {
+                b.r#type = "authentication_error".into();
+                b.code = "api_key_missing".into();
+                b.message =
+                    "You did not provide an API key. Use `Authorization: Bearer ik_test_...`."
+                        .into();
+                StatusCode::UNAUTHORIZED
+            }
+            ApiKeyInvalid => {
+                b.r#type = "authentication_error".into();
+                b.code = "api_key_invalid".into();
+                b.message = "Invalid API key provided.".into();
+                StatusCode::UNAUTHORIZED
+            }
+            Declined(d) => {
+                b.r#type = "card_error".into();
+                b.code = d.code.clone();
+                b.decline_code = d.decline_code.clone();
+                b.message = d.message.clone();
+                StatusCode::PAYMENT_REQUIRED
+            }
+            ScopeMissing(scope) => {
+                b.r#type = "permission_error".into();
+                b.code = "scope_missing".into();
+                b.message = format!("This token lacks the `{scope}` scope.");
+                StatusCode::FORBIDDEN
+            }
+            NotFound { kind, id } => {
+                b.code = "resource_missing".into();
+                b.message = format!("No such {kind}: '{}'", truncate(id, 80));
+                StatusCode::NOT_FOUND
+            }
+            RouteNotFound => {
+                b.code = "route_not_found".into();
+                b.message = "Unrecognized request URL.".into();
+                StatusCode::NOT_FOUND
+            }
+            MethodNotAllowed => {
+                b.code = "method_not_allowed".into();
+                b.message = "This method is not allowed on this URL.".into();
+                StatusCode::METHOD_NOT_ALLOWED
+            }
+            Conflict(c) => {
+                let (code, message) = match c {
+                    self::Conflict::SessionExpired => (
+                        "checkout_session_expired",
+                        "This checkout session has expired.",
+                    ),
+                    self::Conflict::SessionCompleted => (
+                        "checkout_session_completed",
+                        "This checkout session is already paid.",
+                    ),
+                    self::Conflict::SessionNotOpen => (
+                        "checkout_session_not_open",
+                        "Only open checkout sessions can be expired.",
+                    ),
+                    self::Conflict::PaymentInProgress => (
+                        "payment_in_progress",
+                        "A payment for this checkout session is already processing.",
+                    ),
+                    self::Conflict::IdempotencyKeyInUse => (
+                        "idempotency_key_in_use",
+                        "A request with this idempotency key is still in progress; retry later.",
+                    ),
+                };
+                b.code = code.into();
+                b.message = message.into();
+                StatusCode::CONFLICT
+            }
+            BodyTooLarge => {
+                b.code = "body_too_large".into();
+                b.message = "The request body exceeds 256 KiB.".into();
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            UnsupportedMediaType => {
+                b.code = "unsupported_media_type".into();
+                b.message =
+                    "Request bodies must be JSON with `Content-Type: application/json`.".into();
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            RateLimited => {
+                b.r#type = "rate_limit_error".into();
+                b.code = "rate_limited".into();
+                b.message = "Too many requests; slow down and retry shortly.".into();
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Timeout => {
+                b.r#type = "api_error".into();
+                b.code = "timeout".into();
+                b.message = "The request took too long to complete.".into();
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ProcessorUnavailable => {
+                b.r#type = "api_error".into();
+                b.code = "processor_unavailable".into();
+                b.message = "No payment processor is configured for live mode.".into();
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Internal(_) => {
+                b.r#type = "api_error".into();
+                b.code = "internal".into();
+                b.message = "An internal error occurred.".into();
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (status, b)
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// `{"error": {...}}` — SPEC §6.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// `invalid_request_error`, `idempotency_error`, `authentication_error`, `card_error`,
+    /// `permission_error`, `rate_limit_error` or `api_error`.
+    pub r#type: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
+    /// Path of the field at fault, such as `line_items[0].amount`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    pub message: String,
+    /// Every violated field (validation errors only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldErrorBody>>,
+}
+
+impl ErrorBody {
+    fn new(t: &str, code: &str) -> Self {
+        Self {
+            r#type: t.into(),
+            code: code.into(),
+            decline_code: None,
+            param: None,
+            message: String::new(),
+            errors: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    pub code: String,
+    pub param: String,
+    pub message: String,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Error::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let (status, error) = self.body();
+        let body = serde_json::to_vec(&ErrorResponse { error }).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        res
+    }
+}

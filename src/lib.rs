@@ -1,0 +1,164 @@
+//! Ikawaari Checkout: hosted checkout for West African merchants.
+//!
+//! `build_app` is the one way to build the HTTP app, used by `main.rs` and by
+//! the tests alike; `run` serves it on a bound listener.
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod processor;
+pub mod rest;
+pub mod service;
+pub mod validation;
+pub mod wire;
+pub mod workers;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use sea_orm::DatabaseConnection;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use clock::Clock;
+pub use config::Config;
+
+use processor::Processor;
+use rest::ops::Metrics;
+use rest::rate_limit::PayLimiter;
+use service::events::EventBus;
+
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// Everything a handler, resolver or worker needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub processor: Arc<dyn Processor>,
+    pub events: EventBus,
+    pub pay_limiter: Arc<PayLimiter>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config, clock: Clock) -> Self {
+        let processor = Arc::new(processor::TestProcessor {
+            momo_delay: Duration::from_millis(config.test_momo_delay_ms),
+        });
+        AppState {
+            db,
+            pay_limiter: Arc::new(PayLimiter::new(config.pay_rate_limit, clock.clone())),
+            config: Arc::new(config),
+            clock,
+            processor,
+            events: EventBus::default(),
+            metrics: Arc::default(),
+        }
+    }
+}
+
+/// The OpenAPI document, exactly as served and committed.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (public, merchant) = rest::routers();
+    let (_, mut doc) =
+        utoipa_axum::router::OpenApiRouter::with_openapi(rest::openapi::ApiDoc::openapi())
+            .merge(public)
+            .merge(merchant)
+            .split_for_parts();
+    rest::openapi::finish(&mut doc);
+    doc
+}
+
+#[derive(Clone, Default)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&domain::ids::new_id("req"))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+fn cors(origins: &str) -> CorsLayer {
+    let allow = if origins.trim() == "*" {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .split(',')
+                .filter_map(|o| HeaderValue::from_str(o.trim()).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+        ])
+}
+
+/// The whole HTTP app.
+pub fn build_app(state: AppState) -> Router {
+    let (public, merchant) = rest::routers();
+    let (public, _) = public.split_for_parts();
+    let (merchant, _) = merchant.split_for_parts();
+    let doc = openapi();
+    let request_id = HeaderName::from_static("request-id");
+    let api = Router::new()
+        .merge(public.layer(cors(&state.config.cors_origins)))
+        .merge(merchant)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rest::idempotency::middleware,
+        ));
+    Router::new()
+        .merge(api)
+        .route("/healthz", axum::routing::get(rest::ops::healthz))
+        .route("/readyz", axum::routing::get(rest::ops::readyz))
+        .route("/metrics", axum::routing::get(rest::ops::metrics))
+        .merge(SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", doc))
+        .fallback(rest::ops::route_not_found)
+        .method_not_allowed_fallback(rest::ops::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rest::ops::normalize_errors))
+        .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, Duration::from_millis(state.config.request_timeout_ms)))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, finishing in-flight requests.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

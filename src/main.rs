@@ -1,0 +1,267 @@
+//! The `ikawaari` command line (SPEC §10). Results go to stdout, the secret
+//! alone on the last line; logs go to stderr.
+use clap::{Parser, Subcommand};
+use ikawaari::auth::Scope;
+use ikawaari::config::{DbArgs, ServeArgs};
+use ikawaari::service::credentials::{self, TokenKind};
+use ikawaari::workers::tokio_util_shutdown;
+use ikawaari::{AppState, Clock, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "ikawaari",
+    version,
+    about = "Ikawaari Checkout: hosted checkout for West African merchants"
+)]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve the API, hosted page and docs on one port.
+    Serve(ServeArgs),
+    /// Apply pending migrations.
+    Migrate,
+    /// Manage merchants.
+    Merchant {
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// Manage secret API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Manage app tokens.
+    AppToken {
+        #[command(subcommand)]
+        command: AppTokenCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant and its first test key.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Mode {
+    Test,
+    Live,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create a secret key (all scopes unless restricted).
+    Create {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long, value_enum)]
+        mode: Mode,
+        #[arg(long, default_value = "payments:read,payments:write")]
+        scopes: String,
+    },
+    /// Revoke a key or app token by its displayed prefix.
+    Revoke { prefix: String },
+}
+
+#[derive(Subcommand)]
+enum AppTokenCommand {
+    /// Create an app token bound to one merchant and mode.
+    Create {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long, value_enum)]
+        mode: Mode,
+        #[arg(long)]
+        scopes: String,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("IKAWAARI_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    init_tracing();
+    if let Err(e) = dispatch(cli).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn state_for(db: &DbArgs) -> Result<AppState, Box<dyn std::error::Error>> {
+    let conn = ikawaari::db::connect(&db.database_url, 5).await?;
+    ikawaari::db::migrate(&conn).await?;
+    let config = Config::with_defaults(&db.database_url, "http://127.0.0.1:8080/checkout");
+    Ok(AppState::new(conn, config, Clock::default()))
+}
+
+fn describe(e: ikawaari::error::Error) -> Box<dyn std::error::Error> {
+    let (_, body) = e.body();
+    body.message.into()
+}
+
+async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve(args) => serve(cli.db, args).await,
+        Command::Openapi => {
+            println!("{}", ikawaari::openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Migrate => {
+            state_for(&cli.db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Merchant {
+            command: MerchantCommand::Create { name },
+        } => {
+            let state = state_for(&cli.db).await?;
+            let m = credentials::create_merchant(&state, &name)
+                .await
+                .map_err(describe)?;
+            let key = credentials::issue(
+                &state,
+                &m.id,
+                false,
+                TokenKind::SecretKey,
+                &[Scope::Read, Scope::Write],
+            )
+            .await
+            .map_err(describe)?;
+            println!("merchant: {}", m.id);
+            println!("{}", key.secret);
+            Ok(())
+        }
+        Command::Key {
+            command:
+                KeyCommand::Create {
+                    merchant,
+                    mode,
+                    scopes,
+                },
+        } => {
+            let state = state_for(&cli.db).await?;
+            let scopes = credentials::parse_scopes(&scopes).map_err(describe)?;
+            let key = credentials::issue(
+                &state,
+                &merchant,
+                matches!(mode, Mode::Live),
+                TokenKind::SecretKey,
+                &scopes,
+            )
+            .await
+            .map_err(describe)?;
+            println!("prefix: {}", key.prefix);
+            println!("{}", key.secret);
+            Ok(())
+        }
+        Command::Key {
+            command: KeyCommand::Revoke { prefix },
+        } => {
+            let state = state_for(&cli.db).await?;
+            let id = credentials::revoke(&state, &prefix)
+                .await
+                .map_err(describe)?;
+            println!("revoked: {prefix}");
+            println!("{id}");
+            Ok(())
+        }
+        Command::AppToken {
+            command:
+                AppTokenCommand::Create {
+                    merchant,
+                    mode,
+                    scopes,
+                },
+        } => {
+            let state = state_for(&cli.db).await?;
+            let scopes = credentials::parse_scopes(&scopes).map_err(describe)?;
+            let t = credentials::issue(
+                &state,
+                &merchant,
+                matches!(mode, Mode::Live),
+                TokenKind::AppToken,
+                &scopes,
+            )
+            .await
+            .map_err(describe)?;
+            println!("prefix: {}", t.prefix);
+            println!("{}", t.secret);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let conn = ikawaari::db::connect(&db.database_url, 10).await?;
+    ikawaari::db::migrate(&conn).await?;
+    let listener = tokio::net::TcpListener::bind(&args.bind).await?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(conn, Config::new(&db, &args, addr), Clock::default());
+    match credentials::seed_demo(&state).await.map_err(describe)? {
+        Some((m, key)) => {
+            println!("merchant: {} ({})", m.id, m.display_name);
+            println!("test key: {}", key.secret);
+        }
+        None => println!(
+            "test key: shown once at first start; create another with `ikawaari key create --merchant acct_… --mode test`"
+        ),
+    }
+    println!("API: http://{addr}/api/v1");
+    println!("Swagger UI: http://{addr}/swagger-ui");
+    println!("listening on {addr}");
+    let (trigger, token) = tokio_util_shutdown::pair();
+    ikawaari::workers::recover(&state).await.map_err(describe)?;
+    ikawaari::workers::spawn(state.clone(), token.clone());
+    let app = ikawaari::build_app(state);
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        trigger.fire();
+    };
+    ikawaari::run(listener, app, shutdown).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

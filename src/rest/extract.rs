@@ -1,0 +1,99 @@
+//! Extractors that turn every malformed request into the SPEC §6 shape:
+//! `Bytes` → content type → `serde_path_to_error`.
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::validation;
+
+/// JSON body for POST routes without parameters: empty or `{}`.
+pub struct OptionalJson<T>(pub T);
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
+
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            Error::BodyTooLarge
+        } else {
+            Error::JsonInvalid("unreadable body".into())
+        }
+    })
+}
+
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(validation::from_serde)?;
+    // Trailing characters after the JSON value.
+    de.end().map_err(|e| {
+        Error::JsonInvalid(format!(
+            "trailing characters at line {} column {}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    Ok(value)
+}
+
+/// A JSON body parsed with `param` paths in its errors. Rules (`validator`
+/// and cross-field) run in the service, so REST and GraphQL share them.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        if !is_json(&req) {
+            return Err(Error::UnsupportedMediaType);
+        }
+        let bytes = body_bytes(req, state).await?;
+        Ok(Json(parse(&bytes)?))
+    }
+}
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let has_type = req.headers().contains_key(CONTENT_TYPE);
+        let json = is_json(&req);
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        if has_type && !json {
+            return Err(Error::UnsupportedMediaType);
+        }
+        Ok(OptionalJson(parse(&bytes)?))
+    }
+}
+
+/// Query string with unknown parameters rejected and typed errors as §6.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|e| {
+                let path = validation::serde_path(e.path());
+                validation::from_message(&path, &e.into_inner().to_string())
+            })
+    }
+}

@@ -1,0 +1,21 @@
+//! The REST API: one file per resource, routes registered only through
+//! `utoipa_axum::routes!` so the router and the OpenAPI document cannot drift.
+pub mod extract;
+pub mod idempotency;
+pub mod openapi;
+pub mod ops;
+mod payments;
+mod public;
+pub mod rate_limit;
+mod sessions;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+/// Public routes (CORS-enabled) and merchant routes, with their documents.
+pub fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let public = public::router();
+    let merchant = sessions::router().merge(payments::router());
+    (public, merchant)
+}

@@ -1,0 +1,121 @@
+//! The OpenAPI 3.1 document: generated from the handlers, plus the bearer
+//! scheme and the error responses every route can give.
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+
+/// Applied once the handlers' paths are merged in.
+pub fn finish(doc: &mut Doc) {
+    Security.modify(doc);
+    StandardErrors.modify(doc);
+}
+
+use crate::error::{ErrorBody, ErrorResponse, FieldErrorBody};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ikawaari Checkout API", version = "1.0.0",
+        description = "Hosted checkout for West African merchants: create checkout sessions, send customers to the hosted page, read payments. Amounts are integers in the currency's minor unit (XOF has none). Errors always have the shape `{\"error\": {type, code, param, message, errors}}`."),
+    components(schemas(ErrorResponse, ErrorBody, FieldErrorBody)),
+    tags((name = "Checkout sessions", description = "Create and manage checkout sessions (secret key or app token)."),
+        (name = "Hosted checkout", description = "Public routes used by the hosted checkout page; the session id is the capability."),
+        (name = "Payment intents"), (name = "Subscriptions"),
+        (name = "Test helpers", description = "Drive test-mode sessions without a browser."))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut Doc) {
+        let comps = doc.components.get_or_insert_with(Default::default);
+        comps.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("ik_test_… / ik_live_… secret key, or ik_app_… app token")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds the error responses any route can give, each with the one error body.
+struct StandardErrors;
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::response::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+impl Modify for StandardErrors {
+    fn modify(&self, doc: &mut Doc) {
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                add_errors(op);
+            }
+        }
+    }
+}
+
+fn add_errors(op: &mut Operation) {
+    let authenticated = op.security.as_ref().is_some_and(|s| {
+        !s.is_empty() && serde_json::to_string(s).is_ok_and(|j| j.contains("bearer"))
+    });
+    let has_body = op.request_body.is_some();
+    let mut codes: Vec<(&str, &str)> = vec![
+        (
+            "400",
+            "Invalid request (`parameter_invalid`, `parameter_missing`, `parameter_unknown`, `json_invalid`, `idempotency_key_mismatch`); `errors` lists every violated field",
+        ),
+        (
+            "404",
+            "No such object (`resource_missing`), including another merchant's or mode's",
+        ),
+        ("429", "Too many requests (`rate_limited`)"),
+        ("500", "Internal error (`api_error`)"),
+    ];
+    if authenticated {
+        codes.push((
+            "401",
+            "Missing, malformed, unknown or revoked token (`authentication_error`)",
+        ));
+        codes.push((
+            "403",
+            "Token lacks the scope (`permission_error`, `scope_missing`)",
+        ));
+    }
+    if has_body {
+        codes.push(("413", "Body over 256 KiB (`body_too_large`)"));
+        codes.push(("415", "Body is not JSON (`unsupported_media_type`)"));
+        codes.push((
+            "409",
+            "Conflict: `idempotency_key_in_use` or a state conflict",
+        ));
+    }
+    for (code, description) in codes {
+        op.responses
+            .responses
+            .entry(code.to_string())
+            .or_insert_with(|| error_response(description));
+    }
+}

@@ -1,0 +1,96 @@
+//! Health, readiness, metrics, and the catch-alls that keep every non-2xx
+//! answer in the SPEC §6 shape.
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Json, Response};
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::Error;
+
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "database unreachable"})),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: AtomicU64,
+    client_errors: AtomicU64,
+    server_errors: AtomicU64,
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    let body = format!(
+        "# TYPE ikawaari_http_requests_total counter\nikawaari_http_requests_total {}\n\
+         # TYPE ikawaari_http_client_errors_total counter\nikawaari_http_client_errors_total {}\n\
+         # TYPE ikawaari_http_server_errors_total counter\nikawaari_http_server_errors_total {}\n",
+        m.requests.load(Ordering::Relaxed),
+        m.client_errors.load(Ordering::Relaxed),
+        m.server_errors.load(Ordering::Relaxed),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+pub async fn route_not_found() -> Error {
+    Error::RouteNotFound
+}
+
+pub async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}
+
+/// Rewrites the framework's own bodiless or plain-text errors (405 from the
+/// router, 413 from the body limit, timeouts, panics) into the §6 shape, and
+/// counts responses.
+pub async fn normalize_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let is_api = !req.uri().path().starts_with("/checkout/");
+    let res = next.run(req).await;
+    let status = res.status();
+    let m = &state.metrics;
+    m.requests.fetch_add(1, Ordering::Relaxed);
+    if status.is_client_error() {
+        m.client_errors.fetch_add(1, Ordering::Relaxed);
+    } else if status.is_server_error() {
+        m.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.is_success() || status.is_redirection() || is_json || !is_api {
+        return res;
+    }
+    let err = match status {
+        StatusCode::NOT_FOUND => Error::RouteNotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => Error::BodyTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => Error::Timeout,
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited,
+        s if s.is_client_error() => Error::JsonInvalid("malformed request".into()),
+        _ => Error::Internal(format!("framework answered {status}")),
+    };
+    let mut out = err.into_response();
+    // Keep headers such as Allow and the request id.
+    for (k, v) in res.headers() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
+}

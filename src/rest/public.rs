@@ -1,0 +1,81 @@
+//! `/api/checkout/{sessionId}` — what the hosted page reads and pays with.
+//! No auth: the unguessable session id is the capability.
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ErrorResponse, Result};
+use crate::rest::extract;
+use crate::service::{checkout, payment};
+use crate::wire::{PayIntentRef, PayRequest, PayResponse, PublicCheckoutSession};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_public_session))
+        .routes(routes!(pay))
+}
+
+/// The hosted page's view of a session
+///
+/// Safe to show a customer: no metadata, references, email or success URL.
+#[utoipa::path(get, path = "/api/checkout/{sessionId}", tag = "Hosted checkout",
+    params(("sessionId" = String, Path, description = "Session id")), security(()),
+    responses((status = 200, description = "The public view", body = PublicCheckoutSession)))]
+async fn get_public_session(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+) -> Result<Json<PublicCheckoutSession>> {
+    let v = checkout::public_view(&state, &session_id).await?;
+    Ok(Json(PublicCheckoutSession::from(&v)))
+}
+
+/// Pay a checkout session
+///
+/// Amount and currency come from the session. Honours `Idempotency-Key`
+/// (scoped to the session). Test cards: 4242424242424242 succeeds,
+/// 4000000000000002 is declined; mobile money numbers ending 0000 settle
+/// after a delay (202), 0002 succeed at once.
+#[utoipa::path(post, path = "/api/checkout/{sessionId}/pay", tag = "Hosted checkout",
+    params(("sessionId" = String, Path, description = "Session id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A fresh key per payment attempt")),
+    request_body(content = PayRequest, content_type = "application/json"), security(()),
+    responses(
+        (status = 200, description = "Paid: redirect the customer to `redirect_url`", body = PayResponse),
+        (status = 202, description = "Processing (mobile money): poll the session", body = PayResponse),
+        (status = 402, description = "Declined (`card_error`, with `decline_code`)", body = ErrorResponse),
+        (status = 409, description = "Expired, already paid, or a payment in progress", body = ErrorResponse),
+        (status = 503, description = "No processor for live mode (`processor_unavailable`)", body = ErrorResponse)))]
+async fn pay(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(session_id): Path<String>,
+    extract::Json(req): extract::Json<PayRequest>,
+) -> Result<Response> {
+    state.pay_limiter.check(addr.ip(), &session_id)?;
+    let paid = payment::pay(&state, &session_id, &req).await?;
+    let body = PayResponse {
+        status: if paid.processing {
+            "processing"
+        } else {
+            "succeeded"
+        }
+        .into(),
+        payment_intent: PayIntentRef {
+            id: paid.intent.id.clone(),
+            status: paid.intent.status.clone(),
+        },
+        session: PublicCheckoutSession::from(&paid.view),
+        redirect_url: paid.redirect_url,
+    };
+    let status = if paid.processing {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(body)).into_response())
+}

@@ -1,0 +1,121 @@
+//! `/api/v1/checkout/sessions` — the merchant's checkout sessions.
+use axum::extract::{Path, State};
+use axum::response::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ErrorResponse, Result};
+use crate::rest::extract::{self, OptionalJson, Query};
+use crate::service::checkout;
+use crate::wire::{
+    CheckoutSessionList, CheckoutSessionOut, CreateCheckoutSessionRequest, EmptyRequest,
+    LineItemList, LineItemOut, ListLineItemsQuery, ListSessionsQuery,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_session, list_sessions))
+        .routes(routes!(get_session))
+        .routes(routes!(list_line_items))
+        .routes(routes!(expire_session))
+}
+
+/// Create a checkout session
+///
+/// Returns the session with its hosted-page `url`; redirect the customer there.
+#[utoipa::path(post, path = "/api/v1/checkout/sessions", tag = "Checkout sessions",
+    request_body(content = CreateCheckoutSessionRequest, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The created session", body = CheckoutSessionOut)))]
+async fn create_session(
+    State(state): State<AppState>,
+    p: Principal,
+    extract::Json(req): extract::Json<CreateCheckoutSessionRequest>,
+) -> Result<Json<CheckoutSessionOut>> {
+    let v = checkout::create(&state, &p, req).await?;
+    Ok(Json(CheckoutSessionOut::new(
+        &v,
+        &state.config.checkout_url,
+    )))
+}
+
+/// List checkout sessions
+///
+/// Newest first, with cursor pagination and filters.
+#[utoipa::path(get, path = "/api/v1/checkout/sessions", tag = "Checkout sessions",
+    params(ListSessionsQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of sessions", body = CheckoutSessionList)))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListSessionsQuery>,
+) -> Result<Json<CheckoutSessionList>> {
+    let (views, has_more) = checkout::list(&state, &p, &q).await?;
+    Ok(Json(CheckoutSessionList {
+        object: "list",
+        data: views
+            .iter()
+            .map(|v| CheckoutSessionOut::new(v, &state.config.checkout_url))
+            .collect(),
+        has_more,
+        url: "/api/v1/checkout/sessions".into(),
+    }))
+}
+
+/// Retrieve a checkout session
+#[utoipa::path(get, path = "/api/v1/checkout/sessions/{id}", tag = "Checkout sessions",
+    params(("id" = String, Path, description = "Session id, `cs_test_…` or `cs_live_…`")), security(("bearer" = [])),
+    responses((status = 200, description = "The session", body = CheckoutSessionOut)))]
+async fn get_session(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<CheckoutSessionOut>> {
+    let v = checkout::get(&state, &p, &id).await?;
+    Ok(Json(CheckoutSessionOut::new(
+        &v,
+        &state.config.checkout_url,
+    )))
+}
+
+/// List a session's line items
+#[utoipa::path(get, path = "/api/v1/checkout/sessions/{id}/line_items", tag = "Checkout sessions",
+    params(("id" = String, Path, description = "Session id"), ListLineItemsQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of line items", body = LineItemList)))]
+async fn list_line_items(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    Query(q): Query<ListLineItemsQuery>,
+) -> Result<Json<LineItemList>> {
+    let (items, has_more) = checkout::line_items(&state, &p, &id, &q).await?;
+    Ok(Json(LineItemList {
+        object: "list",
+        data: items.iter().map(LineItemOut::from).collect(),
+        has_more,
+        url: format!("/api/v1/checkout/sessions/{id}/line_items"),
+    }))
+}
+
+/// Expire a checkout session
+///
+/// Only `open` sessions can be expired; the customer can no longer pay.
+#[utoipa::path(post, path = "/api/v1/checkout/sessions/{id}/expire", tag = "Checkout sessions",
+    params(("id" = String, Path, description = "Session id")), security(("bearer" = [])),
+    request_body(content = Option<EmptyRequest>, content_type = "application/json"),
+    responses((status = 200, description = "The expired session", body = CheckoutSessionOut),
+        (status = 409, description = "The session is not open (`checkout_session_not_open`) or a payment is processing", body = ErrorResponse)))]
+async fn expire_session(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    OptionalJson(_empty): OptionalJson<EmptyRequest>,
+) -> Result<Json<CheckoutSessionOut>> {
+    let v = checkout::expire(&state, &p, &id).await?;
+    Ok(Json(CheckoutSessionOut::new(
+        &v,
+        &state.config.checkout_url,
+    )))
+}

@@ -1,0 +1,147 @@
+//! `Idempotency-Key` (SPEC §5): the first response to a key is stored and
+//! replayed byte for byte; the key row is inserted before the work starts, so
+//! a concurrent duplicate — in this process or another — sees it in flight.
+use entity::idempotency_key as ik;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::{Conflict, Error, Result};
+
+/// Keys are kept this long.
+pub const RETENTION_SECS: i64 = 24 * 3600;
+/// An in-flight marker older than this belongs to a request that died.
+const STALE_IN_FLIGHT_SECS: i64 = 60;
+
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+pub enum Begin {
+    /// Go ahead, then call `finish`.
+    Fresh,
+    Replay(StoredResponse),
+}
+
+pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update(b" ");
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+pub fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > 255 || !key.is_ascii() {
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            "Idempotency-Key must be 1–255 ASCII characters.",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Result<Begin> {
+    check_key(key)?;
+    let now = state.clock.now();
+    // Expired keys are forgotten; a new request may reuse them.
+    ik::Entity::delete_many()
+        .filter(ik::Column::Scope.eq(scope))
+        .filter(ik::Column::IdemKey.eq(key))
+        .filter(ik::Column::Created.lte(now - RETENTION_SECS))
+        .exec(&state.db)
+        .await?;
+    let row = ik::ActiveModel {
+        scope: Set(scope.into()),
+        idem_key: Set(key.into()),
+        request_hash: Set(hash.into()),
+        status: Set(None),
+        content_type: Set(None),
+        body: Set(None),
+        created: Set(now),
+    };
+    match row.insert(&state.db).await {
+        Ok(_) => return Ok(Begin::Fresh),
+        Err(e) if crate::db::is_unique_violation(&e) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let existing = ik::Entity::find_by_id((scope.to_string(), key.to_string()))
+        .one(&state.db)
+        .await?
+        .ok_or(Error::Conflict(Conflict::IdempotencyKeyInUse))?;
+    if existing.request_hash != hash {
+        return Err(Error::IdempotencyMismatch);
+    }
+    match (existing.status, existing.body) {
+        (Some(status), Some(body)) => Ok(Begin::Replay(StoredResponse {
+            status: status as u16,
+            content_type: existing
+                .content_type
+                .unwrap_or_else(|| "application/json".into()),
+            body,
+        })),
+        _ if existing.created < now - STALE_IN_FLIGHT_SECS => {
+            // Take over a marker left by a crashed request, once.
+            let taken = ik::Entity::update_many()
+                .col_expr(ik::Column::Created, Expr::value(now))
+                .filter(ik::Column::Scope.eq(scope))
+                .filter(ik::Column::IdemKey.eq(key))
+                .filter(ik::Column::Created.eq(existing.created))
+                .filter(ik::Column::Status.is_null())
+                .exec(&state.db)
+                .await?;
+            if taken.rows_affected == 1 {
+                Ok(Begin::Fresh)
+            } else {
+                Err(Error::Conflict(Conflict::IdempotencyKeyInUse))
+            }
+        }
+        _ => Err(Error::Conflict(Conflict::IdempotencyKeyInUse)),
+    }
+}
+
+/// Stores the response. Server errors are not stored: the client may retry.
+pub async fn finish(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    status: u16,
+    content_type: &str,
+    body: &str,
+) -> Result<()> {
+    let find = |q| {
+        ik::Entity::delete_many()
+            .filter(ik::Column::Scope.eq(scope))
+            .filter(ik::Column::IdemKey.eq(key))
+            .filter(q)
+    };
+    if status >= 500 || status == 429 {
+        find(ik::Column::Status.is_null()).exec(&state.db).await?;
+        return Ok(());
+    }
+    ik::Entity::update_many()
+        .col_expr(ik::Column::Status, Expr::value(i32::from(status)))
+        .col_expr(ik::Column::ContentType, Expr::value(content_type))
+        .col_expr(ik::Column::Body, Expr::value(body))
+        .filter(ik::Column::Scope.eq(scope))
+        .filter(ik::Column::IdemKey.eq(key))
+        .filter(ik::Column::Status.is_null())
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// Removes keys past retention (called by the sweeper).
+pub async fn purge(state: &AppState) -> Result<u64> {
+    let cutoff = state.clock.now() - RETENTION_SECS;
+    Ok(ik::Entity::delete_many()
+        .filter(ik::Column::Created.lte(cutoff))
+        .exec(&state.db)
+        .await?
+        .rows_affected)
+}

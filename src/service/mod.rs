@@ -1,0 +1,7 @@
+//! The rules: every REST handler and GraphQL resolver calls into here.
+pub mod checkout;
+pub mod credentials;
+pub mod events;
+pub mod idempotency;
+pub mod payment;
+pub mod subscription;

@@ -1,0 +1,109 @@
+//! Subscriptions: created by the first successful payment of a
+//! subscription-mode session; read and cancelled by the merchant.
+use entity::{checkout_session as cs, line_item as li, subscription as sub};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+
+use crate::AppState;
+use crate::auth::{Principal, Scope};
+use crate::domain::{ids, time};
+use crate::error::{Error, Result};
+
+/// Inside the settlement transaction: creates `sub_…` and links it, for
+/// subscription-mode sessions only.
+pub async fn create_for_session(
+    tx: &DatabaseTransaction,
+    session_id: &str,
+    now: i64,
+) -> Result<()> {
+    let session = cs::Entity::find_by_id(session_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| Error::Internal("missing session".into()))?;
+    if session.mode != "subscription" {
+        return Ok(());
+    }
+    let first = li::Entity::find()
+        .filter(li::Column::SessionId.eq(session_id))
+        .order_by_asc(li::Column::Position)
+        .one(tx)
+        .await?;
+    let (interval, count) = first
+        .and_then(|i| {
+            Some((
+                i.recurring_interval?,
+                i.recurring_interval_count.unwrap_or(1),
+            ))
+        })
+        .ok_or_else(|| Error::Internal("subscription session without recurring items".into()))?;
+    let id = ids::new_id("sub");
+    sub::ActiveModel {
+        id: Set(id.clone()),
+        merchant_id: Set(session.merchant_id.clone()),
+        livemode: Set(session.livemode),
+        session_id: Set(session.id.clone()),
+        status: Set("active".into()),
+        currency: Set(session.currency.clone()),
+        amount: Set(session.amount_total),
+        current_period_start: Set(now),
+        current_period_end: Set(time::period_end(now, &interval, i64::from(count))),
+        recurring_interval: Set(interval),
+        recurring_interval_count: Set(count),
+        cancel_at_period_end: Set(false),
+        canceled_at: Set(None),
+        created: Set(now),
+    }
+    .insert(tx)
+    .await?;
+    cs::Entity::update_many()
+        .col_expr(cs::Column::SubscriptionId, Expr::value(id))
+        .filter(cs::Column::Id.eq(session_id))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+) -> Result<(sub::Model, Vec<li::Model>)> {
+    p.require(Scope::Read)?;
+    let s = sub::Entity::find_by_id(id)
+        .filter(sub::Column::MerchantId.eq(&p.merchant_id))
+        .filter(sub::Column::Livemode.eq(p.livemode))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| Error::not_found("subscription", id))?;
+    let items = li::Entity::find()
+        .filter(li::Column::SessionId.eq(&s.session_id))
+        .order_by_asc(li::Column::Position)
+        .all(&state.db)
+        .await?;
+    Ok((s, items))
+}
+
+/// Cancels now (status `canceled`) or at period end (stays `active` with
+/// `cancel_at_period_end`). Cancelling a canceled subscription is a no-op.
+pub async fn cancel(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    at_period_end: bool,
+) -> Result<(sub::Model, Vec<li::Model>)> {
+    p.require(Scope::Write)?;
+    let (s, _) = get(state, p, id).await?;
+    if s.status == "active" {
+        let mut a: sub::ActiveModel = s.into();
+        if at_period_end {
+            a.cancel_at_period_end = Set(true);
+        } else {
+            a.status = Set("canceled".into());
+            a.canceled_at = Set(Some(state.clock.now()));
+        }
+        a.update(&state.db).await?;
+    }
+    get(state, p, id).await
+}

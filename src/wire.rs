@@ -1,0 +1,727 @@
+//! Wire types: what clients send and receive over REST (and what the GraphQL
+//! mutations accept). Request DTOs carry the field-shape rules (`validator`);
+//! cross-field rules live in the service.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::{Validate, ValidationError};
+
+use crate::domain::{Currency, ReturnUrl};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    Payment,
+    Subscription,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethodType {
+    Card,
+    MobileMoney,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl Interval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interval::Day => "day",
+            Interval::Week => "week",
+            Interval::Month => "month",
+            Interval::Year => "year",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecurringInput {
+    #[validate(required(message = "Missing required param: interval."))]
+    pub interval: Option<Interval>,
+    #[validate(range(
+        min = 1,
+        max = 365,
+        message = "interval_count must be between 1 and 365."
+    ))]
+    #[serde(default)]
+    pub interval_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineItemInput {
+    /// 1–250 characters after trimming, no control characters.
+    #[validate(required, custom(function = "valid_name"))]
+    pub name: Option<String>,
+    /// Unit price in the currency's minor unit (XOF has none: 50000 = 50 000 F CFA).
+    #[validate(
+        required,
+        range(
+            min = 1,
+            message = "Amount must be a positive integer in the currency's minor unit."
+        )
+    )]
+    pub amount: Option<i64>,
+    /// ISO 4217, case-insensitive.
+    #[validate(required, custom(function = "valid_currency"))]
+    pub currency: Option<String>,
+    #[validate(
+        required,
+        range(
+            min = 1,
+            max = 10000,
+            message = "Quantity must be between 1 and 10000."
+        )
+    )]
+    pub quantity: Option<i64>,
+    #[validate(length(max = 500, message = "Description must be at most 500 characters."))]
+    pub description: Option<String>,
+    /// Up to 8 https image URLs.
+    #[validate(custom(function = "valid_images"))]
+    pub images: Option<Vec<String>>,
+    #[validate(nested)]
+    pub recurring: Option<RecurringInput>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "line_items": [{"name": "Premium Plan", "amount": 50000, "currency": "XOF", "quantity": 1}],
+    "mode": "payment",
+    "success_url": "https://yoursite.com/success?session_id={CHECKOUT_SESSION_ID}",
+    "cancel_url": "https://yoursite.com/cancel"
+}))]
+pub struct CreateCheckoutSessionRequest {
+    #[validate(
+        required,
+        length(min = 1, max = 100, message = "Provide between 1 and 100 line items."),
+        nested
+    )]
+    pub line_items: Option<Vec<LineItemInput>>,
+    #[validate(required)]
+    pub mode: Option<SessionMode>,
+    /// Absolute http(s) URL; `{CHECKOUT_SESSION_ID}` is replaced on redirect.
+    #[validate(required, custom(function = "valid_return_url"))]
+    pub success_url: Option<String>,
+    #[validate(custom(function = "valid_return_url"))]
+    pub cancel_url: Option<String>,
+    /// Optional; must equal the items' currency.
+    #[validate(custom(function = "valid_currency"))]
+    pub currency: Option<String>,
+    #[validate(email(message = "customer_email must be a valid email address."))]
+    pub customer_email: Option<String>,
+    #[validate(length(
+        max = 200,
+        message = "client_reference_id must be at most 200 characters."
+    ))]
+    pub client_reference_id: Option<String>,
+    /// Up to 50 string keys (≤ 40 chars) with string values (≤ 500 chars).
+    #[validate(custom(function = "valid_metadata"))]
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Unix seconds, 30 minutes to 24 hours ahead. Default: 24 hours.
+    pub expires_at: Option<i64>,
+    /// `auto` or a BCP-47 tag, resolved to `fr` or `en`.
+    #[validate(length(max = 35, message = "locale must be at most 35 characters."))]
+    pub locale: Option<String>,
+    #[validate(length(min = 1, message = "payment_method_types must not be empty."))]
+    pub payment_method_types: Option<Vec<PaymentMethodType>>,
+}
+
+fn err(code: &'static str, message: String) -> ValidationError {
+    ValidationError::new(code).with_message(message.into())
+}
+
+fn valid_name(name: &str) -> Result<(), ValidationError> {
+    let t = name.trim();
+    let n = t.chars().count();
+    if n == 0 || n > 250 {
+        return Err(err("length", "Name must be 1–250 characters.".into()));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(err(
+            "control",
+            "Name must not contain control characters.".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn valid_currency(c: &str) -> Result<(), ValidationError> {
+    Currency::parse(c).map(|_| ()).ok_or_else(|| {
+        err(
+            "currency",
+            "Currency must be an ISO 4217 code such as XOF.".into(),
+        )
+    })
+}
+
+fn valid_return_url(u: &str) -> Result<(), ValidationError> {
+    ReturnUrl::parse(u)
+        .map(|_| ())
+        .map_err(|m| err("url", format!("URL {m}.")))
+}
+
+fn valid_images(images: &[String]) -> Result<(), ValidationError> {
+    if images.len() > 8 {
+        return Err(err("images", "At most 8 images are allowed.".into()));
+    }
+    for (i, u) in images.iter().enumerate() {
+        let ok = u.len() <= 2048
+            && url::Url::parse(u).is_ok_and(|p| p.scheme() == "https" && p.host_str().is_some());
+        if !ok {
+            return Err(err(
+                "images",
+                format!("Image {i} must be an https URL of at most 2048 characters."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn valid_metadata(m: &BTreeMap<String, String>) -> Result<(), ValidationError> {
+    if m.len() > 50 {
+        return Err(err("metadata", "metadata may have at most 50 keys.".into()));
+    }
+    for (k, v) in m {
+        if k.is_empty() || k.chars().count() > 40 {
+            return Err(err(
+                "metadata",
+                "metadata keys must be 1–40 characters.".into(),
+            ));
+        }
+        if v.chars().count() > 500 {
+            return Err(err(
+                "metadata",
+                format!("metadata value for '{k}' must be at most 500 characters."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/checkout/sessions` query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListSessionsQuery {
+    /// 1–100, default 10.
+    pub limit: Option<i64>,
+    /// A session id: return the page after it (older).
+    pub starting_after: Option<String>,
+    /// A session id: return the page before it (newer).
+    pub ending_before: Option<String>,
+    /// `open`, `complete` or `expired`.
+    pub status: Option<String>,
+    #[serde(rename = "created[gte]")]
+    #[param(rename = "created[gte]")]
+    pub created_gte: Option<i64>,
+    #[serde(rename = "created[lte]")]
+    #[param(rename = "created[lte]")]
+    pub created_lte: Option<i64>,
+    pub payment_intent: Option<String>,
+    pub client_reference_id: Option<String>,
+}
+
+/// Pagination of a session's line items.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListLineItemsQuery {
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+// ----- responses -----
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecurringOut {
+    pub interval: String,
+    pub interval_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineItemOut {
+    /// `li_…`
+    pub id: String,
+    /// Always `item`.
+    pub object: &'static str,
+    pub name: String,
+    pub description: Option<String>,
+    pub images: Vec<String>,
+    /// Unit amount, minor units.
+    pub amount: i64,
+    pub quantity: i64,
+    /// amount × quantity, minor units.
+    pub amount_total: i64,
+    pub currency: String,
+    pub recurring: Option<RecurringOut>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineItemList {
+    /// Always `list`.
+    pub object: &'static str,
+    pub data: Vec<LineItemOut>,
+    pub has_more: bool,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "cs_test_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6", "object": "checkout.session",
+    "url": "http://127.0.0.1:8080/checkout/cs_test_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6",
+    "status": "open", "payment_status": "unpaid", "mode": "payment", "currency": "XOF",
+    "amount_subtotal": 50000, "amount_total": 50000,
+    "line_items": {"object": "list", "data": [{"id": "li_Q1w2E3r4T5y6U7i8O9p0A1s2", "object": "item", "name": "Premium Plan",
+        "description": null, "images": [], "amount": 50000, "quantity": 1, "amount_total": 50000, "currency": "XOF", "recurring": null}],
+        "has_more": false, "url": "/api/v1/checkout/sessions/cs_test_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6/line_items"},
+    "payment_intent": "pi_Z9x8C7v6B5n4M3l2K1j0H9g8", "subscription": null,
+    "success_url": "https://yoursite.com/success?session_id={CHECKOUT_SESSION_ID}",
+    "cancel_url": "https://yoursite.com/cancel", "customer_email": null, "client_reference_id": null,
+    "metadata": {}, "locale": "auto", "payment_method_types": ["card", "mobile_money"], "livemode": false,
+    "created": 1795000000, "expires_at": 1795086400, "completed_at": null
+}))]
+pub struct CheckoutSessionOut {
+    /// `cs_test_…` or `cs_live_…`
+    pub id: String,
+    /// Always `checkout.session`.
+    pub object: &'static str,
+    /// The hosted checkout page.
+    pub url: String,
+    /// `open`, `complete` or `expired`.
+    pub status: String,
+    /// `unpaid`, `paid` or `no_payment_required`.
+    pub payment_status: String,
+    pub mode: String,
+    pub currency: String,
+    pub amount_subtotal: i64,
+    pub amount_total: i64,
+    pub line_items: LineItemList,
+    /// `pi_…`
+    pub payment_intent: String,
+    /// `sub_…` once a subscription-mode session is paid.
+    pub subscription: Option<String>,
+    pub success_url: String,
+    pub cancel_url: Option<String>,
+    pub customer_email: Option<String>,
+    pub client_reference_id: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub locale: String,
+    pub payment_method_types: Vec<String>,
+    pub livemode: bool,
+    /// Unix seconds.
+    pub created: i64,
+    pub expires_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckoutSessionList {
+    /// Always `list`.
+    pub object: &'static str,
+    pub data: Vec<CheckoutSessionOut>,
+    pub has_more: bool,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MerchantPublic {
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicLineItem {
+    pub name: String,
+    pub description: Option<String>,
+    pub images: Vec<String>,
+    pub amount: i64,
+    pub quantity: i64,
+    pub amount_total: i64,
+    pub currency: String,
+    pub recurring: Option<RecurringOut>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicPaymentIntent {
+    pub status: String,
+    pub last_payment_error: Option<PaymentError>,
+}
+
+/// Why the last attempt failed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PaymentError {
+    /// `card_error`
+    pub r#type: String,
+    pub code: String,
+    pub decline_code: Option<String>,
+    pub message: String,
+}
+
+/// What the hosted page shows: no metadata, references, email or success URL.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicCheckoutSession {
+    pub id: String,
+    /// Always `checkout.session.public`.
+    pub object: &'static str,
+    pub merchant: MerchantPublic,
+    pub mode: String,
+    pub status: String,
+    pub payment_status: String,
+    pub currency: String,
+    pub amount_subtotal: i64,
+    pub amount_total: i64,
+    pub line_items: Vec<PublicLineItem>,
+    pub payment_intent: PublicPaymentIntent,
+    pub locale: String,
+    pub payment_method_types: Vec<String>,
+    pub cancel_url: Option<String>,
+    pub expires_at: i64,
+    pub livemode: bool,
+}
+
+/// A string that never shows in `Debug` output or logs (card number, CVC).
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String)]
+pub struct Sensitive(pub String);
+
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardInput {
+    /// 13–19 digits, Luhn-valid. Spaces are ignored.
+    #[schema(example = "4242424242424242")]
+    pub number: Option<Sensitive>,
+    pub exp_month: Option<i64>,
+    pub exp_year: Option<i64>,
+    /// 3 or 4 digits.
+    #[schema(example = "123")]
+    pub cvc: Option<Sensitive>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MobileMoneyInput {
+    /// `orange_money`, `mtn_momo`, `moov_money` or `wave`.
+    pub provider: Option<String>,
+    /// E.164, such as `+2250700000000`.
+    pub phone: Option<String>,
+}
+
+/// One of `card` / `mobile_money`, with the matching sub-object.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodInput {
+    pub r#type: Option<PaymentMethodType>,
+    pub card: Option<CardInput>,
+    pub mobile_money: Option<MobileMoneyInput>,
+}
+
+/// Amount and currency always come from the session: the body cannot carry them.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"payment_method": {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}, "email": "buyer@example.com"}))]
+pub struct PayRequest {
+    pub payment_method: Option<PaymentMethodInput>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayIntentRef {
+    pub id: String,
+    pub status: String,
+}
+
+/// The one answer of the pay route.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayResponse {
+    /// `succeeded` or `processing`.
+    pub status: String,
+    pub payment_intent: PayIntentRef,
+    pub session: PublicCheckoutSession,
+    /// success_url with the session id substituted; null while processing.
+    pub redirect_url: Option<String>,
+}
+
+/// Card or mobile-money summary: never a full number.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PaymentMethodSummary {
+    /// `card`, `mobile_money` or `test_helper`.
+    pub r#type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp_month: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp_year: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Such as `+225******0000`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentIntentOut {
+    /// `pi_…`
+    pub id: String,
+    /// Always `payment_intent`.
+    pub object: &'static str,
+    /// `requires_payment_method`, `processing`, `succeeded` or `canceled`.
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+    pub checkout_session: String,
+    pub payment_method: Option<PaymentMethodSummary>,
+    pub last_payment_error: Option<PaymentError>,
+    pub livemode: bool,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubscriptionItemOut {
+    pub name: String,
+    pub amount: i64,
+    pub quantity: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubscriptionOut {
+    /// `sub_…`
+    pub id: String,
+    /// Always `subscription`.
+    pub object: &'static str,
+    /// `active` or `canceled`.
+    pub status: String,
+    pub currency: String,
+    /// Amount per period, minor units.
+    pub amount: i64,
+    pub items: Vec<SubscriptionItemOut>,
+    pub recurring: RecurringOut,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<i64>,
+    pub checkout_session: String,
+    pub livemode: bool,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSubscriptionRequest {
+    /// Cancel at the end of the current period instead of now. Default false.
+    pub at_period_end: Option<bool>,
+}
+
+/// Body of POST routes that take no parameters: empty or `{}`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyRequest {}
+
+// ----- model → wire -----
+
+mod present {
+    use entity::{line_item as li, payment_intent as pi, subscription as sub};
+
+    use super::*;
+    use crate::service::checkout::{PublicView, SessionView};
+
+    fn recurring(i: &li::Model) -> Option<RecurringOut> {
+        i.recurring_interval.as_ref().map(|iv| RecurringOut {
+            interval: iv.clone(),
+            interval_count: i64::from(i.recurring_interval_count.unwrap_or(1)),
+        })
+    }
+
+    fn images(i: &li::Model) -> Vec<String> {
+        serde_json::from_str(&i.images).unwrap_or_default()
+    }
+
+    impl From<&li::Model> for LineItemOut {
+        fn from(i: &li::Model) -> Self {
+            LineItemOut {
+                id: i.id.clone(),
+                object: "item",
+                name: i.name.clone(),
+                description: i.description.clone(),
+                images: images(i),
+                amount: i.amount,
+                quantity: i.quantity,
+                amount_total: i.amount_total,
+                currency: i.currency.clone(),
+                recurring: recurring(i),
+            }
+        }
+    }
+
+    impl From<&li::Model> for PublicLineItem {
+        fn from(i: &li::Model) -> Self {
+            PublicLineItem {
+                name: i.name.clone(),
+                description: i.description.clone(),
+                images: images(i),
+                amount: i.amount,
+                quantity: i.quantity,
+                amount_total: i.amount_total,
+                currency: i.currency.clone(),
+                recurring: recurring(i),
+            }
+        }
+    }
+
+    fn methods(s: &str) -> Vec<String> {
+        s.split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    impl CheckoutSessionOut {
+        /// `checkout_base` is the configured checkout URL (`…/checkout`).
+        pub fn new(v: &SessionView, checkout_base: &str) -> Self {
+            let s = &v.session;
+            CheckoutSessionOut {
+                id: s.id.clone(),
+                object: "checkout.session",
+                url: format!("{checkout_base}/{}", s.id),
+                status: v.status.clone(),
+                payment_status: s.payment_status.clone(),
+                mode: s.mode.clone(),
+                currency: s.currency.clone(),
+                amount_subtotal: s.amount_subtotal,
+                amount_total: s.amount_total,
+                line_items: LineItemList {
+                    object: "list",
+                    data: v.items.iter().map(LineItemOut::from).collect(),
+                    has_more: v.has_more_items,
+                    url: format!("/api/v1/checkout/sessions/{}/line_items", s.id),
+                },
+                payment_intent: s.payment_intent_id.clone(),
+                subscription: s.subscription_id.clone(),
+                success_url: s.success_url.clone(),
+                cancel_url: s.cancel_url.clone(),
+                customer_email: s.customer_email.clone(),
+                client_reference_id: s.client_reference_id.clone(),
+                metadata: serde_json::from_str(&s.metadata).unwrap_or_default(),
+                locale: s.locale.clone(),
+                payment_method_types: methods(&s.payment_method_types),
+                livemode: s.livemode,
+                created: s.created,
+                expires_at: s.expires_at,
+                completed_at: s.completed_at,
+            }
+        }
+    }
+
+    pub fn last_error(i: &pi::Model) -> Option<PaymentError> {
+        i.last_payment_error
+            .as_deref()
+            .and_then(|e| serde_json::from_str(e).ok())
+    }
+
+    impl From<&PublicView> for PublicCheckoutSession {
+        fn from(v: &PublicView) -> Self {
+            let s = &v.session;
+            PublicCheckoutSession {
+                id: s.id.clone(),
+                object: "checkout.session.public",
+                merchant: MerchantPublic {
+                    display_name: v.merchant.display_name.clone(),
+                },
+                mode: s.mode.clone(),
+                status: v.status.clone(),
+                payment_status: s.payment_status.clone(),
+                currency: s.currency.clone(),
+                amount_subtotal: s.amount_subtotal,
+                amount_total: s.amount_total,
+                line_items: v.items.iter().map(PublicLineItem::from).collect(),
+                payment_intent: PublicPaymentIntent {
+                    status: v.intent.status.clone(),
+                    last_payment_error: last_error(&v.intent),
+                },
+                locale: s.locale.clone(),
+                payment_method_types: methods(&s.payment_method_types),
+                cancel_url: s.cancel_url.clone(),
+                expires_at: s.expires_at,
+                livemode: s.livemode,
+            }
+        }
+    }
+
+    impl From<&pi::Model> for PaymentIntentOut {
+        fn from(i: &pi::Model) -> Self {
+            PaymentIntentOut {
+                id: i.id.clone(),
+                object: "payment_intent",
+                status: i.status.clone(),
+                amount: i.amount,
+                currency: i.currency.clone(),
+                checkout_session: i.session_id.clone(),
+                payment_method: i
+                    .payment_method
+                    .as_deref()
+                    .and_then(|m| serde_json::from_str(m).ok()),
+                last_payment_error: last_error(i),
+                livemode: i.livemode,
+                created: i.created,
+            }
+        }
+    }
+
+    impl SubscriptionOut {
+        pub fn new(s: &sub::Model, items: &[li::Model], now: i64) -> Self {
+            let ended = s.cancel_at_period_end && now >= s.current_period_end;
+            SubscriptionOut {
+                id: s.id.clone(),
+                object: "subscription",
+                status: if ended {
+                    "canceled".into()
+                } else {
+                    s.status.clone()
+                },
+                currency: s.currency.clone(),
+                amount: s.amount,
+                items: items
+                    .iter()
+                    .map(|i| SubscriptionItemOut {
+                        name: i.name.clone(),
+                        amount: i.amount,
+                        quantity: i.quantity,
+                        currency: i.currency.clone(),
+                    })
+                    .collect(),
+                recurring: RecurringOut {
+                    interval: s.recurring_interval.clone(),
+                    interval_count: i64::from(s.recurring_interval_count),
+                },
+                current_period_start: s.current_period_start,
+                current_period_end: s.current_period_end,
+                cancel_at_period_end: s.cancel_at_period_end,
+                canceled_at: s.canceled_at.or(ended.then_some(s.current_period_end)),
+                checkout_session: s.session_id.clone(),
+                livemode: s.livemode,
+                created: s.created,
+            }
+        }
+    }
+}

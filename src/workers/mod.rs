@@ -1,0 +1,64 @@
+//! Background work: the expiry sweeper, pending-payment recovery and
+//! idempotency-key purge. Safe with several processes: every change is a
+//! conditional update that only one process can win.
+use std::time::Duration;
+
+use crate::AppState;
+use crate::service::{checkout, idempotency, payment};
+
+/// Runs once at start-up, then every `sweep_interval_ms`.
+pub fn spawn(state: AppState, shutdown: tokio_util_shutdown::Token) {
+    tokio::spawn(async move {
+        let interval = Duration::from_millis(state.config.sweep_interval_ms.max(50));
+        loop {
+            if let Err(e) = tick(&state).await {
+                tracing::warn!(error = %e, "background sweep failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.clone().wait() => return,
+            }
+        }
+    });
+}
+
+pub async fn tick(state: &AppState) -> crate::error::Result<()> {
+    let expired = checkout::sweep_expired(state, 500).await?;
+    if expired > 0 {
+        tracing::info!(expired, "expired checkout sessions");
+    }
+    idempotency::purge(state).await?;
+    Ok(())
+}
+
+/// Recovery of pending payments happens once per process start.
+pub async fn recover(state: &AppState) -> crate::error::Result<()> {
+    payment::recover(state).await
+}
+
+/// A tiny shutdown signal shared by the server and workers.
+pub mod tokio_util_shutdown {
+    use tokio::sync::watch;
+
+    #[derive(Clone)]
+    pub struct Token(watch::Receiver<bool>);
+
+    pub struct Trigger(watch::Sender<bool>);
+
+    pub fn pair() -> (Trigger, Token) {
+        let (tx, rx) = watch::channel(false);
+        (Trigger(tx), Token(rx))
+    }
+
+    impl Trigger {
+        pub fn fire(&self) {
+            let _ = self.0.send(true);
+        }
+    }
+
+    impl Token {
+        pub async fn wait(mut self) {
+            let _ = self.0.wait_for(|v| *v).await;
+        }
+    }
+}

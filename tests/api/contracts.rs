@@ -1,0 +1,70 @@
+//! The committed OpenAPI document equals what the code generates and serves.
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn openapi_matches_committed_and_served() {
+    let generated = ikawaari::openapi().to_pretty_json().unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap_or_default();
+    assert!(
+        committed.trim_end() == generated.trim_end(),
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+    );
+    let app = spawn_app().await;
+    let served: Value = app
+        .client
+        .get(app.url("/api-docs/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let doc: Value = serde_json::from_str(&generated).unwrap();
+    assert_eq!(served, doc);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc.get("servers").is_none(), "no config-dependent parts");
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/checkout/sessions",
+        "/api/v1/checkout/sessions/{id}",
+        "/api/v1/checkout/sessions/{id}/line_items",
+        "/api/v1/checkout/sessions/{id}/expire",
+        "/api/checkout/{sessionId}",
+        "/api/checkout/{sessionId}/pay",
+        "/api/v1/payment_intents/{id}",
+        "/api/v1/subscriptions/{id}",
+        "/api/v1/subscriptions/{id}/cancel",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let create = &doc["paths"]["/api/v1/checkout/sessions"]["post"];
+    for code in ["200", "400", "401", "403", "413", "415", "500"] {
+        assert!(
+            create["responses"].get(code).is_some(),
+            "create lacks {code}"
+        );
+    }
+    let example = &doc["components"]["schemas"]["CreateCheckoutSessionRequest"]["example"];
+    assert_eq!(example["line_items"][0]["name"], "Premium Plan");
+    let pay = &doc["paths"]["/api/checkout/{sessionId}/pay"]["post"];
+    for code in ["200", "202", "402", "409", "503"] {
+        assert!(pay["responses"].get(code).is_some(), "pay lacks {code}");
+    }
+    assert_eq!(pay["security"], serde_json::json!([{}]), "pay is public");
+    let swagger = app
+        .client
+        .get(app.url("/swagger-ui/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(swagger.status(), 200);
+    assert!(swagger.text().await.unwrap().contains("swagger"));
+}

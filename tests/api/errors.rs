@@ -1,0 +1,193 @@
+//! The framework's own rejections come in the SPEC §6 shape too.
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn malformed_requests_get_the_one_error_shape() {
+    let app = spawn_app().await;
+    let post = |body: &'static str, ctype: Option<&'static str>| {
+        let mut req = app
+            .client
+            .post(app.url("/api/v1/checkout/sessions"))
+            .bearer_auth(&app.key)
+            .body(body);
+        if let Some(c) = ctype {
+            req = req.header("content-type", c);
+        }
+        req.send()
+    };
+    let v = assert_error(
+        post("{\"mode\": ", Some("application/json")).await.unwrap(),
+        400,
+        "json_invalid",
+        None,
+    )
+    .await;
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 1 column"),
+        "{v}"
+    );
+    let v = assert_error(
+        post(
+            "{\n  \"mode\": \"payment\",\n  oops\n}",
+            Some("application/json"),
+        )
+        .await
+        .unwrap(),
+        400,
+        "json_invalid",
+        None,
+    )
+    .await;
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("line 3"),
+        "{v}"
+    );
+    assert_error(
+        post("{} trailing", Some("application/json")).await.unwrap(),
+        400,
+        "json_invalid",
+        None,
+    )
+    .await;
+    assert_error(
+        post("[1,2]", Some("application/json")).await.unwrap(),
+        400,
+        "parameter_invalid",
+        None,
+    )
+    .await;
+    assert_error(
+        post("mode=payment", Some("application/x-www-form-urlencoded"))
+            .await
+            .unwrap(),
+        415,
+        "unsupported_media_type",
+        None,
+    )
+    .await;
+    assert_error(
+        post("{}", None).await.unwrap(),
+        415,
+        "unsupported_media_type",
+        None,
+    )
+    .await;
+    assert_error(
+        post("{}", Some("text/plain")).await.unwrap(),
+        415,
+        "unsupported_media_type",
+        None,
+    )
+    .await;
+    // Over 256 KiB.
+    let big = format!(
+        "{{\"client_reference_id\": \"{}\"}}",
+        "x".repeat(300 * 1024)
+    );
+    let res = app
+        .client
+        .post(app.url("/api/v1/checkout/sessions"))
+        .bearer_auth(&app.key)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 413, "body_too_large", None).await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods() {
+    let app = spawn_app().await;
+    assert_error(
+        app.get("/api/v1/nothing").await,
+        404,
+        "route_not_found",
+        None,
+    )
+    .await;
+    assert_error(
+        app.client.get(app.url("/")).send().await.unwrap(),
+        404,
+        "route_not_found",
+        None,
+    )
+    .await;
+    let res = app
+        .client
+        .delete(app.url("/api/v1/checkout/sessions"))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    let allow = res
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert_error(res, 405, "method_not_allowed", None).await;
+    assert!(allow.contains("POST") && allow.contains("GET"), "{allow}");
+    assert_error(
+        app.client
+            .put(app.url("/api/checkout/cs_test_x/pay"))
+            .send()
+            .await
+            .unwrap(),
+        405,
+        "method_not_allowed",
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_request_ids() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let rid = res
+        .headers()
+        .get("request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(rid.starts_with("req_"));
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("ikawaari_http_requests_total"),
+        "{metrics}"
+    );
+    // A client-supplied request id is propagated.
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("request-id", "req_mine")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers().get("request-id").unwrap(), "req_mine");
+}

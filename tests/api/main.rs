@@ -1,0 +1,12 @@
+//! One test binary: every test spawns the real app over HTTP on a fresh
+//! database (SQLite, or PostgreSQL when TEST_DATABASE_URL is set).
+mod auth;
+mod contracts;
+mod errors;
+mod helpers;
+mod idempotency;
+mod payments;
+mod processes;
+mod sessions;
+mod subscriptions;
+mod validation;
