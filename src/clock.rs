@@ -19,6 +19,15 @@ impl Clock {
         sys + self.offset_secs.load(Ordering::Relaxed)
     }
 
+    /// Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        let sys = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        sys + self.offset_secs.load(Ordering::Relaxed) * 1000
+    }
+
     /// Moves this clock (and every copy of it) forward by `secs`.
     pub fn advance(&self, secs: i64) {
         self.offset_secs.fetch_add(secs, Ordering::Relaxed);

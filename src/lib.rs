@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod graphql;
 pub mod processor;
 pub mod rest;
 pub mod service;
@@ -130,6 +131,7 @@ pub fn build_app(state: AppState) -> Router {
         ));
     Router::new()
         .merge(api)
+        .merge(graphql::router(state.clone()))
         .route("/healthz", axum::routing::get(rest::ops::healthz))
         .route("/readyz", axum::routing::get(rest::ops::readyz))
         .route("/metrics", axum::routing::get(rest::ops::metrics))

@@ -43,6 +43,8 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Print the GraphQL schema (SDL).
+    GraphqlSchema,
 }
 
 #[derive(Subcommand)]
@@ -129,6 +131,10 @@ async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Serve(args) => serve(cli.db, args).await,
         Command::Openapi => {
             println!("{}", ikawaari::openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::GraphqlSchema => {
+            print!("{}", ikawaari::graphql::sdl());
             Ok(())
         }
         Command::Migrate => {
@@ -233,6 +239,7 @@ async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Er
     }
     println!("API: http://{addr}/api/v1");
     println!("Swagger UI: http://{addr}/swagger-ui");
+    println!("GraphiQL: http://{addr}/graphql");
     println!("listening on {addr}");
     let (trigger, token) = tokio_util_shutdown::pair();
     ikawaari::workers::recover(&state).await.map_err(describe)?;

@@ -690,15 +690,11 @@ mod present {
 
     impl SubscriptionOut {
         pub fn new(s: &sub::Model, items: &[li::Model], now: i64) -> Self {
-            let ended = s.cancel_at_period_end && now >= s.current_period_end;
+            let (status, canceled_at) = crate::service::subscription::effective(s, now);
             SubscriptionOut {
                 id: s.id.clone(),
                 object: "subscription",
-                status: if ended {
-                    "canceled".into()
-                } else {
-                    s.status.clone()
-                },
+                status,
                 currency: s.currency.clone(),
                 amount: s.amount,
                 items: items
@@ -717,7 +713,7 @@ mod present {
                 current_period_start: s.current_period_start,
                 current_period_end: s.current_period_end,
                 cancel_at_period_end: s.cancel_at_period_end,
-                canceled_at: s.canceled_at.or(ended.then_some(s.current_period_end)),
+                canceled_at,
                 checkout_session: s.session_id.clone(),
                 livemode: s.livemode,
                 created: s.created,

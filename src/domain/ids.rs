@@ -16,11 +16,39 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", random_token(24))
 }
 
-/// A session id: `cs_test_…`/`cs_live_…` with 32 random chars (190 bits): a capability.
-pub fn session_id(livemode: bool) -> String {
+/// A session id: `cs_test_…`/`cs_live_…`, a capability. Nine base-36 chars of
+/// the creation time in milliseconds (lower-case digits and letters sort the
+/// same under SQLite's byte order and PostgreSQL's collations), so ids of one
+/// second list in creation order; then 23 random chars (136 bits).
+pub fn session_id(livemode: bool, now_ms: i64) -> String {
+    let mode = if livemode { "live" } else { "test" };
     format!(
-        "cs_{}_{}",
-        if livemode { "live" } else { "test" },
-        random_token(32)
+        "cs_{mode}_{}{}",
+        base36(now_ms.max(0) as u64, 9),
+        random_token(23)
     )
+}
+
+fn base36(mut n: u64, width: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = vec![b'0'; width];
+    for slot in out.iter_mut().rev() {
+        *slot = DIGITS[(n % 36) as usize];
+        n /= 36;
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_sort_by_creation_time() {
+        let a = session_id(false, 1_795_690_931_000);
+        let b = session_id(false, 1_795_690_931_001);
+        assert!(a[..17] < b[..17], "{a} {b}");
+        assert_eq!(a.len(), "cs_test_".len() + 32);
+        assert_eq!(base36(35, 3), "00z");
+    }
 }

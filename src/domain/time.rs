@@ -70,3 +70,92 @@ mod tests {
         assert_eq!(period_end(0, "week", 2), 14 * 86_400);
     }
 }
+
+/// RFC 3339 in UTC, seconds precision: `2026-11-26T10:53:52Z`.
+pub fn format_rfc3339(t: i64) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
+    let s = t.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// Parses `YYYY-MM-DD` (midnight UTC) or RFC 3339 (`…T…Z` or `…T…±HH:MM`,
+/// fractional seconds dropped) to unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if s.get(4..5)? != "-"
+        || s.get(7..8)? != "-"
+        || !(1..=12).contains(&m)
+        || d < 1
+        || d > days_in_month(y, m)
+    {
+        return None;
+    }
+    let date = days_from_civil(y, m, d) * 86_400;
+    if s.len() == 10 {
+        return Some(date);
+    }
+    if !matches!(s.get(10..11)?, "T" | "t" | " ") || s.get(13..14)? != ":" || s.get(16..17)? != ":"
+    {
+        return None;
+    }
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.get(0..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.get(3..4)? != ":" {
+                return None;
+            }
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    Some(date + h * 3600 + mi * 60 + se - offset)
+}
+
+#[cfg(test)]
+mod rfc3339_tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_offsets() {
+        let t = days_from_civil(2026, 11, 26) * 86_400 + 10 * 3600 + 53 * 60 + 52;
+        assert_eq!(format_rfc3339(t), "2026-11-26T10:53:52Z");
+        assert_eq!(parse_rfc3339("2026-11-26T10:53:52Z"), Some(t));
+        assert_eq!(parse_rfc3339("2026-11-26T11:53:52.123+01:00"), Some(t));
+        assert_eq!(
+            parse_rfc3339("2026-11-26"),
+            Some(t - (10 * 3600 + 53 * 60 + 52))
+        );
+        assert_eq!(parse_rfc3339("2026-02-30"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+}

@@ -72,7 +72,7 @@ pub async fn normalize_errors(State(state): State<AppState>, req: Request, next:
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if status.is_success() || status.is_redirection() || is_json || !is_api {
+    if !(status.is_client_error() || status.is_server_error()) || is_json || !is_api {
         return res;
     }
     let err = match status {

@@ -52,7 +52,8 @@ async fn list_sessions(
     p: Principal,
     Query(q): Query<ListSessionsQuery>,
 ) -> Result<Json<CheckoutSessionList>> {
-    let (views, has_more) = checkout::list(&state, &p, &q).await?;
+    let (filter, page) = (&q).into();
+    let (views, has_more) = checkout::list(&state, &p, &filter, &page).await?;
     Ok(Json(CheckoutSessionList {
         object: "list",
         data: views

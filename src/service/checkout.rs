@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use entity::{checkout_session as cs, line_item as li, merchant, payment_intent as pi};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use crate::AppState;
@@ -14,7 +14,7 @@ use crate::auth::{Principal, Scope};
 use crate::domain::money::MAX_TOTAL;
 use crate::domain::{Amount, Currency, ReturnUrl, ids, locale};
 use crate::error::{Conflict, Error, FieldError, Result};
-use crate::service::events::SessionEvent;
+use crate::service::events;
 use crate::wire::{
     CreateCheckoutSessionRequest, ListLineItemsQuery, ListSessionsQuery, SessionMode,
 };
@@ -175,7 +175,7 @@ pub async fn create(
     crate::validation::check(&req)?;
     let now = state.clock.now();
     let (currency, items, total) = check_request(&req, p.livemode, now)?;
-    let session_id = ids::session_id(p.livemode);
+    let session_id = ids::session_id(p.livemode, state.clock.now_ms());
     let intent_id = ids::new_id("pi");
     let mut methods = req.payment_method_types.clone().unwrap_or_default();
     methods.dedup();
@@ -309,19 +309,59 @@ fn limit_of(limit: Option<i64>) -> Result<u64> {
     }
 }
 
-/// Newest first; the cursor is the (created, id) of a session of the same caller.
-pub async fn list(
-    state: &AppState,
-    p: &Principal,
-    q: &ListSessionsQuery,
-) -> Result<(Vec<SessionView>, bool)> {
-    p.require(Scope::Read)?;
-    let limit = limit_of(q.limit)?;
-    let now = state.clock.now();
+/// What a list of sessions is narrowed to (REST query and GraphQL filter).
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub status: Option<String>,
+    pub mode: Option<String>,
+    pub currency: Option<String>,
+    /// Inclusive.
+    pub created_gte: Option<i64>,
+    /// Inclusive.
+    pub created_lte: Option<i64>,
+    pub payment_intent: Option<String>,
+    pub client_reference_id: Option<String>,
+    /// Matches an id, `client_reference_id` or `customer_email` exactly.
+    pub search: Option<String>,
+}
+
+/// A keyset page, newest first: `starting_after` pages to older sessions,
+/// `ending_before` (or `from_end`) to newer ones.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+    /// Take the page from the oldest end (GraphQL `last` without `before`).
+    pub from_end: bool,
+}
+
+impl From<&ListSessionsQuery> for (SessionFilter, PageRequest) {
+    fn from(q: &ListSessionsQuery) -> Self {
+        let filter = SessionFilter {
+            status: q.status.clone(),
+            created_gte: q.created_gte,
+            created_lte: q.created_lte,
+            payment_intent: q.payment_intent.clone(),
+            client_reference_id: q.client_reference_id.clone(),
+            ..Default::default()
+        };
+        let page = PageRequest {
+            limit: q.limit,
+            starting_after: q.starting_after.clone(),
+            ending_before: q.ending_before.clone(),
+            from_end: false,
+        };
+        (filter, page)
+    }
+}
+
+/// The caller's sessions matching `f`, as a query to page or count.
+fn filtered(p: &Principal, f: &SessionFilter, now: i64) -> Result<sea_orm::Select<cs::Entity>> {
     let mut find = cs::Entity::find()
         .filter(cs::Column::MerchantId.eq(&p.merchant_id))
         .filter(cs::Column::Livemode.eq(p.livemode));
-    if let Some(status) = q.status.as_deref() {
+    if let Some(status) = f.status.as_deref() {
         let open = Condition::all().add(cs::Column::Status.eq("open"));
         find = find.filter(match status {
             "open" => open.add(cs::Column::ExpiresAt.gt(now)),
@@ -337,20 +377,58 @@ pub async fn list(
             }
         });
     }
-    if let Some(t) = q.created_gte {
+    if let Some(mode) = f.mode.as_deref() {
+        if !matches!(mode, "payment" | "subscription") {
+            return Err(Error::invalid(
+                "mode",
+                "mode must be payment or subscription.",
+            ));
+        }
+        find = find.filter(cs::Column::Mode.eq(mode));
+    }
+    if let Some(c) = f.currency.as_deref() {
+        let c = Currency::parse(c).ok_or_else(|| {
+            Error::invalid("currency", "Currency must be an ISO 4217 code such as XOF.")
+        })?;
+        find = find.filter(cs::Column::Currency.eq(c.code()));
+    }
+    if let Some(t) = f.created_gte {
         find = find.filter(cs::Column::Created.gte(t));
     }
-    if let Some(t) = q.created_lte {
+    if let Some(t) = f.created_lte {
         find = find.filter(cs::Column::Created.lte(t));
     }
-    if let Some(v) = &q.payment_intent {
+    if let Some(v) = &f.payment_intent {
         find = find.filter(cs::Column::PaymentIntentId.eq(v));
     }
-    if let Some(v) = &q.client_reference_id {
+    if let Some(v) = &f.client_reference_id {
         find = find.filter(cs::Column::ClientReferenceId.eq(v));
     }
-    let backwards = q.ending_before.is_some();
-    match (&q.starting_after, &q.ending_before) {
+    if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        find = find.filter(
+            Condition::any()
+                .add(cs::Column::Id.eq(q))
+                .add(cs::Column::ClientReferenceId.eq(q))
+                .add(cs::Column::CustomerEmail.eq(q))
+                .add(cs::Column::PaymentIntentId.eq(q)),
+        );
+    }
+    Ok(find)
+}
+
+/// Newest first; a cursor is a session id of the same caller, giving its
+/// (created, id) position, so pages are stable under inserts.
+pub async fn page(
+    state: &AppState,
+    p: &Principal,
+    f: &SessionFilter,
+    page: &PageRequest,
+) -> Result<(Vec<cs::Model>, bool)> {
+    p.require(Scope::Read)?;
+    let limit = limit_of(page.limit)?;
+    let mut find = filtered(p, f, state.clock.now())?;
+    let backwards = page.ending_before.is_some() || page.from_end;
+    match (&page.starting_after, &page.ending_before) {
         (Some(_), Some(_)) => {
             return Err(Error::invalid(
                 "ending_before",
@@ -396,8 +474,24 @@ pub async fn list(
     if backwards {
         rows.reverse();
     }
-    let views = with_items(state, rows).await?;
-    Ok((views, has_more))
+    Ok((rows, has_more))
+}
+
+/// A page of sessions with their first line items (two queries).
+pub async fn list(
+    state: &AppState,
+    p: &Principal,
+    f: &SessionFilter,
+    req: &PageRequest,
+) -> Result<(Vec<SessionView>, bool)> {
+    let (rows, has_more) = page(state, p, f, req).await?;
+    Ok((with_items(state, rows).await?, has_more))
+}
+
+/// How many sessions match `f` (one `COUNT(*)`).
+pub async fn count(state: &AppState, p: &Principal, f: &SessionFilter) -> Result<u64> {
+    p.require(Scope::Read)?;
+    Ok(PaginatorTrait::count(filtered(p, f, state.clock.now())?, &state.db).await?)
 }
 
 /// Loads the first items of many sessions in one query.
@@ -503,10 +597,7 @@ pub async fn expire_by_id(state: &AppState, session_id: &str) -> Result<bool> {
         return Ok(false);
     }
     tx.commit().await?;
-    state.events.publish(SessionEvent {
-        session_id: session_id.to_string(),
-        status: "expired".into(),
-    });
+    events::session_changed(state, session_id, "expired").await;
     Ok(true)
 }
 

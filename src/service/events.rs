@@ -6,6 +6,8 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionEvent {
     pub session_id: String,
+    pub merchant_id: String,
+    pub livemode: bool,
     pub status: String,
 }
 
@@ -30,5 +32,23 @@ impl EventBus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
         self.tx.subscribe()
+    }
+}
+
+/// Publishes the new status of a session after its transaction committed.
+pub async fn session_changed(state: &crate::AppState, session_id: &str, status: &str) {
+    use sea_orm::EntityTrait;
+    match entity::checkout_session::Entity::find_by_id(session_id)
+        .one(&state.db)
+        .await
+    {
+        Ok(Some(s)) => state.events.publish(SessionEvent {
+            session_id: s.id,
+            merchant_id: s.merchant_id,
+            livemode: s.livemode,
+            status: status.to_string(),
+        }),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not publish a session change"),
     }
 }

@@ -4,4 +4,5 @@ pub mod credentials;
 pub mod events;
 pub mod idempotency;
 pub mod payment;
+pub mod stats;
 pub mod subscription;

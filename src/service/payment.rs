@@ -19,7 +19,7 @@ use crate::domain::return_url::resolve;
 use crate::error::{Conflict, Decline, Error, FieldError, Result};
 use crate::processor::{Charge, Outcome, Settlement};
 use crate::service::checkout::{self, PublicView};
-use crate::service::events::SessionEvent;
+use crate::service::events;
 use crate::service::subscription;
 use crate::wire::{PayRequest, PaymentError, PaymentMethodSummary, PaymentMethodType};
 
@@ -511,10 +511,7 @@ pub async fn settle(
     }
     tx.commit().await?;
     if error.is_none() {
-        state.events.publish(SessionEvent {
-            session_id: intent.session_id.clone(),
-            status: "complete".into(),
-        });
+        events::session_changed(state, &intent.session_id, "complete").await;
     }
     Ok(true)
 }

@@ -107,3 +107,13 @@ pub async fn cancel(
     }
     get(state, p, id).await
 }
+
+/// A subscription set to cancel at period end reads as canceled once the
+/// period is over, from that moment.
+pub fn effective(s: &sub::Model, now: i64) -> (String, Option<i64>) {
+    if s.cancel_at_period_end && s.status == "active" && now >= s.current_period_end {
+        ("canceled".into(), Some(s.current_period_end))
+    } else {
+        (s.status.clone(), s.canceled_at)
+    }
+}

@@ -2,6 +2,8 @@
 //! a SQLite temp file, or a fresh PostgreSQL database when
 //! `TEST_DATABASE_URL` is set (created here, dropped when the app is dropped).
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ikawaari::auth::Scope;
 use ikawaari::service::credentials::{self, TokenKind};
@@ -93,6 +95,8 @@ pub struct TestApp {
     pub key: String,
     pub live_key: String,
     pub db: TestDb,
+    /// SQL statements executed so far (sea-orm metric callback).
+    pub statements: Arc<AtomicU64>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -117,7 +121,19 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new().await;
     let mut config = test_config(&db.url);
     tweak(&mut config);
-    let conn = ikawaari::db::connect(&db.url, 5).await.expect("connect");
+    let mut conn = ikawaari::db::connect(&db.url, 5).await.expect("connect");
+    let statements = Arc::new(AtomicU64::new(0));
+    let counter = statements.clone();
+    let print = std::env::var("IK_PRINT_SQL").is_ok();
+    conn.set_metric_callback(move |info| {
+        if print {
+            eprintln!(
+                "SQL: {}",
+                info.statement.sql.chars().take(150).collect::<String>()
+            );
+        }
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
     ikawaari::db::migrate(&conn).await.expect("migrate");
     let state = AppState::new(conn, config, Clock::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -151,6 +167,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         key,
         live_key,
         db,
+        statements,
         server,
     }
 }
@@ -354,5 +371,29 @@ impl ServerProcess {
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+impl TestApp {
+    /// Runs a GraphQL operation with `token`; returns the whole response body.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let res = self
+            .client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("json")
+    }
+
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.graphql_as(&self.key, query, variables).await
+    }
+
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 }

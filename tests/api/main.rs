@@ -3,6 +3,7 @@
 mod auth;
 mod contracts;
 mod errors;
+mod graphql;
 mod helpers;
 mod idempotency;
 mod payments;

@@ -1,0 +1,219 @@
+//! GraphQL for dashboards (SPEC §7): `POST /graphql`, GraphiQL at
+//! `GET /graphql` from assets the binary ships, subscriptions over WebSocket
+//! at `/graphql/ws`. Resolvers are thin: they call the same service functions
+//! as the REST handlers.
+mod loaders;
+mod mutation;
+mod query;
+mod scalars;
+mod subscription;
+mod types;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Data, ErrorExtensions, Schema};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::AppState;
+use crate::auth::{Principal, bearer_token};
+use crate::error::Error;
+use crate::service::credentials;
+
+pub type IkSchema =
+    Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
+
+/// Deepest query accepted, and the most work one query may ask for.
+pub const MAX_DEPTH: usize = 10;
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+/// The caller of one request or WebSocket connection.
+struct Auth(Result<Principal, Error>);
+
+pub fn schema(state: Option<AppState>) -> IkSchema {
+    let mut b = Schema::build(
+        query::QueryRoot,
+        mutation::MutationRoot,
+        subscription::SubscriptionRoot,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY);
+    if let Some(s) = state {
+        b = b.data(s);
+    }
+    b.finish()
+}
+
+/// The SDL, exactly as committed in `openapi/schema.graphql`.
+pub fn sdl() -> String {
+    schema(None).sdl()
+}
+
+fn gql(e: Error) -> async_graphql::Error {
+    e.extend()
+}
+
+fn db_error(e: &std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
+    gql(Error::Internal(format!("database: {e}")))
+}
+
+fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
+    ctx.data::<AppState>()
+}
+
+fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
+    match &ctx.data::<Auth>()?.0 {
+        Ok(p) => Ok(p),
+        Err(e) => Err(gql(match e {
+            Error::ApiKeyMissing => Error::ApiKeyMissing,
+            _ => Error::ApiKeyInvalid,
+        })),
+    }
+}
+
+/// Per-request data: the caller and fresh DataLoaders.
+fn request_data(state: &AppState, auth: Result<Principal, Error>) -> Data {
+    let mut data = Data::default();
+    data.insert(Auth(auth));
+    data.insert(DataLoader::new(
+        loaders::LineItemLoader(state.db.clone()),
+        tokio::spawn,
+    ));
+    data.insert(DataLoader::new(
+        loaders::IntentLoader(state.db.clone()),
+        tokio::spawn,
+    ));
+    data
+}
+
+async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Principal, Error> {
+    let token = bearer_token(header)?;
+    credentials::authenticate(state, token).await
+}
+
+#[derive(Clone)]
+struct GqlState {
+    app: AppState,
+    schema: IkSchema,
+}
+
+async fn execute(
+    State(g): State<GqlState>,
+    headers: HeaderMap,
+    req: GraphQLRequest,
+) -> GraphQLResponse {
+    let auth = authenticate(
+        &g.app,
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .await;
+    let mut req = req.into_inner();
+    req.data = request_data(&g.app, auth);
+    g.schema.execute(req).await.into()
+}
+
+async fn websocket(
+    State(g): State<GqlState>,
+    protocol: GraphQLProtocol,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            let app = g.app.clone();
+            GraphQLWebSocket::new(stream, g.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    let from_payload = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                    let token = from_payload.or(header_token);
+                    let auth = authenticate(&app, token.as_deref()).await;
+                    if let Err(e) = &auth {
+                        return Err(e.extend());
+                    }
+                    Ok(request_data(&app, auth))
+                })
+                .serve()
+        })
+}
+
+const GRAPHIQL_HTML: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Ikawaari Checkout — GraphiQL</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/graphql/assets/graphiql.min.css">
+<style>body{margin:0;height:100vh}#graphiql{height:100vh}</style></head>
+<body><div id="graphiql">Loading GraphiQL…</div>
+<script src="/graphql/assets/react.production.min.js"></script>
+<script src="/graphql/assets/react-dom.production.min.js"></script>
+<script src="/graphql/assets/graphiql.min.js"></script>
+<script src="/graphql/assets/graphiql-init.js"></script>
+</body></html>"#;
+
+const GRAPHIQL_INIT: &str = r#"(function () {
+  var fetcher = GraphiQL.createFetcher({ url: '/graphql' });
+  var headers = JSON.stringify({ Authorization: 'Bearer ik_test_...' }, null, 2);
+  var query = '# Put your key in the Headers tab below, then run:\n{\n  checkoutSessions(first: 10) {\n    totalCount\n    nodes { id status amountTotal currency created }\n  }\n}\n';
+  ReactDOM.createRoot(document.getElementById('graphiql')).render(
+    React.createElement(GraphiQL, { fetcher: fetcher, defaultQuery: query, defaultHeaders: headers, headerEditorEnabled: true, shouldPersistHeaders: true })
+  );
+})();
+"#;
+
+async fn graphiql() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        GRAPHIQL_HTML,
+    )
+        .into_response()
+}
+
+async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let (body, ctype): (&'static [u8], &str) = match name.as_str() {
+        "graphiql.min.js" => (include_bytes!("assets/graphiql.min.js"), "text/javascript"),
+        "graphiql.min.css" => (include_bytes!("assets/graphiql.min.css"), "text/css"),
+        "react.production.min.js" => (
+            include_bytes!("assets/react.production.min.js"),
+            "text/javascript",
+        ),
+        "react-dom.production.min.js" => (
+            include_bytes!("assets/react-dom.production.min.js"),
+            "text/javascript",
+        ),
+        "graphiql-init.js" => (GRAPHIQL_INIT.as_bytes(), "text/javascript"),
+        _ => return Error::RouteNotFound.into_response(),
+    };
+    let mut res = body.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(ctype).unwrap_or(HeaderValue::from_static("text/plain")),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    res
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let g = GqlState {
+        schema: schema(Some(state.clone())),
+        app: state,
+    };
+    Router::new()
+        .route("/graphql", get(graphiql).post(execute))
+        .route("/graphql/ws", get(websocket))
+        .route("/graphql/assets/{name}", get(asset))
+        .with_state(g)
+}

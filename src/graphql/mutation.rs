@@ -1,0 +1,132 @@
+//! Mutations: the same service functions, and so the same validation, as REST.
+use std::collections::BTreeMap;
+
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result};
+
+use super::scalars::{DateTime, Money};
+use super::types::{CheckoutMode, CheckoutSession};
+use super::{app, gql, principal};
+use crate::service::checkout;
+use crate::wire::{self, CreateCheckoutSessionRequest, LineItemInput, RecurringInput, SessionMode};
+
+pub struct MutationRoot;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PaymentMethodType {
+    Card,
+    MobileMoney,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+#[derive(InputObject)]
+pub struct RecurringIn {
+    pub interval: Interval,
+    pub interval_count: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct LineItemIn {
+    pub name: String,
+    /// Unit amount in minor units.
+    pub amount: Money,
+    pub currency: String,
+    pub quantity: i32,
+    pub description: Option<String>,
+    pub images: Option<Vec<String>>,
+    pub recurring: Option<RecurringIn>,
+}
+
+#[derive(InputObject)]
+pub struct CreateCheckoutSessionInput {
+    pub line_items: Vec<LineItemIn>,
+    pub mode: CheckoutMode,
+    pub success_url: String,
+    pub cancel_url: Option<String>,
+    pub currency: Option<String>,
+    pub customer_email: Option<String>,
+    pub client_reference_id: Option<String>,
+    /// String keys and string values.
+    pub metadata: Option<Json<BTreeMap<String, String>>>,
+    pub expires_at: Option<DateTime>,
+    pub locale: Option<String>,
+    pub payment_method_types: Option<Vec<PaymentMethodType>>,
+}
+
+impl From<CreateCheckoutSessionInput> for CreateCheckoutSessionRequest {
+    fn from(i: CreateCheckoutSessionInput) -> Self {
+        CreateCheckoutSessionRequest {
+            line_items: Some(
+                i.line_items
+                    .into_iter()
+                    .map(|it| LineItemInput {
+                        name: Some(it.name),
+                        amount: Some(it.amount.0),
+                        currency: Some(it.currency),
+                        quantity: Some(i64::from(it.quantity)),
+                        description: it.description,
+                        images: it.images,
+                        recurring: it.recurring.map(|r| RecurringInput {
+                            interval: Some(match r.interval {
+                                Interval::Day => wire::Interval::Day,
+                                Interval::Week => wire::Interval::Week,
+                                Interval::Month => wire::Interval::Month,
+                                Interval::Year => wire::Interval::Year,
+                            }),
+                            interval_count: r.interval_count.map(i64::from),
+                        }),
+                    })
+                    .collect(),
+            ),
+            mode: Some(match i.mode {
+                CheckoutMode::Payment => SessionMode::Payment,
+                CheckoutMode::Subscription => SessionMode::Subscription,
+            }),
+            success_url: Some(i.success_url),
+            cancel_url: i.cancel_url,
+            currency: i.currency,
+            customer_email: i.customer_email,
+            client_reference_id: i.client_reference_id,
+            metadata: i.metadata.map(|m| m.0),
+            expires_at: i.expires_at.map(|d| d.0),
+            locale: i.locale,
+            payment_method_types: i.payment_method_types.map(|v| {
+                v.into_iter()
+                    .map(|m| match m {
+                        PaymentMethodType::Card => wire::PaymentMethodType::Card,
+                        PaymentMethodType::MobileMoney => wire::PaymentMethodType::MobileMoney,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+#[Object]
+impl MutationRoot {
+    async fn create_checkout_session(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCheckoutSessionInput,
+    ) -> Result<CheckoutSession> {
+        let state = app(ctx)?;
+        let v = checkout::create(state, principal(ctx)?, input.into())
+            .await
+            .map_err(gql)?;
+        Ok(CheckoutSession::new(v.session, state.clock.now()))
+    }
+
+    async fn expire_checkout_session(&self, ctx: &Context<'_>, id: ID) -> Result<CheckoutSession> {
+        let state = app(ctx)?;
+        let v = checkout::expire(state, principal(ctx)?, &id)
+            .await
+            .map_err(gql)?;
+        Ok(CheckoutSession::new(v.session, state.clock.now()))
+    }
+}

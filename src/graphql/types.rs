@@ -1,0 +1,313 @@
+//! GraphQL object types mirroring the REST objects, camelCase.
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use entity::{checkout_session as cs, line_item as li, payment_intent as pi, subscription as sub};
+
+use super::loaders::{IntentLoader, LineItemLoader};
+use super::scalars::{DateTime, Money};
+use super::{app, db_error, principal};
+use crate::service::{checkout, subscription};
+use crate::wire::{PaymentError, PaymentMethodSummary};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CheckoutSessionStatus {
+    Open,
+    Complete,
+    Expired,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CheckoutMode {
+    Payment,
+    Subscription,
+}
+
+pub struct CheckoutSession {
+    pub model: cs::Model,
+    pub status: String,
+}
+
+impl CheckoutSession {
+    pub fn new(model: cs::Model, now: i64) -> Self {
+        let status = checkout::effective_status(&model, now);
+        Self { model, status }
+    }
+}
+
+#[Object]
+impl CheckoutSession {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+    /// The hosted checkout page.
+    async fn url(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(format!(
+            "{}/{}",
+            app(ctx)?.config.checkout_url,
+            self.model.id
+        ))
+    }
+    async fn status(&self) -> CheckoutSessionStatus {
+        match self.status.as_str() {
+            "complete" => CheckoutSessionStatus::Complete,
+            "expired" => CheckoutSessionStatus::Expired,
+            _ => CheckoutSessionStatus::Open,
+        }
+    }
+    /// `unpaid`, `paid` or `no_payment_required`.
+    async fn payment_status(&self) -> &str {
+        &self.model.payment_status
+    }
+    async fn mode(&self) -> CheckoutMode {
+        if self.model.mode == "subscription" {
+            CheckoutMode::Subscription
+        } else {
+            CheckoutMode::Payment
+        }
+    }
+    async fn currency(&self) -> &str {
+        &self.model.currency
+    }
+    async fn amount_subtotal(&self) -> Money {
+        Money(self.model.amount_subtotal)
+    }
+    async fn amount_total(&self) -> Money {
+        Money(self.model.amount_total)
+    }
+    /// Line items in order (batched across sessions).
+    async fn line_items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10, validator(minimum = 1, maximum = 100))] first: i32,
+    ) -> Result<Vec<LineItem>> {
+        let loader = ctx.data::<DataLoader<LineItemLoader>>()?;
+        let items = loader
+            .load_one(self.model.id.clone())
+            .await
+            .map_err(|e| db_error(&e))?
+            .unwrap_or_default();
+        Ok(items
+            .into_iter()
+            .take(first as usize)
+            .map(LineItem)
+            .collect())
+    }
+    async fn line_item_count(&self) -> i32 {
+        self.model.line_item_count
+    }
+    async fn payment_intent(&self, ctx: &Context<'_>) -> Result<Option<PaymentIntent>> {
+        let loader = ctx.data::<DataLoader<IntentLoader>>()?;
+        Ok(loader
+            .load_one(self.model.payment_intent_id.clone())
+            .await
+            .map_err(|e| db_error(&e))?
+            .map(PaymentIntent))
+    }
+    async fn subscription(&self, ctx: &Context<'_>) -> Result<Option<Subscription>> {
+        let Some(id) = &self.model.subscription_id else {
+            return Ok(None);
+        };
+        let (state, p) = (app(ctx)?, principal(ctx)?);
+        Ok(subscription::get(state, p, id)
+            .await
+            .ok()
+            .map(|(s, _)| Subscription(s, state.clock.now())))
+    }
+    async fn success_url(&self) -> &str {
+        &self.model.success_url
+    }
+    async fn cancel_url(&self) -> Option<&str> {
+        self.model.cancel_url.as_deref()
+    }
+    async fn customer_email(&self) -> Option<&str> {
+        self.model.customer_email.as_deref()
+    }
+    async fn client_reference_id(&self) -> Option<&str> {
+        self.model.client_reference_id.as_deref()
+    }
+    /// String keys and values.
+    async fn metadata(&self) -> Json<std::collections::BTreeMap<String, String>> {
+        Json(serde_json::from_str(&self.model.metadata).unwrap_or_default())
+    }
+    async fn locale(&self) -> &str {
+        &self.model.locale
+    }
+    async fn payment_method_types(&self) -> Vec<String> {
+        self.model
+            .payment_method_types
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+    async fn livemode(&self) -> bool {
+        self.model.livemode
+    }
+    async fn created(&self) -> DateTime {
+        DateTime(self.model.created)
+    }
+    async fn expires_at(&self) -> DateTime {
+        DateTime(self.model.expires_at)
+    }
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.model.completed_at.map(DateTime)
+    }
+}
+
+pub struct LineItem(pub li::Model);
+
+#[derive(SimpleObject)]
+pub struct Recurring {
+    pub interval: String,
+    pub interval_count: i32,
+}
+
+#[Object]
+impl LineItem {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn images(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.images).unwrap_or_default()
+    }
+    /// Unit amount.
+    async fn amount(&self) -> Money {
+        Money(self.0.amount)
+    }
+    async fn quantity(&self) -> Money {
+        Money(self.0.quantity)
+    }
+    async fn amount_total(&self) -> Money {
+        Money(self.0.amount_total)
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    async fn recurring(&self) -> Option<Recurring> {
+        self.0.recurring_interval.clone().map(|interval| Recurring {
+            interval,
+            interval_count: self.0.recurring_interval_count.unwrap_or(1),
+        })
+    }
+}
+
+pub struct PaymentIntent(pub pi::Model);
+
+#[derive(SimpleObject)]
+pub struct PaymentMethod {
+    /// `card`, `mobile_money` or `test_helper`.
+    pub r#type: String,
+    pub brand: Option<String>,
+    pub last4: Option<String>,
+    pub exp_month: Option<i32>,
+    pub exp_year: Option<i32>,
+    pub provider: Option<String>,
+    /// Masked, such as `+225******0000`.
+    pub phone: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct LastPaymentError {
+    pub r#type: String,
+    pub code: String,
+    pub decline_code: Option<String>,
+    pub message: String,
+}
+
+#[Object]
+impl PaymentIntent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// `requires_payment_method`, `processing`, `succeeded` or `canceled`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn amount(&self) -> Money {
+        Money(self.0.amount)
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    async fn checkout_session_id(&self) -> ID {
+        ID(self.0.session_id.clone())
+    }
+    async fn payment_method(&self) -> Option<PaymentMethod> {
+        let m: PaymentMethodSummary =
+            serde_json::from_str(self.0.payment_method.as_deref()?).ok()?;
+        Some(PaymentMethod {
+            r#type: m.r#type,
+            brand: m.brand,
+            last4: m.last4,
+            exp_month: m.exp_month.map(|v| v as i32),
+            exp_year: m.exp_year.map(|v| v as i32),
+            provider: m.provider,
+            phone: m.phone,
+        })
+    }
+    async fn last_payment_error(&self) -> Option<LastPaymentError> {
+        let e: PaymentError = serde_json::from_str(self.0.last_payment_error.as_deref()?).ok()?;
+        Some(LastPaymentError {
+            r#type: e.r#type,
+            code: e.code,
+            decline_code: e.decline_code,
+            message: e.message,
+        })
+    }
+    async fn livemode(&self) -> bool {
+        self.0.livemode
+    }
+    async fn created(&self) -> DateTime {
+        DateTime(self.0.created)
+    }
+}
+
+/// A subscription and the time it is read at (for `cancel_at_period_end`).
+pub struct Subscription(pub sub::Model, pub i64);
+
+#[Object]
+impl Subscription {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// `active` or `canceled`.
+    async fn status(&self) -> String {
+        subscription::effective(&self.0, self.1).0
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    async fn amount(&self) -> Money {
+        Money(self.0.amount)
+    }
+    async fn interval(&self) -> &str {
+        &self.0.recurring_interval
+    }
+    async fn interval_count(&self) -> i32 {
+        self.0.recurring_interval_count
+    }
+    async fn current_period_start(&self) -> DateTime {
+        DateTime(self.0.current_period_start)
+    }
+    async fn current_period_end(&self) -> DateTime {
+        DateTime(self.0.current_period_end)
+    }
+    async fn cancel_at_period_end(&self) -> bool {
+        self.0.cancel_at_period_end
+    }
+    async fn canceled_at(&self) -> Option<DateTime> {
+        subscription::effective(&self.0, self.1).1.map(DateTime)
+    }
+    async fn checkout_session_id(&self) -> ID {
+        ID(self.0.session_id.clone())
+    }
+    async fn livemode(&self) -> bool {
+        self.0.livemode
+    }
+}
