@@ -13,6 +13,7 @@ pub mod processor;
 pub mod rest;
 pub mod service;
 pub mod validation;
+pub mod web;
 pub mod wire;
 pub mod workers;
 
@@ -132,6 +133,7 @@ pub fn build_app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(graphql::router(state.clone()))
+        .merge(web::router())
         .route("/healthz", axum::routing::get(rest::ops::healthz))
         .route("/readyz", axum::routing::get(rest::ops::readyz))
         .route("/metrics", axum::routing::get(rest::ops::metrics))

@@ -1,0 +1,95 @@
+//! Money and intervals as a customer reads them, per language (SPEC §8):
+//! French `50 000 F CFA` (U+202F between digit groups, U+00A0 before the
+//! currency), English `XOF 50,000`.
+use super::i18n::Lang;
+use crate::domain::Currency;
+
+const NNBSP: char = '\u{202F}';
+const NBSP: char = '\u{00A0}';
+
+fn group(digits: &str, sep: char) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `minor` units of `currency` for a reader of `lang`.
+pub fn amount(minor: i64, currency: &str, lang: Lang) -> String {
+    let exp = Currency::parse(currency).map_or(2, |c| c.exponent()) as u32;
+    let neg = minor < 0;
+    let abs = minor.unsigned_abs();
+    let unit = 10u64.pow(exp);
+    let (major, frac) = (abs / unit, abs % unit);
+    let (group_sep, dec_sep) = match lang {
+        Lang::Fr => (NNBSP, ','),
+        Lang::En => (',', '.'),
+    };
+    let mut n = group(&major.to_string(), group_sep);
+    if exp > 0 {
+        n.push(dec_sep);
+        n.push_str(&format!("{frac:0width$}", width = exp as usize));
+    }
+    if neg {
+        n.insert(0, '-');
+    }
+    let code = currency.to_ascii_uppercase();
+    match lang {
+        Lang::Fr => {
+            let symbol = match code.as_str() {
+                "XOF" | "XAF" => "F CFA",
+                "EUR" => "€",
+                other => other,
+            };
+            // The space inside "F CFA" stays plain; the page keeps amounts on one line with CSS.
+            format!("{n}{NBSP}{symbol}")
+        }
+        Lang::En => format!("{code} {n}"),
+    }
+}
+
+/// "par mois" / "per month", "tous les 3 mois" / "every 3 months".
+pub fn interval(interval: &str, count: i32, lang: Lang) -> String {
+    let (fr1, fr_n, en) = match interval {
+        "day" => ("par jour", "jours", "day"),
+        "week" => ("par semaine", "semaines", "week"),
+        "year" => ("par an", "ans", "year"),
+        _ => ("par mois", "mois", "month"),
+    };
+    match (lang, count) {
+        (Lang::Fr, c) if c <= 1 => fr1.to_string(),
+        (Lang::Fr, c) => format!("tous les {c} {fr_n}"),
+        (Lang::En, c) if c <= 1 => format!("per {en}"),
+        (Lang::En, c) => format!("every {c} {en}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_examples() {
+        assert_eq!(
+            amount(50_000, "XOF", Lang::Fr),
+            "50\u{202F}000\u{00A0}F CFA"
+        );
+        assert_eq!(amount(50_000, "XOF", Lang::En), "XOF 50,000");
+        assert_eq!(amount(1_234_567, "USD", Lang::En), "USD 12,345.67");
+        assert_eq!(
+            amount(1_234_567, "EUR", Lang::Fr),
+            "12\u{202F}345,67\u{00A0}€"
+        );
+        assert_eq!(amount(999, "XOF", Lang::Fr), "999\u{00A0}F CFA");
+        assert_eq!(
+            amount(1_000_000_000_000, "XOF", Lang::En),
+            "XOF 1,000,000,000,000"
+        );
+        assert_eq!(interval("month", 1, Lang::Fr), "par mois");
+        assert_eq!(interval("month", 3, Lang::En), "every 3 months");
+    }
+}

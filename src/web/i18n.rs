@@ -1,0 +1,218 @@
+//! Every string of the hosted page, one table per language. The JavaScript
+//! gets its share as JSON embedded in the page.
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn strings(self) -> &'static Strings {
+        match self {
+            Lang::Fr => &FR,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// The session's resolved locale, else the best `Accept-Language` match, else French.
+pub fn negotiate(session_locale: Option<&str>, accept_language: Option<&str>) -> Lang {
+    match session_locale {
+        Some("en") => return Lang::En,
+        Some("fr") => return Lang::Fr,
+        _ => {}
+    }
+    let mut best: Option<(f32, Lang)> = None;
+    for part in accept_language.unwrap_or("").split(',') {
+        let mut pieces = part.trim().split(';');
+        let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|v| v.parse::<f32>().ok())
+            })
+            .unwrap_or(1.0);
+        let lang = match tag.split('-').next() {
+            Some("fr") => Lang::Fr,
+            Some("en") => Lang::En,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, lang));
+        }
+    }
+    best.map_or(Lang::Fr, |(_, l)| l)
+}
+
+/// Strings rendered by the server.
+pub struct Strings {
+    pub title: &'static str,
+    pub order_summary: &'static str,
+    pub quantity: &'static str,
+    pub total: &'static str,
+    pub test_mode: &'static str,
+    pub pay_with: &'static str,
+    pub card: &'static str,
+    pub mobile_money: &'static str,
+    pub card_number: &'static str,
+    pub expiry: &'static str,
+    pub expiry_placeholder: &'static str,
+    pub cvc: &'static str,
+    pub provider: &'static str,
+    pub phone: &'static str,
+    pub pay: &'static str,
+    pub cancel: &'static str,
+    pub secured: &'static str,
+    pub expired_title: &'static str,
+    pub expired_body: &'static str,
+    pub back_to_merchant: &'static str,
+    pub paid_title: &'static str,
+    pub paid_body: &'static str,
+    pub continue_to_merchant: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_body: &'static str,
+    pub js: JsStrings,
+}
+
+/// Strings the script shows (declines, field errors, processing).
+#[derive(Serialize)]
+pub struct JsStrings {
+    pub processing: &'static str,
+    pub approve_on_phone: &'static str,
+    pub card_declined: &'static str,
+    pub insufficient_funds: &'static str,
+    pub incorrect_cvc: &'static str,
+    pub expired_card: &'static str,
+    pub generic_error: &'static str,
+    pub network_error: &'static str,
+    pub rate_limited: &'static str,
+    pub invalid_number: &'static str,
+    pub invalid_expiry: &'static str,
+    pub invalid_cvc: &'static str,
+    pub invalid_phone: &'static str,
+    pub invalid_provider: &'static str,
+    pub momo_failed: &'static str,
+    pub redirecting: &'static str,
+}
+
+pub static FR: Strings = Strings {
+    title: "Paiement sécurisé",
+    order_summary: "Récapitulatif",
+    quantity: "Qté",
+    total: "Total",
+    test_mode: "Mode test",
+    pay_with: "Payer par",
+    card: "Carte bancaire",
+    mobile_money: "Mobile Money",
+    card_number: "Numéro de carte",
+    expiry: "Date d'expiration",
+    expiry_placeholder: "MM/AA",
+    cvc: "Cryptogramme (CVC)",
+    provider: "Opérateur",
+    phone: "Numéro de téléphone",
+    pay: "Payer",
+    cancel: "Annuler et revenir au marchand",
+    secured: "Paiement sécurisé par Ikawaari Checkout",
+    expired_title: "Cette session de paiement a expiré",
+    expired_body: "Le délai pour payer est dépassé. Revenez sur le site du marchand pour recommencer.",
+    back_to_merchant: "Revenir au marchand",
+    paid_title: "Paiement reçu",
+    paid_body: "Merci ! Votre paiement a bien été enregistré.",
+    continue_to_merchant: "Continuer vers le marchand",
+    not_found_title: "Session de paiement introuvable",
+    not_found_body: "Ce lien de paiement n'existe pas. Vérifiez l'adresse ou revenez sur le site du marchand.",
+    js: JsStrings {
+        processing: "Paiement en cours…",
+        approve_on_phone: "Validez le paiement sur votre téléphone.",
+        card_declined: "Votre carte a été refusée.",
+        insufficient_funds: "Fonds insuffisants.",
+        incorrect_cvc: "Le cryptogramme (CVC) est incorrect.",
+        expired_card: "Votre carte a expiré.",
+        generic_error: "Le paiement n'a pas abouti. Réessayez.",
+        network_error: "Connexion impossible. Vérifiez votre réseau puis réessayez.",
+        rate_limited: "Trop de tentatives. Patientez une minute puis réessayez.",
+        invalid_number: "Numéro de carte invalide.",
+        invalid_expiry: "Date d'expiration invalide.",
+        invalid_cvc: "Cryptogramme invalide (3 ou 4 chiffres).",
+        invalid_phone: "Numéro invalide, par exemple +225 07 00 00 00 00.",
+        invalid_provider: "Choisissez un opérateur.",
+        momo_failed: "Le paiement mobile money a échoué.",
+        redirecting: "Paiement réussi, redirection…",
+    },
+};
+
+pub static EN: Strings = Strings {
+    title: "Secure checkout",
+    order_summary: "Order summary",
+    quantity: "Qty",
+    total: "Total",
+    test_mode: "Test mode",
+    pay_with: "Pay with",
+    card: "Card",
+    mobile_money: "Mobile money",
+    card_number: "Card number",
+    expiry: "Expiry date",
+    expiry_placeholder: "MM/YY",
+    cvc: "Security code (CVC)",
+    provider: "Provider",
+    phone: "Phone number",
+    pay: "Pay",
+    cancel: "Cancel and return to the merchant",
+    secured: "Secure payment by Ikawaari Checkout",
+    expired_title: "This checkout session has expired",
+    expired_body: "The time to pay has run out. Go back to the merchant's site to start again.",
+    back_to_merchant: "Back to the merchant",
+    paid_title: "Payment received",
+    paid_body: "Thank you! Your payment has been recorded.",
+    continue_to_merchant: "Continue to the merchant",
+    not_found_title: "Checkout session not found",
+    not_found_body: "This payment link does not exist. Check the address or go back to the merchant's site.",
+    js: JsStrings {
+        processing: "Processing…",
+        approve_on_phone: "Approve the payment on your phone.",
+        card_declined: "Your card was declined.",
+        insufficient_funds: "Insufficient funds.",
+        incorrect_cvc: "The security code (CVC) is incorrect.",
+        expired_card: "Your card has expired.",
+        generic_error: "The payment did not go through. Please try again.",
+        network_error: "Could not connect. Check your network and try again.",
+        rate_limited: "Too many attempts. Wait a minute and try again.",
+        invalid_number: "Invalid card number.",
+        invalid_expiry: "Invalid expiry date.",
+        invalid_cvc: "Invalid security code (3 or 4 digits).",
+        invalid_phone: "Invalid number, for example +225 07 00 00 00 00.",
+        invalid_provider: "Choose a provider.",
+        momo_failed: "The mobile money payment failed.",
+        redirecting: "Payment succeeded, redirecting…",
+    },
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation() {
+        assert_eq!(negotiate(Some("en"), Some("fr")), Lang::En);
+        assert_eq!(
+            negotiate(Some("auto"), Some("en-US,en;q=0.9,fr;q=0.8")),
+            Lang::En
+        );
+        assert_eq!(
+            negotiate(Some("auto"), Some("de-DE, fr;q=0.5, en;q=0.4")),
+            Lang::Fr
+        );
+        assert_eq!(negotiate(Some("auto"), None), Lang::Fr);
+        assert_eq!(negotiate(None, Some("es")), Lang::Fr);
+    }
+}

@@ -1,0 +1,192 @@
+// Ikawaari hosted checkout: card and mobile-money payments against
+// POST /api/checkout/{id}/pay. Plain JavaScript, no dependencies.
+(function () {
+  'use strict';
+  var root = document.getElementById('checkout');
+  if (!root) return;
+  var sessionId = root.getAttribute('data-session');
+  var T = JSON.parse(document.getElementById('ik-strings').textContent);
+  var form = document.getElementById('pay-form');
+  var button = document.getElementById('pay-button');
+  var message = document.getElementById('form-message');
+  var $ = function (id) { return document.getElementById(id); };
+  var method = $('panel-card') ? 'card' : 'mobile_money';
+  var attemptKey = null; // reused only to retry an attempt whose answer never arrived
+  var busy = false;
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var a = new Uint8Array(16);
+    crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+
+  // ----- tabs -----
+  var tabs = [$('tab-card'), $('tab-momo')].filter(Boolean);
+  function selectTab(tab) {
+    tabs.forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute('aria-selected', on ? 'true' : 'false');
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute('aria-controls')).hidden = !on;
+    });
+    method = tab.id === 'tab-card' ? 'card' : 'mobile_money';
+    clearErrors();
+  }
+  tabs.forEach(function (tab, i) {
+    tab.addEventListener('click', function () { selectTab(tab); });
+    tab.addEventListener('keydown', function (e) {
+      if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+      var next = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+      selectTab(next);
+      next.focus();
+    });
+  });
+
+  // ----- card field formatting -----
+  function brandOf(digits) {
+    if (/^4/.test(digits)) return 'Visa';
+    if (/^(5[1-5]|2(2[2-9]|[3-6]\d|7[01]|720))/.test(digits)) return 'Mastercard';
+    if (/^3[47]/.test(digits)) return 'Amex';
+    return '';
+  }
+  var number = $('card-number');
+  if (number) {
+    number.addEventListener('input', function () {
+      var digits = number.value.replace(/\D/g, '').slice(0, 19);
+      var groups = /^3[47]/.test(digits) ? [4, 6, 5] : [4, 4, 4, 4, 3];
+      var out = [], pos = 0;
+      groups.forEach(function (g) { if (pos < digits.length) { out.push(digits.slice(pos, pos + g)); pos += g; } });
+      number.value = out.join(' ');
+      $('card-brand').textContent = brandOf(digits);
+    });
+  }
+  var expiry = $('card-expiry');
+  if (expiry) {
+    expiry.addEventListener('input', function (e) {
+      var d = expiry.value.replace(/\D/g, '').slice(0, 4);
+      if (d.length === 1 && d > '1') d = '0' + d;
+      var deleting = e.inputType && e.inputType.indexOf('delete') === 0;
+      expiry.value = d.length > 2 || (d.length === 2 && !deleting) ? d.slice(0, 2) + '/' + d.slice(2) : d;
+    });
+  }
+  var cvc = $('card-cvc');
+  if (cvc) cvc.addEventListener('input', function () { cvc.value = cvc.value.replace(/\D/g, '').slice(0, 4); });
+
+  // ----- errors -----
+  var FIELD = {
+    'payment_method.card.number': ['card-number', 'invalid_number'],
+    'payment_method.card.exp_month': ['card-expiry', 'invalid_expiry'],
+    'payment_method.card.exp_year': ['card-expiry', 'invalid_expiry'],
+    'payment_method.card.cvc': ['card-cvc', 'invalid_cvc'],
+    'payment_method.mobile_money.phone': ['momo-phone', 'invalid_phone'],
+    'payment_method.mobile_money.provider': ['momo-provider', 'invalid_provider']
+  };
+  function clearErrors() {
+    message.textContent = '';
+    message.className = 'message';
+    Array.prototype.forEach.call(document.querySelectorAll('.field-error'), function (el) { el.textContent = ''; });
+    Array.prototype.forEach.call(document.querySelectorAll('[aria-invalid]'), function (el) { el.removeAttribute('aria-invalid'); });
+  }
+  function fieldError(inputId, key) {
+    var input = $(inputId);
+    if (!input) return false;
+    input.setAttribute('aria-invalid', 'true');
+    $(inputId + '-error').textContent = T[key];
+    return true;
+  }
+  function say(text, kind) {
+    message.textContent = text;
+    message.className = 'message ' + (kind || 'error');
+  }
+  function declineText(err) {
+    var code = err && (err.decline_code || err.code);
+    if (code === 'insufficient_funds') return T.insufficient_funds;
+    if (code === 'incorrect_cvc') return T.incorrect_cvc;
+    if (code === 'expired_card') return T.expired_card;
+    return T.card_declined;
+  }
+  function setBusy(on, text) {
+    busy = on;
+    button.disabled = on;
+    button.setAttribute('aria-busy', on ? 'true' : 'false');
+    if (on) say(text || T.processing, 'info');
+  }
+
+  // ----- building the request -----
+  function cardBody() {
+    var digits = number.value.replace(/\D/g, '');
+    var exp = expiry.value.replace(/\s/g, '').split('/');
+    var ok = true;
+    clearErrors();
+    var month = parseInt(exp[0], 10), year = parseInt(exp[1], 10);
+    if (digits.length < 13) { fieldError('card-number', 'invalid_number'); ok = false; }
+    if (!(month >= 1 && month <= 12) || !(year >= 0)) { fieldError('card-expiry', 'invalid_expiry'); ok = false; }
+    if (!/^\d{3,4}$/.test(cvc.value)) { fieldError('card-cvc', 'invalid_cvc'); ok = false; }
+    if (!ok) return null;
+    return { payment_method: { type: 'card', card: { number: digits, exp_month: month, exp_year: year < 100 ? 2000 + year : year, cvc: cvc.value } } };
+  }
+  function momoBody() {
+    clearErrors();
+    var phone = $('momo-phone').value.replace(/[\s.-]/g, '');
+    if (!/^\+[1-9]\d{7,14}$/.test(phone)) { fieldError('momo-phone', 'invalid_phone'); return null; }
+    return { payment_method: { type: 'mobile_money', mobile_money: { provider: $('momo-provider').value, phone: phone } } };
+  }
+
+  // ----- outcomes -----
+  function redirect(url) {
+    say(T.redirecting, 'success');
+    window.location.assign(url);
+  }
+  function poll() {
+    setBusy(true, T.approve_on_phone);
+    fetch('/api/checkout/' + encodeURIComponent(sessionId), { headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        if (s.status === 'complete') return redirect('/checkout/' + encodeURIComponent(sessionId) + '/complete');
+        if (s.status === 'expired') return window.location.reload();
+        if (s.payment_intent && s.payment_intent.status === 'requires_payment_method') {
+          setBusy(false);
+          return say(s.payment_intent.last_payment_error ? T.momo_failed + ' ' + declineText(s.payment_intent.last_payment_error) : T.generic_error);
+        }
+        setTimeout(poll, 1500);
+      })
+      .catch(function () { setTimeout(poll, 3000); });
+  }
+  function handle(status, body) {
+    var err = body && body.error;
+    attemptKey = null; // an answer arrived: the next click is a new attempt
+    if (status === 200 && body.redirect_url) return redirect(body.redirect_url);
+    if (status === 202) return poll();
+    setBusy(false);
+    if (status === 402) return say(declineText(err));
+    if (status === 429) return say(T.rate_limited);
+    if (status === 409 && err && err.code === 'payment_in_progress') return poll();
+    if (status === 409 || status === 404) return window.location.reload();
+    if (status === 400 && err) {
+      var shown = false;
+      (err.errors || [err]).forEach(function (e) {
+        var f = FIELD[e.param];
+        if (f) shown = fieldError(f[0], f[1]) || shown;
+      });
+      if (shown) return;
+    }
+    say(T.generic_error);
+  }
+
+  form.addEventListener('submit', function (e) {
+    e.preventDefault();
+    if (busy) return;
+    var body = method === 'card' ? cardBody() : momoBody();
+    if (!body) return;
+    attemptKey = attemptKey || newKey();
+    setBusy(true);
+    fetch('/api/checkout/' + encodeURIComponent(sessionId) + '/pay', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': attemptKey, Accept: 'application/json' },
+      body: JSON.stringify(body)
+    })
+      .then(function (r) { return r.json().catch(function () { return null; }).then(function (b) { handle(r.status, b); }); })
+      .catch(function () { setBusy(false); say(T.network_error); });
+  });
+})();
