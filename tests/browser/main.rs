@@ -372,15 +372,10 @@ async fn mobile_money_processes_then_redirects() {
         .click()
         .await
         .unwrap();
-    assert_eq!(
-        c.find(Locator::Id("panel-card"))
-            .await
-            .unwrap()
-            .attr("hidden")
-            .await
-            .unwrap()
-            .is_some(),
-        true
+    let card_panel = c.find(Locator::Id("panel-card")).await.unwrap();
+    assert!(
+        card_panel.attr("hidden").await.unwrap().is_some(),
+        "the card panel is hidden"
     );
     let phone = c.find(Locator::Id("momo-phone")).await.unwrap();
     assert_eq!(phone.prop("value").await.unwrap().as_deref(), Some("+225 "));
