@@ -141,9 +141,14 @@ pub fn build_app(state: AppState) -> Router {
         .fallback(rest::ops::route_not_found)
         .method_not_allowed_fallback(rest::ops::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), rest::ops::normalize_errors))
-        .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, Duration::from_millis(state.config.request_timeout_ms)))
+        // Panics and timeouts become responses inside `normalize_errors`, which
+        // gives them the one error shape.
         .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_millis(state.config.request_timeout_ms),
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rest::ops::normalize_errors))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())

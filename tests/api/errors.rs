@@ -191,3 +191,11 @@ async fn health_readiness_metrics_and_request_ids() {
         .unwrap();
     assert_eq!(res.headers().get("request-id").unwrap(), "req_mine");
 }
+
+#[tokio::test]
+async fn timeouts_answer_in_the_error_shape() {
+    let app = spawn_app_with(|c| c.request_timeout_ms = 0).await;
+    let res = app.post("/api/v1/checkout/sessions", &seed_body()).await;
+    let v = assert_error(res, 503, "timeout", None).await;
+    assert_eq!(v["error"]["type"], "api_error");
+}
