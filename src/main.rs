@@ -169,22 +169,7 @@ async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     mode,
                     scopes,
                 },
-        } => {
-            let state = state_for(&cli.db).await?;
-            let scopes = credentials::parse_scopes(&scopes).map_err(describe)?;
-            let key = credentials::issue(
-                &state,
-                &merchant,
-                matches!(mode, Mode::Live),
-                TokenKind::SecretKey,
-                &scopes,
-            )
-            .await
-            .map_err(describe)?;
-            println!("prefix: {}", key.prefix);
-            println!("{}", key.secret);
-            Ok(())
-        }
+        } => issue_and_print(&cli.db, &merchant, mode, TokenKind::SecretKey, &scopes).await,
         Command::Key {
             command: KeyCommand::Revoke { prefix },
         } => {
@@ -203,23 +188,26 @@ async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     mode,
                     scopes,
                 },
-        } => {
-            let state = state_for(&cli.db).await?;
-            let scopes = credentials::parse_scopes(&scopes).map_err(describe)?;
-            let t = credentials::issue(
-                &state,
-                &merchant,
-                matches!(mode, Mode::Live),
-                TokenKind::AppToken,
-                &scopes,
-            )
-            .await
-            .map_err(describe)?;
-            println!("prefix: {}", t.prefix);
-            println!("{}", t.secret);
-            Ok(())
-        }
+        } => issue_and_print(&cli.db, &merchant, mode, TokenKind::AppToken, &scopes).await,
     }
+}
+
+/// `key create` / `app-token create`: the prefix, then the secret alone on the last line.
+async fn issue_and_print(
+    db: &DbArgs,
+    merchant: &str,
+    mode: Mode,
+    kind: TokenKind,
+    scopes: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let state = state_for(db).await?;
+    let scopes = credentials::parse_scopes(scopes).map_err(describe)?;
+    let t = credentials::issue(&state, merchant, matches!(mode, Mode::Live), kind, &scopes)
+        .await
+        .map_err(describe)?;
+    println!("prefix: {}", t.prefix);
+    println!("{}", t.secret);
+    Ok(())
 }
 
 async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {

@@ -436,28 +436,10 @@ pub async fn page(
             ));
         }
         (Some(id), None) => {
-            let c = find_owned(state, p, id)
-                .await
-                .map_err(|_| Error::invalid("starting_after", "No such checkout session."))?;
-            find = find.filter(
-                Condition::any().add(cs::Column::Created.lt(c.created)).add(
-                    Condition::all()
-                        .add(cs::Column::Created.eq(c.created))
-                        .add(cs::Column::Id.lt(c.id)),
-                ),
-            );
+            find = find.filter(beyond_cursor(state, p, id, "starting_after", true).await?)
         }
         (None, Some(id)) => {
-            let c = find_owned(state, p, id)
-                .await
-                .map_err(|_| Error::invalid("ending_before", "No such checkout session."))?;
-            find = find.filter(
-                Condition::any().add(cs::Column::Created.gt(c.created)).add(
-                    Condition::all()
-                        .add(cs::Column::Created.eq(c.created))
-                        .add(cs::Column::Id.gt(c.id)),
-                ),
-            );
+            find = find.filter(beyond_cursor(state, p, id, "ending_before", false).await?)
         }
         (None, None) => {}
     }
@@ -475,6 +457,29 @@ pub async fn page(
         rows.reverse();
     }
     Ok((rows, has_more))
+}
+
+/// Sessions older (or newer) than the cursor session, by (created, id).
+async fn beyond_cursor(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    param: &'static str,
+    older: bool,
+) -> Result<Condition> {
+    let c = find_owned(state, p, id)
+        .await
+        .map_err(|_| Error::invalid(param, "No such checkout session."))?;
+    let (created, tie) = if older {
+        (cs::Column::Created.lt(c.created), cs::Column::Id.lt(c.id))
+    } else {
+        (cs::Column::Created.gt(c.created), cs::Column::Id.gt(c.id))
+    };
+    Ok(Condition::any().add(created).add(
+        Condition::all()
+            .add(cs::Column::Created.eq(c.created))
+            .add(tie),
+    ))
 }
 
 /// A page of sessions with their first line items (two queries).
