@@ -97,16 +97,20 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
+/// CORS for the public routes (`/api/checkout/…`) only. Applied outside the
+/// router so preflight `OPTIONS` requests are answered before routing; other
+/// paths never get an allow-origin header.
 fn cors(origins: &str) -> CorsLayer {
-    let allow = if origins.trim() == "*" {
-        AllowOrigin::any()
-    } else {
-        AllowOrigin::list(
-            origins
-                .split(',')
-                .filter_map(|o| HeaderValue::from_str(o.trim()).ok()),
-        )
-    };
+    let list: Option<Vec<HeaderValue>> = (origins.trim() != "*").then(|| {
+        origins
+            .split(',')
+            .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+            .collect()
+    });
+    let allow = AllowOrigin::predicate(move |origin, parts| {
+        parts.uri.path().starts_with("/api/checkout/")
+            && list.as_ref().is_none_or(|l| l.contains(origin))
+    });
     CorsLayer::new()
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST])
@@ -123,13 +127,14 @@ pub fn build_app(state: AppState) -> Router {
     let (merchant, _) = merchant.split_for_parts();
     let doc = openapi();
     let request_id = HeaderName::from_static("request-id");
-    let api = Router::new()
-        .merge(public.layer(cors(&state.config.cors_origins)))
-        .merge(merchant)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            rest::idempotency::middleware,
-        ));
+    let api =
+        Router::new()
+            .merge(public)
+            .merge(merchant)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                rest::idempotency::middleware,
+            ));
     Router::new()
         .merge(api)
         .merge(graphql::router(state.clone()))
@@ -149,6 +154,7 @@ pub fn build_app(state: AppState) -> Router {
             Duration::from_millis(state.config.request_timeout_ms),
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rest::ops::normalize_errors))
+        .layer(cors(&state.config.cors_origins))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())

@@ -180,8 +180,9 @@ impl LineItem {
     async fn amount(&self) -> Money {
         Money(self.0.amount)
     }
-    async fn quantity(&self) -> Money {
-        Money(self.0.quantity)
+    /// 1–10 000.
+    async fn quantity(&self) -> i32 {
+        i32::try_from(self.0.quantity).unwrap_or(i32::MAX)
     }
     async fn amount_total(&self) -> Money {
         Money(self.0.amount_total)

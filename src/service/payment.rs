@@ -547,9 +547,10 @@ async fn settle_pending(state: &AppState, intent_id: &str, attempt: &str) -> Res
     }
 }
 
-/// At start-up and periodically: settle pending payments that are due,
-/// schedule the ones that are not, and release claims cut short by a crash.
-pub async fn recover(state: &AppState) -> Result<()> {
+/// Periodically (any process): settles pending payments that are due and
+/// releases claims cut short by a crash. Conditional updates make a second
+/// process doing the same at the same time harmless.
+pub async fn settle_due(state: &AppState) -> Result<()> {
     let now = state.clock.now();
     let processing = pi::Entity::find()
         .filter(pi::Column::Status.eq("processing"))
@@ -560,11 +561,10 @@ pub async fn recover(state: &AppState) -> Result<()> {
             continue;
         };
         match (i.pending_outcome.as_deref(), i.settle_at) {
-            (Some(_), Some(at)) => {
-                let wait = Duration::from_secs(at.saturating_sub(now).max(0) as u64);
-                schedule_settlement(state.clone(), i.id.clone(), attempt, wait);
+            (Some(outcome), Some(at)) if at <= now => {
+                settle(state, &i.id, &attempt, Settlement::decode(outcome)).await?;
             }
-            _ if i.updated + STALE_CLAIM_SECS < now => {
+            (None, _) if i.updated + STALE_CLAIM_SECS < now => {
                 let d = crate::processor::decline(
                     "card_declined",
                     Some("processing_error"),
@@ -573,6 +573,29 @@ pub async fn recover(state: &AppState) -> Result<()> {
                 settle(state, &i.id, &attempt, Settlement::Fail(d)).await?;
             }
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// At start-up: everything `settle_due` does, and timers for the pending
+/// payments that are not due yet, so a restart forgets none.
+pub async fn recover(state: &AppState) -> Result<()> {
+    settle_due(state).await?;
+    let now = state.clock.now();
+    let pending = pi::Entity::find()
+        .filter(pi::Column::Status.eq("processing"))
+        .filter(pi::Column::SettleAt.is_not_null())
+        .all(&state.db)
+        .await?;
+    for i in pending {
+        if let (Some(attempt), Some(at)) = (i.attempt_id, i.settle_at) {
+            schedule_settlement(
+                state.clone(),
+                i.id,
+                attempt,
+                Duration::from_secs(at.saturating_sub(now).max(0) as u64),
+            );
         }
     }
     Ok(())

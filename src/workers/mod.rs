@@ -27,6 +27,7 @@ pub async fn tick(state: &AppState) -> crate::error::Result<()> {
     if expired > 0 {
         tracing::info!(expired, "expired checkout sessions");
     }
+    payment::settle_due(state).await?;
     idempotency::purge(state).await?;
     Ok(())
 }

@@ -625,3 +625,45 @@ async fn pay_route_is_rate_limited() {
     app.state.clock.advance(60);
     assert_eq!(app.pay(&id, &card("4242424242424242")).await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_sweeper_settles_due_payments_and_releases_interrupted_claims() {
+    // A pending mobile-money payment whose timer is gone is settled by the periodic sweep.
+    let app = spawn_app_with(|c| c.test_momo_delay_ms = 600_000).await;
+    let id = app.seed_session().await;
+    assert_eq!(app.pay(&id, &momo("+2250700000000")).await.status(), 202);
+    ikawaari::workers::tick(&app.state).await.unwrap();
+    assert_eq!(app.public(&id).await["status"], "open", "not due yet");
+    app.state.clock.advance(601);
+    ikawaari::workers::tick(&app.state).await.unwrap();
+    assert_eq!(app.public(&id).await["status"], "complete");
+
+    // A card attempt cut short between claim and settlement (a crash) is released.
+    let id = app.seed_session().await;
+    let backend = app.state.db.get_database_backend();
+    let now = app.state.clock.now();
+    app.state
+        .db
+        .execute_raw(Statement::from_string(
+            backend,
+            format!("UPDATE payment_intents SET status = 'processing', attempt_id = 'py_crashed', updated = {now} WHERE session_id = '{id}'"),
+        ))
+        .await
+        .unwrap();
+    assert_error(
+        app.pay(&id, &card("4242424242424242")).await,
+        409,
+        "payment_in_progress",
+        None,
+    )
+    .await;
+    app.state.clock.advance(121);
+    ikawaari::workers::tick(&app.state).await.unwrap();
+    let v = app.public(&id).await;
+    assert_eq!(v["payment_intent"]["status"], "requires_payment_method");
+    assert_eq!(
+        v["payment_intent"]["last_payment_error"]["decline_code"],
+        "processing_error"
+    );
+    assert_eq!(app.pay(&id, &card("4242424242424242")).await.status(), 200);
+}

@@ -578,13 +578,61 @@ async fn public_view_shows_no_private_fields() {
         .unwrap();
     assert_eq!(
         cors.headers().get("access-control-allow-origin").unwrap(),
-        "*"
+        "https://shop.example"
     );
     let private = app
         .client
         .get(app.url(&format!("/api/v1/checkout/sessions/{id}")))
         .bearer_auth(&app.key)
         .header("Origin", "https://shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        private
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn cors_preflight_on_public_routes_only() {
+    let app = spawn_app().await;
+    let id = app.seed_session().await;
+    let pre = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            app.url(&format!("/api/checkout/{id}/pay")),
+        )
+        .header("Origin", "https://shop.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "content-type,idempotency-key",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success(), "{}", pre.status());
+    assert_eq!(
+        pre.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    let allowed = pre.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("idempotency-key"), "{allowed}");
+    let private = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            app.url("/api/v1/checkout/sessions"),
+        )
+        .header("Origin", "https://shop.example")
+        .header("Access-Control-Request-Method", "POST")
         .send()
         .await
         .unwrap();
