@@ -15,6 +15,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .min_connections(1)
         .sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(30))
+        // Ping only connections idle for a while, not on every checkout (a
+        // round trip per query otherwise).
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)

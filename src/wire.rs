@@ -130,8 +130,7 @@ pub struct CreateCheckoutSessionRequest {
     pub metadata: Option<BTreeMap<String, String>>,
     /// Unix seconds, 30 minutes to 24 hours ahead. Default: 24 hours.
     pub expires_at: Option<i64>,
-    /// `auto` or a BCP-47 tag, resolved to `fr` or `en`.
-    #[validate(length(max = 35, message = "locale must be at most 35 characters."))]
+    /// `auto` or any BCP-47 tag, resolved to `fr` or `en` (never an error).
     pub locale: Option<String>,
     #[validate(length(min = 1, message = "payment_method_types must not be empty."))]
     pub payment_method_types: Option<Vec<PaymentMethodType>>,
