@@ -5,6 +5,7 @@ mod contracts;
 mod errors;
 mod graphql;
 mod helpers;
+mod hosted_page;
 mod idempotency;
 mod payments;
 mod processes;
