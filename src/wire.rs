@@ -128,7 +128,8 @@ pub struct CreateCheckoutSessionRequest {
     /// Up to 50 string keys (≤ 40 chars) with string values (≤ 500 chars).
     #[validate(custom(function = "valid_metadata"))]
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Unix seconds, 30 minutes to 24 hours ahead. Default: 24 hours.
+    /// Unix seconds, 30 minutes to 24 hours from now (checked against the
+    /// server's clock). Default: 24 hours.
     pub expires_at: Option<i64>,
     /// `auto` or any BCP-47 tag, resolved to `fr` or `en` (never an error).
     pub locale: Option<String>,
@@ -214,12 +215,16 @@ fn valid_metadata(m: &BTreeMap<String, String>) -> Result<(), ValidationError> {
 #[into_params(parameter_in = Query)]
 pub struct ListSessionsQuery {
     /// 1–100, default 10.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// A session id: return the page after it (older).
+    #[param(min_length = 1)]
     pub starting_after: Option<String>,
     /// A session id: return the page before it (newer).
+    #[param(min_length = 1)]
     pub ending_before: Option<String>,
     /// `open`, `complete` or `expired`.
+    #[param(pattern = "^(open|complete|expired)$")]
     pub status: Option<String>,
     #[serde(rename = "created[gte]")]
     #[param(rename = "created[gte]")]
@@ -236,8 +241,14 @@ pub struct ListSessionsQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListLineItemsQuery {
+    /// 1–100, default 10.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// A line item id of this session.
+    #[param(min_length = 1)]
     pub starting_after: Option<String>,
+    /// A line item id of this session.
+    #[param(min_length = 1)]
     pub ending_before: Option<String>,
 }
 

@@ -63,6 +63,9 @@ fn error_response(description: &str) -> RefOr<utoipa::openapi::response::Respons
 impl Modify for StandardErrors {
     fn modify(&self, doc: &mut Doc) {
         for item in doc.paths.paths.values_mut() {
+            if let Some(post) = item.post.as_mut() {
+                add_idempotency_header(post);
+            }
             let ops = [
                 &mut item.get,
                 &mut item.post,
@@ -75,6 +78,29 @@ impl Modify for StandardErrors {
             }
         }
     }
+}
+
+/// Every POST honours `Idempotency-Key` (SPEC §5).
+fn add_idempotency_header(op: &mut Operation) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let params = op.parameters.get_or_insert_with(Vec::new);
+    if params
+        .iter()
+        .any(|p| p.name.eq_ignore_ascii_case("Idempotency-Key"))
+    {
+        return;
+    }
+    params.push(
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .description(Some(
+                "Retry safely: the first response to a key is replayed byte for byte (with `Idempotent-Replayed: true`) for 24 hours. Scoped to merchant and mode.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255)).pattern(Some("^[!-~]+$"))))
+            .build(),
+    );
 }
 
 fn add_errors(op: &mut Operation) {

@@ -42,7 +42,8 @@ async fn get_public_session(
 /// after a delay (202), 0002 succeed at once.
 #[utoipa::path(post, path = "/api/checkout/{sessionId}/pay", tag = "Hosted checkout",
     params(("sessionId" = String, Path, description = "Session id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "A fresh key per payment attempt")),
+        ("Idempotency-Key" = Option<String>, Header, description = "A fresh key per payment attempt (scoped to the session)",
+            min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
     request_body(content = PayRequest, content_type = "application/json"), security(()),
     responses(
         (status = 200, description = "Paid: redirect the customer to `redirect_url`", body = PayResponse),
