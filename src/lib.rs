@@ -56,6 +56,8 @@ pub struct AppState {
     pub events: EventBus,
     pub pay_limiter: Arc<PayLimiter>,
     pub metrics: Arc<Metrics>,
+    /// Merchant display names by id (immutable once created).
+    pub merchant_names: Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             processor,
             events: EventBus::default(),
             metrics: Arc::default(),
+            merchant_names: Arc::default(),
         }
     }
 }

@@ -656,7 +656,7 @@ mod present {
                 id: s.id.clone(),
                 object: "checkout.session.public",
                 merchant: MerchantPublic {
-                    display_name: v.merchant.display_name.clone(),
+                    display_name: v.merchant_name.clone(),
                 },
                 mode: s.mode.clone(),
                 status: v.status.clone(),

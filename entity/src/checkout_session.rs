@@ -30,6 +30,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::payment_intent::Entity",
+        from = "Column::PaymentIntentId",
+        to = "super::payment_intent::Column::Id"
+    )]
+    PaymentIntent,
+}
+
+impl Related<super::payment_intent::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PaymentIntent.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use entity::{checkout_session as cs, line_item as li, merchant, payment_intent as pi};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::AppState;
@@ -225,22 +225,22 @@ pub async fn create(
         expires_at: Set(req.expires_at.unwrap_or(now + MAX_EXPIRY_SECS)),
         completed_at: Set(None),
     };
-    let rows: Vec<li::ActiveModel> = items
+    let rows: Vec<li::Model> = items
         .into_iter()
         .enumerate()
-        .map(|(i, it)| li::ActiveModel {
-            id: Set(ids::new_id("li")),
-            session_id: Set(session_id.clone()),
-            position: Set(i as i32),
-            name: Set(it.name),
-            description: Set(it.description),
-            images: Set(serde_json::to_string(&it.images).unwrap_or_else(|_| "[]".into())),
-            amount: Set(it.amount.minor()),
-            currency: Set(currency.code().into()),
-            quantity: Set(it.quantity),
-            amount_total: Set(it.total.minor()),
-            recurring_interval: Set(it.recurring.as_ref().map(|r| r.0.clone())),
-            recurring_interval_count: Set(it.recurring.as_ref().map(|r| r.1)),
+        .map(|(i, it)| li::Model {
+            id: ids::new_id("li"),
+            session_id: session_id.clone(),
+            position: i as i32,
+            name: it.name,
+            description: it.description,
+            images: serde_json::to_string(&it.images).unwrap_or_else(|_| "[]".into()),
+            amount: it.amount.minor(),
+            currency: currency.code().into(),
+            quantity: it.quantity,
+            amount_total: it.total.minor(),
+            recurring_interval: it.recurring.as_ref().map(|r| r.0.clone()),
+            recurring_interval_count: it.recurring.as_ref().map(|r| r.1),
         })
         .collect();
     let intent = pi::ActiveModel {
@@ -261,10 +261,21 @@ pub async fn create(
     };
     let tx = crate::db::begin_write(&state.db).await?;
     let session = session.insert(&tx).await?;
-    li::Entity::insert_many(rows).exec(&tx).await?;
+    li::Entity::insert_many(rows.iter().cloned().map(IntoActiveModel::into_active_model))
+        .exec(&tx)
+        .await?;
     intent.insert(&tx).await?;
     tx.commit().await?;
-    load_view(state, session).await
+    // The view from what was just written: no read-back.
+    let has_more_items = rows.len() as u64 > EMBEDDED_ITEMS;
+    let items = rows.into_iter().take(EMBEDDED_ITEMS as usize).collect();
+    let status = effective_status(&session, now);
+    Ok(SessionView {
+        session,
+        items,
+        has_more_items,
+        status,
+    })
 }
 
 async fn load_view(state: &AppState, session: cs::Model) -> Result<SessionView> {
@@ -647,39 +658,55 @@ pub async fn sweep_expired(state: &AppState, batch: u64) -> Result<usize> {
     Ok(n)
 }
 
-/// The public view's pieces: session, all items, merchant, intent.
+/// The public view's pieces: session, all items, merchant name, intent.
 pub struct PublicView {
     pub session: cs::Model,
     pub status: String,
     pub items: Vec<li::Model>,
-    pub merchant: merchant::Model,
+    pub merchant_name: String,
     pub intent: pi::Model,
 }
 
+/// Two queries: the session joined with its intent, then its items; the
+/// merchant's name comes from a cache (names never change once created).
 pub async fn public_view(state: &AppState, id: &str) -> Result<PublicView> {
-    let session = cs::Entity::find_by_id(id)
+    let (session, intent) = cs::Entity::find_by_id(id)
+        .find_also_related(pi::Entity)
         .one(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("checkout session", id))?;
+    let intent = intent.ok_or_else(|| Error::Internal("session without intent".into()))?;
     let items = li::Entity::find()
         .filter(li::Column::SessionId.eq(id))
         .order_by_asc(li::Column::Position)
         .all(&state.db)
         .await?;
-    let merchant = merchant::Entity::find_by_id(&session.merchant_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| Error::Internal("session without merchant".into()))?;
-    let intent = pi::Entity::find_by_id(&session.payment_intent_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| Error::Internal("session without intent".into()))?;
+    let merchant_name = merchant_name(state, &session.merchant_id).await?;
     let status = effective_status(&session, state.clock.now());
     Ok(PublicView {
         session,
         status,
         items,
-        merchant,
+        merchant_name,
         intent,
     })
+}
+
+async fn merchant_name(state: &AppState, merchant_id: &str) -> Result<String> {
+    if let Some(name) = state
+        .merchant_names
+        .read()
+        .ok()
+        .and_then(|m| m.get(merchant_id).cloned())
+    {
+        return Ok(name);
+    }
+    let m = merchant::Entity::find_by_id(merchant_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| Error::Internal("session without merchant".into()))?;
+    if let Ok(mut cache) = state.merchant_names.write() {
+        cache.insert(m.id, m.display_name.clone());
+    }
+    Ok(m.display_name)
 }
