@@ -86,6 +86,10 @@ fn request_data(state: &AppState, auth: Result<Principal, Error>) -> Data {
         loaders::IntentLoader(state.db.clone()),
         tokio::spawn,
     ));
+    data.insert(DataLoader::new(
+        loaders::SubscriptionLoader(state.db.clone()),
+        tokio::spawn,
+    ));
     data
 }
 

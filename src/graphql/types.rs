@@ -3,9 +3,9 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
 use entity::{checkout_session as cs, line_item as li, payment_intent as pi, subscription as sub};
 
-use super::loaders::{IntentLoader, LineItemLoader};
+use super::loaders::{IntentLoader, LineItemLoader, SubscriptionLoader};
 use super::scalars::{DateTime, Money};
-use super::{app, db_error, principal};
+use super::{app, db_error};
 use crate::service::{checkout, subscription};
 use crate::wire::{PaymentError, PaymentMethodSummary};
 
@@ -103,15 +103,18 @@ impl CheckoutSession {
             .map_err(|e| db_error(&e))?
             .map(PaymentIntent))
     }
+    /// Batched: the session already belongs to the caller, so its subscription does too.
     async fn subscription(&self, ctx: &Context<'_>) -> Result<Option<Subscription>> {
         let Some(id) = &self.model.subscription_id else {
             return Ok(None);
         };
-        let (state, p) = (app(ctx)?, principal(ctx)?);
-        Ok(subscription::get(state, p, id)
+        let loader = ctx.data::<DataLoader<SubscriptionLoader>>()?;
+        let now = app(ctx)?.clock.now();
+        Ok(loader
+            .load_one(id.clone())
             .await
-            .ok()
-            .map(|(s, _)| Subscription(s, state.clock.now())))
+            .map_err(|e| db_error(&e))?
+            .map(|s| Subscription(s, now)))
     }
     async fn success_url(&self) -> &str {
         &self.model.success_url

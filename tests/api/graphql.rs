@@ -596,3 +596,40 @@ async fn subscriptions_stream_status_changes() {
         "{first:?}"
     );
 }
+
+#[tokio::test]
+async fn subscriptions_resolve_through_sessions_and_by_id() {
+    let app = spawn_app().await;
+    let body = json!({"line_items": [{"name": "Abonnement", "amount": 5000, "currency": "XOF", "quantity": 1, "recurring": {"interval": "week"}}],
+                      "mode": "subscription", "success_url": "https://a.example/ok"});
+    let id = app.create_session(&body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.pay(&id, &card("4242424242424242")).await;
+    let q = "query($id: ID!) { checkoutSession(id: $id) { mode subscription { id status interval intervalCount amount cancelAtPeriodEnd } } }";
+    let v = app.graphql(q, json!({"id": id})).await;
+    let sub = &v["data"]["checkoutSession"]["subscription"];
+    assert_eq!(v["data"]["checkoutSession"]["mode"], "SUBSCRIPTION");
+    assert_eq!(sub["status"], "active", "{v}");
+    assert_eq!(sub["interval"], "week");
+    assert_eq!(sub["amount"], 5000);
+    let by_id = app
+        .graphql(
+            "query($id: ID!) { subscription(id: $id) { id checkoutSessionId } }",
+            json!({"id": sub["id"]}),
+        )
+        .await;
+    assert_eq!(
+        by_id["data"]["subscription"]["checkoutSessionId"],
+        id.as_str()
+    );
+    let foreign = app
+        .graphql_as(
+            &app.live_key,
+            "query($id: ID!) { subscription(id: $id) { id } }",
+            json!({"id": sub["id"]}),
+        )
+        .await;
+    assert_eq!(foreign["data"]["subscription"], Value::Null);
+}
