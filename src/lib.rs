@@ -32,7 +32,7 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -159,10 +159,16 @@ pub fn build_app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rest::ops::normalize_errors))
         .layer(cors(&state.config.cors_origins))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req.headers().get("request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-        }))
+        // One INFO line per response (status, latency) in a span carrying the
+        // request id; never headers or bodies.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req.headers().get("request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         // gzip for clients that ask (the hosted page on a mobile network):
         // outside the idempotency store, so stored responses stay plain.
         .layer(CompressionLayer::new())

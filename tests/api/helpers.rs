@@ -312,6 +312,15 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(db_url: &str, envs: &[(&str, &str)]) -> ServerProcess {
+        Self::spawn(db_url, envs, Stdio::null())
+    }
+
+    /// Like `start`, with the server's log (stderr) written to `log`.
+    pub fn start_logging(db_url: &str, envs: &[(&str, &str)], log: std::fs::File) -> ServerProcess {
+        Self::spawn(db_url, envs, Stdio::from(log))
+    }
+
+    fn spawn(db_url: &str, envs: &[(&str, &str)], stderr: Stdio) -> ServerProcess {
         use std::io::{BufRead, BufReader};
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ikawaari"));
         cmd.arg("serve")
@@ -320,7 +329,7 @@ impl ServerProcess {
             .env("IKAWAARI_PAY_RATE_LIMIT", "0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(stderr);
         for (k, v) in envs {
             cmd.env(k, v);
         }

@@ -221,3 +221,86 @@ async fn cli_creates_merchants_keys_and_tokens() {
     let doc: Value = serde_json::from_str(&lines.join("\n")).unwrap();
     assert_eq!(doc["info"]["title"], "Ikawaari Checkout API");
 }
+
+#[tokio::test]
+async fn logs_hold_no_secrets_and_sigterm_stops_cleanly() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = ServerProcess::start_logging(
+        &db.url,
+        &[("RUST_LOG", "info"), ("IKAWAARI_LOG_FORMAT", "json")],
+        log,
+    );
+    let key = server.test_key().unwrap();
+    let client = reqwest::Client::new();
+    let id = create_via(&client, &server.base, &key).await;
+    let pay = |body: serde_json::Value| {
+        let req = client
+            .post(format!("{}/api/checkout/{id}/pay", server.base))
+            .json(&body);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let mut declined = card("4000000000000002");
+    declined["payment_method"]["card"]["cvc"] = serde_json::json!("9731");
+    assert_eq!(pay(declined).await, 402);
+    let mut bad = card("4242424242424241");
+    bad["payment_method"]["card"]["cvc"] = serde_json::json!("9731");
+    assert_eq!(pay(bad).await, 400);
+    let typed = serde_json::json!({"payment_method": {"type": "card", "card": {"number": 4242424242424242u64, "exp_month": 12, "exp_year": 2030, "cvc": "9731"}}});
+    assert_eq!(pay(typed).await, 400);
+    let mut ok = card("4242424242424242");
+    ok["payment_method"]["card"]["cvc"] = serde_json::json!("9731");
+    assert_eq!(pay(ok).await, 200);
+    // An authentication failure with a real-looking key.
+    let res = client
+        .get(format!("{}/api/v1/checkout/sessions", server.base))
+        .bearer_auth(format!("{key}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    // SIGTERM: graceful shutdown, exit status 0.
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(exited.expect("exits within 10 s of SIGTERM").success());
+
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logs.lines().count() > 3, "the server logged: {logs}");
+    assert!(
+        logs.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "IKAWAARI_LOG_FORMAT=json gives JSON lines"
+    );
+    assert!(
+        logs.contains("request_id") && logs.contains("finished processing request"),
+        "responses are logged with their request id"
+    );
+    assert!(logs.contains("shutting down"));
+    for secret in [
+        key.as_str(),
+        &key[8..],
+        "4242424242424242",
+        "4000000000000002",
+        "4242424242424241",
+        "9731",
+    ] {
+        assert!(!logs.contains(secret), "{secret} reached the log");
+    }
+}
