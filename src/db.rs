@@ -50,3 +50,29 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// `.one()` for lookups by a unique key, without `LIMIT ?`: SQLite re-prepares
+/// (re-parses) a statement with a bound LIMIT on every execution — measured
+/// with a uprobe on `sqlite3LockAndPrepare`, one prepare per query — while
+/// the same statement without it stays in sqlx's statement cache.
+pub trait Unique {
+    type Row;
+    fn unique<C: sea_orm::ConnectionTrait>(
+        self,
+        db: &C,
+    ) -> impl std::future::Future<Output = Result<Option<Self::Row>, DbErr>> + Send;
+}
+
+impl<E: sea_orm::EntityTrait> Unique for sea_orm::Select<E> {
+    type Row = E::Model;
+    async fn unique<C: sea_orm::ConnectionTrait>(self, db: &C) -> Result<Option<E::Model>, DbErr> {
+        Ok(self.all(db).await?.into_iter().next())
+    }
+}
+
+impl<E: sea_orm::EntityTrait, F: sea_orm::EntityTrait> Unique for sea_orm::SelectTwo<E, F> {
+    type Row = (E::Model, Option<F::Model>);
+    async fn unique<C: sea_orm::ConnectionTrait>(self, db: &C) -> Result<Option<Self::Row>, DbErr> {
+        Ok(self.all(db).await?.into_iter().next())
+    }
+}

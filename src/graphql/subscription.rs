@@ -6,6 +6,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::types::CheckoutSession;
 use super::{app, gql, principal};
 use crate::auth::Scope;
+use crate::db::Unique;
 
 pub struct SubscriptionRoot;
 
@@ -44,7 +45,7 @@ impl SubscriptionRoot {
                     let now = state.clock.now();
                     use sea_orm::EntityTrait;
                     let s = entity::checkout_session::Entity::find_by_id(&e.session_id)
-                        .one(&state.db)
+                        .unique(&state.db)
                         .await
                         .ok()
                         .flatten()?;

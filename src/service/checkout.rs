@@ -11,6 +11,7 @@ use sea_orm::{
 
 use crate::AppState;
 use crate::auth::{Principal, Scope};
+use crate::db::Unique;
 use crate::domain::money::MAX_TOTAL;
 use crate::domain::{Amount, Currency, ReturnUrl, ids, locale};
 use crate::error::{Conflict, Error, FieldError, Result};
@@ -279,14 +280,15 @@ pub async fn create(
 }
 
 async fn load_view(state: &AppState, session: cs::Model) -> Result<SessionView> {
-    let mut items = li::Entity::find()
+    // Positions are 0..n: a bound on the position instead of `LIMIT ?` keeps
+    // the statement cached (see `db::Unique`).
+    let items = li::Entity::find()
         .filter(li::Column::SessionId.eq(&session.id))
+        .filter(li::Column::Position.lt(EMBEDDED_ITEMS as i32))
         .order_by_asc(li::Column::Position)
-        .limit(EMBEDDED_ITEMS + 1)
         .all(&state.db)
         .await?;
-    let has_more_items = items.len() as u64 > EMBEDDED_ITEMS;
-    items.truncate(EMBEDDED_ITEMS as usize);
+    let has_more_items = session.line_item_count as u64 > EMBEDDED_ITEMS;
     let status = effective_status(&session, state.clock.now());
     Ok(SessionView {
         session,
@@ -301,7 +303,7 @@ pub async fn find_owned(state: &AppState, p: &Principal, id: &str) -> Result<cs:
     cs::Entity::find_by_id(id)
         .filter(cs::Column::MerchantId.eq(&p.merchant_id))
         .filter(cs::Column::Livemode.eq(p.livemode))
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("checkout session", id))
 }
@@ -557,7 +559,7 @@ pub async fn line_items(
         async move {
             li::Entity::find_by_id(&item)
                 .filter(li::Column::SessionId.eq(session))
-                .one(&state.db)
+                .unique(&state.db)
                 .await?
                 .map(|i| i.position)
                 .ok_or_else(|| Error::invalid(param, "No such line item in this session."))
@@ -627,7 +629,7 @@ pub async fn expire(state: &AppState, p: &Principal, id: &str) -> Result<Session
     }
     if !expire_by_id(state, id).await? {
         let pi = pi::Entity::find_by_id(&s.payment_intent_id)
-            .one(&state.db)
+            .unique(&state.db)
             .await?;
         return Err(Error::Conflict(match pi.map(|p| p.status) {
             Some(st) if st == "processing" => Conflict::PaymentInProgress,
@@ -672,7 +674,7 @@ pub struct PublicView {
 pub async fn public_view(state: &AppState, id: &str) -> Result<PublicView> {
     let (session, intent) = cs::Entity::find_by_id(id)
         .find_also_related(pi::Entity)
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("checkout session", id))?;
     let intent = intent.ok_or_else(|| Error::Internal("session without intent".into()))?;
@@ -702,7 +704,7 @@ async fn merchant_name(state: &AppState, merchant_id: &str) -> Result<String> {
         return Ok(name);
     }
     let m = merchant::Entity::find_by_id(merchant_id)
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .ok_or_else(|| Error::Internal("session without merchant".into()))?;
     if let Ok(mut cache) = state.merchant_names.write() {

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::{Principal, Scope};
+use crate::db::Unique;
 use crate::domain::ids::{new_id, random_token};
 use crate::error::{Error, Result};
 
@@ -55,7 +56,7 @@ pub async fn issue(
     scopes: &[Scope],
 ) -> Result<IssuedToken> {
     merchant::Entity::find_by_id(merchant_id)
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("merchant", merchant_id))?;
     if scopes.is_empty() {
@@ -101,7 +102,7 @@ pub async fn issue(
 pub async fn revoke(state: &AppState, prefix: &str) -> Result<String> {
     let key = api_key::Entity::find()
         .filter(api_key::Column::Prefix.eq(prefix))
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("key", prefix))?;
     let id = key.id.clone();
@@ -121,7 +122,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
     }
     let key = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash_token(token)))
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .filter(|k| k.revoked_at.is_none())
         .ok_or(Error::ApiKeyInvalid)?;

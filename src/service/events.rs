@@ -37,9 +37,10 @@ impl EventBus {
 
 /// Publishes the new status of a session after its transaction committed.
 pub async fn session_changed(state: &crate::AppState, session_id: &str, status: &str) {
+    use crate::db::Unique;
     use sea_orm::EntityTrait;
     match entity::checkout_session::Entity::find_by_id(session_id)
-        .one(&state.db)
+        .unique(&state.db)
         .await
     {
         Ok(Some(s)) => state.events.publish(SessionEvent {

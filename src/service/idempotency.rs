@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
+use crate::db::Unique;
 use crate::error::{Conflict, Error, Result};
 
 /// Keys are kept this long.
@@ -71,7 +72,7 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
         Err(e) => return Err(e.into()),
     }
     let existing = ik::Entity::find_by_id((scope.to_string(), key.to_string()))
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .ok_or(Error::Conflict(Conflict::IdempotencyKeyInUse))?;
     if existing.request_hash != hash {

@@ -14,6 +14,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::AppState;
 use crate::auth::{Principal, Scope};
+use crate::db::Unique;
 use crate::domain::ids;
 use crate::domain::return_url::resolve;
 use crate::error::{Conflict, Decline, Error, FieldError, Result};
@@ -417,7 +418,7 @@ async fn claim(
         return Ok(());
     }
     let current = pi::Entity::find_by_id(intent_id)
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .map(|i| i.status)
         .unwrap_or_default();
@@ -437,7 +438,7 @@ pub async fn settle(
     how: Settlement,
 ) -> Result<bool> {
     let now = state.clock.now();
-    let Some(intent) = pi::Entity::find_by_id(intent_id).one(&state.db).await? else {
+    let Some(intent) = pi::Entity::find_by_id(intent_id).unique(&state.db).await? else {
         return Ok(false);
     };
     let tx = crate::db::begin_write(&state.db).await?;
@@ -536,7 +537,7 @@ pub fn schedule_settlement(state: AppState, intent_id: String, attempt: String, 
 }
 
 async fn settle_pending(state: &AppState, intent_id: &str, attempt: &str) -> Result<bool> {
-    let Some(i) = pi::Entity::find_by_id(intent_id).one(&state.db).await? else {
+    let Some(i) = pi::Entity::find_by_id(intent_id).unique(&state.db).await? else {
         return Ok(false);
     };
     match (i.attempt_id.as_deref(), i.pending_outcome.as_deref()) {
@@ -619,7 +620,7 @@ pub async fn test_helper_settle(
         _ => {}
     }
     let intent = pi::Entity::find_by_id(&s.payment_intent_id)
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .ok_or_else(|| Error::Internal("missing intent".into()))?;
     let how = if succeed {
@@ -673,7 +674,7 @@ pub async fn get_intent(state: &AppState, p: &Principal, id: &str) -> Result<pi:
     pi::Entity::find_by_id(id)
         .filter(pi::Column::MerchantId.eq(&p.merchant_id))
         .filter(pi::Column::Livemode.eq(p.livemode))
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("payment_intent", id))
 }

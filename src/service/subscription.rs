@@ -8,6 +8,7 @@ use sea_orm::{
 
 use crate::AppState;
 use crate::auth::{Principal, Scope};
+use crate::db::Unique;
 use crate::domain::{ids, time};
 use crate::error::{Error, Result};
 
@@ -19,7 +20,7 @@ pub async fn create_for_session(
     now: i64,
 ) -> Result<()> {
     let session = cs::Entity::find_by_id(session_id)
-        .one(tx)
+        .unique(tx)
         .await?
         .ok_or_else(|| Error::Internal("missing session".into()))?;
     if session.mode != "subscription" {
@@ -74,7 +75,7 @@ pub async fn get(
     let s = sub::Entity::find_by_id(id)
         .filter(sub::Column::MerchantId.eq(&p.merchant_id))
         .filter(sub::Column::Livemode.eq(p.livemode))
-        .one(&state.db)
+        .unique(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("subscription", id))?;
     let items = li::Entity::find()
