@@ -555,16 +555,13 @@ mod present {
 
     use super::*;
     use crate::service::checkout::{PublicView, SessionView};
+    use crate::service::stored;
 
     fn recurring(i: &li::Model) -> Option<RecurringOut> {
         i.recurring_interval.as_ref().map(|iv| RecurringOut {
             interval: iv.clone(),
             interval_count: i64::from(i.recurring_interval_count.unwrap_or(1)),
         })
-    }
-
-    fn images(i: &li::Model) -> Vec<String> {
-        serde_json::from_str(&i.images).unwrap_or_default()
     }
 
     impl From<&li::Model> for LineItemOut {
@@ -574,7 +571,7 @@ mod present {
                 object: "item",
                 name: i.name.clone(),
                 description: i.description.clone(),
-                images: images(i),
+                images: stored::images(i),
                 amount: i.amount,
                 quantity: i.quantity,
                 amount_total: i.amount_total,
@@ -589,7 +586,7 @@ mod present {
             PublicLineItem {
                 name: i.name.clone(),
                 description: i.description.clone(),
-                images: images(i),
+                images: stored::images(i),
                 amount: i.amount,
                 quantity: i.quantity,
                 amount_total: i.amount_total,
@@ -597,13 +594,6 @@ mod present {
                 recurring: recurring(i),
             }
         }
-    }
-
-    fn methods(s: &str) -> Vec<String> {
-        s.split(',')
-            .filter(|m| !m.is_empty())
-            .map(str::to_string)
-            .collect()
     }
 
     impl CheckoutSessionOut {
@@ -632,21 +622,15 @@ mod present {
                 cancel_url: s.cancel_url.clone(),
                 customer_email: s.customer_email.clone(),
                 client_reference_id: s.client_reference_id.clone(),
-                metadata: serde_json::from_str(&s.metadata).unwrap_or_default(),
+                metadata: stored::metadata(s),
                 locale: s.locale.clone(),
-                payment_method_types: methods(&s.payment_method_types),
+                payment_method_types: stored::payment_methods(s),
                 livemode: s.livemode,
                 created: s.created,
                 expires_at: s.expires_at,
                 completed_at: s.completed_at,
             }
         }
-    }
-
-    pub fn last_error(i: &pi::Model) -> Option<PaymentError> {
-        i.last_payment_error
-            .as_deref()
-            .and_then(|e| serde_json::from_str(e).ok())
     }
 
     impl From<&PublicView> for PublicCheckoutSession {
@@ -667,10 +651,10 @@ mod present {
                 line_items: v.items.iter().map(PublicLineItem::from).collect(),
                 payment_intent: PublicPaymentIntent {
                     status: v.intent.status.clone(),
-                    last_payment_error: last_error(&v.intent),
+                    last_payment_error: stored::last_payment_error(&v.intent),
                 },
                 locale: s.locale.clone(),
-                payment_method_types: methods(&s.payment_method_types),
+                payment_method_types: stored::payment_methods(s),
                 cancel_url: s.cancel_url.clone(),
                 expires_at: s.expires_at,
                 livemode: s.livemode,
@@ -687,11 +671,8 @@ mod present {
                 amount: i.amount,
                 currency: i.currency.clone(),
                 checkout_session: i.session_id.clone(),
-                payment_method: i
-                    .payment_method
-                    .as_deref()
-                    .and_then(|m| serde_json::from_str(m).ok()),
-                last_payment_error: last_error(i),
+                payment_method: stored::payment_method(i),
+                last_payment_error: stored::last_payment_error(i),
                 livemode: i.livemode,
                 created: i.created,
             }

@@ -6,8 +6,7 @@ use entity::{checkout_session as cs, line_item as li, payment_intent as pi, subs
 use super::loaders::{IntentLoader, LineItemLoader, SubscriptionLoader};
 use super::scalars::{DateTime, Money};
 use super::{app, db_error};
-use crate::service::{checkout, subscription};
-use crate::wire::{PaymentError, PaymentMethodSummary};
+use crate::service::{checkout, stored, subscription};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum CheckoutSessionStatus {
@@ -130,18 +129,13 @@ impl CheckoutSession {
     }
     /// String keys and values.
     async fn metadata(&self) -> Json<std::collections::BTreeMap<String, String>> {
-        Json(serde_json::from_str(&self.model.metadata).unwrap_or_default())
+        Json(stored::metadata(&self.model))
     }
     async fn locale(&self) -> &str {
         &self.model.locale
     }
     async fn payment_method_types(&self) -> Vec<String> {
-        self.model
-            .payment_method_types
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
+        stored::payment_methods(&self.model)
     }
     async fn livemode(&self) -> bool {
         self.model.livemode
@@ -177,7 +171,7 @@ impl LineItem {
         self.0.description.as_deref()
     }
     async fn images(&self) -> Vec<String> {
-        serde_json::from_str(&self.0.images).unwrap_or_default()
+        stored::images(&self.0)
     }
     /// Unit amount.
     async fn amount(&self) -> Money {
@@ -243,8 +237,7 @@ impl PaymentIntent {
         ID(self.0.session_id.clone())
     }
     async fn payment_method(&self) -> Option<PaymentMethod> {
-        let m: PaymentMethodSummary =
-            serde_json::from_str(self.0.payment_method.as_deref()?).ok()?;
+        let m = stored::payment_method(&self.0)?;
         Some(PaymentMethod {
             r#type: m.r#type,
             brand: m.brand,
@@ -256,7 +249,7 @@ impl PaymentIntent {
         })
     }
     async fn last_payment_error(&self) -> Option<LastPaymentError> {
-        let e: PaymentError = serde_json::from_str(self.0.last_payment_error.as_deref()?).ok()?;
+        let e = stored::last_payment_error(&self.0)?;
         Some(LastPaymentError {
             r#type: e.r#type,
             code: e.code,

@@ -5,4 +5,5 @@ pub mod events;
 pub mod idempotency;
 pub mod payment;
 pub mod stats;
+pub mod stored;
 pub mod subscription;

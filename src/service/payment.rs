@@ -21,6 +21,7 @@ use crate::error::{Conflict, Decline, Error, FieldError, Result};
 use crate::processor::{Charge, Outcome, Settlement};
 use crate::service::checkout::{self, PublicView};
 use crate::service::events;
+use crate::service::stored;
 use crate::service::subscription;
 use crate::wire::{PayRequest, PaymentError, PaymentMethodSummary, PaymentMethodType};
 
@@ -325,12 +326,7 @@ pub async fn pay(state: &AppState, session_id: &str, req: &PayRequest) -> Result
         "expired" => return Err(Error::Conflict(Conflict::SessionExpired)),
         _ => {}
     }
-    if !view
-        .session
-        .payment_method_types
-        .split(',')
-        .any(|t| t == method.kind())
-    {
+    if !stored::accepts(&view.session, method.kind()) {
         return Err(Error::invalid(
             "payment_method.type",
             "This payment method is not accepted for this checkout session.",

@@ -21,6 +21,7 @@ use crate::AppState;
 use crate::domain::return_url::resolve;
 use crate::error::Error;
 use crate::service::checkout::{self, PublicView};
+use crate::service::stored;
 
 const SCRIPT: &str = include_str!("static/checkout.js");
 const STYLE: &str = include_str!("static/checkout.css");
@@ -149,9 +150,7 @@ fn items(v: &PublicView, lang: Lang) -> Vec<ItemView> {
             quantity: i.quantity,
             unit: format::amount(i.amount, &i.currency, lang),
             line_total: format::amount(i.amount_total, &i.currency, lang),
-            image: serde_json::from_str::<Vec<String>>(&i.images)
-                .ok()
-                .and_then(|v| v.into_iter().next()),
+            image: stored::images(i).into_iter().next(),
         })
         .collect()
 }
@@ -229,7 +228,6 @@ async fn page(
             html(StatusCode::OK, p.render())
         }
         _ => {
-            let methods: Vec<&str> = s.payment_method_types.split(',').collect();
             let p = CheckoutPage {
                 t,
                 lang: lang.code(),
@@ -240,8 +238,8 @@ async fn page(
                 items: items(&view, lang),
                 total,
                 interval: interval(&view, lang),
-                card: methods.contains(&"card"),
-                momo: methods.contains(&"mobile_money"),
+                card: stored::accepts(s, "card"),
+                momo: stored::accepts(s, "mobile_money"),
                 cancel_url: s.cancel_url.as_deref(),
                 strings_json: script_json(&t.js),
             };
