@@ -1,9 +1,16 @@
 //! Session state changes, published by the service layer after each commit.
-//! In-process broadcast today; a PostgreSQL LISTEN/NOTIFY feed can implement
-//! the same `publish`/`subscribe` pair for several processes.
+//! Subscribers in this process get them from a broadcast channel; on
+//! PostgreSQL every change is also sent with `NOTIFY`, and each process
+//! re-broadcasts what the others sent, so a GraphQL subscription on one
+//! server process sees payments and expiries made through another.
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The PostgreSQL channel carrying session changes between processes.
+const CHANNEL: &str = "ikawaari_session_events";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionEvent {
     pub session_id: String,
     pub merchant_id: String,
@@ -14,14 +21,23 @@ pub struct SessionEvent {
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<SessionEvent>,
+    /// Tags this process's notifications so it does not deliver them twice.
+    origin: String,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         Self {
             tx: broadcast::channel(1024).0,
+            origin: crate::domain::ids::random_token(16),
         }
     }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Notification {
+    origin: String,
+    event: SessionEvent,
 }
 
 impl EventBus {
@@ -43,13 +59,66 @@ pub async fn session_changed(state: &crate::AppState, session_id: &str, status: 
         .unique(&state.db)
         .await
     {
-        Ok(Some(s)) => state.events.publish(SessionEvent {
-            session_id: s.id,
-            merchant_id: s.merchant_id,
-            livemode: s.livemode,
-            status: status.to_string(),
-        }),
+        Ok(Some(s)) => {
+            let event = SessionEvent {
+                session_id: s.id,
+                merchant_id: s.merchant_id,
+                livemode: s.livemode,
+                status: status.to_string(),
+            };
+            state.events.publish(event.clone());
+            notify_other_processes(state, event).await;
+        }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "could not publish a session change"),
+    }
+}
+
+async fn notify_other_processes(state: &crate::AppState, event: SessionEvent) {
+    if state.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let payload = serde_json::to_string(&Notification {
+        origin: state.events.origin.clone(),
+        event,
+    })
+    .unwrap_or_default();
+    let stmt = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [CHANNEL.into(), payload.into()],
+    );
+    if let Err(e) = state.db.execute_raw(stmt).await {
+        tracing::warn!(error = %e, "could not notify other processes of a session change");
+    }
+}
+
+/// On PostgreSQL: listens for other processes' changes and re-broadcasts
+/// them here. `PgListener` reconnects by itself after a lost connection.
+pub fn spawn_listener(state: crate::AppState) {
+    if state.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = listen(&state).await {
+                tracing::warn!(error = %e, "session event listener failed; retrying");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+}
+
+async fn listen(state: &crate::AppState) -> Result<(), sea_orm::sqlx::Error> {
+    let mut listener =
+        sea_orm::sqlx::postgres::PgListener::connect(&state.config.database_url).await?;
+    listener.listen(CHANNEL).await?;
+    loop {
+        let n = listener.recv().await?;
+        match serde_json::from_str::<Notification>(n.payload()) {
+            Ok(note) if note.origin != state.events.origin => state.events.publish(note.event),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "unreadable session event notification"),
+        }
     }
 }

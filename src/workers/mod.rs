@@ -8,6 +8,7 @@ use crate::service::{checkout, idempotency, payment};
 
 /// Runs once at start-up, then every `sweep_interval_ms`.
 pub fn spawn(state: AppState, shutdown: tokio_util_shutdown::Token) {
+    crate::service::events::spawn_listener(state.clone());
     tokio::spawn(async move {
         let interval = Duration::from_millis(state.config.sweep_interval_ms.max(50));
         loop {

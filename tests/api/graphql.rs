@@ -471,7 +471,12 @@ type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn ws_connect(app: &TestApp, init: Value) -> Ws {
-    let mut req = format!("ws://{}/graphql/ws", app.base.trim_start_matches("http://"))
+    ws_connect_base(&app.base, init).await
+}
+
+/// A graphql-transport-ws connection to `base` (http://host:port), `connection_init` sent.
+pub async fn ws_connect_base(base: &str, init: Value) -> Ws {
+    let mut req = format!("ws://{}/graphql/ws", base.trim_start_matches("http://"))
         .into_client_request()
         .unwrap();
     req.headers_mut().insert(
@@ -487,7 +492,7 @@ async fn ws_connect(app: &TestApp, init: Value) -> Ws {
     ws
 }
 
-async fn next_json(ws: &mut Ws) -> Option<Value> {
+pub async fn next_json(ws: &mut Ws) -> Option<Value> {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await

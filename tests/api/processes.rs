@@ -304,3 +304,53 @@ async fn logs_hold_no_secrets_and_sigterm_stops_cleanly() {
         assert!(!logs.contains(secret), "{secret} reached the log");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_see_changes_made_by_another_process() {
+    use futures_util::SinkExt;
+    let db = TestDb::new().await;
+    if !db.is_postgres() {
+        // SQLite has no NOTIFY: several processes on one SQLite file is not a supported deployment.
+        eprintln!(
+            "skipped on SQLite: cross-process events use PostgreSQL LISTEN/NOTIFY; this runs in the PostgreSQL pass"
+        );
+        return;
+    }
+    let a = ServerProcess::start(&db.url, &[]);
+    let b = ServerProcess::start(&db.url, &[]);
+    let key = a.test_key().unwrap();
+    let client = reqwest::Client::new();
+    let id = create_via(&client, &a.base, &key).await;
+    let mut ws = crate::graphql::ws_connect_base(
+        &b.base,
+        serde_json::json!({"authorization": format!("Bearer {key}")}),
+    )
+    .await;
+    assert_eq!(
+        crate::graphql::next_json(&mut ws).await.unwrap()["type"],
+        "connection_ack"
+    );
+    let sub = serde_json::json!({"id": "1", "type": "subscribe", "payload": {"query": format!("subscription {{ checkoutSessionUpdated(id: \"{id}\") {{ id status }} }}")}});
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        sub.to_string(),
+    ))
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Paid through process A, seen by a subscriber of process B.
+    let res = client
+        .post(format!("{}/api/checkout/{id}/pay", a.base))
+        .json(&card("4242424242424242"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let m = crate::graphql::next_json(&mut ws)
+        .await
+        .expect("an update from the other process");
+    assert_eq!(
+        m["payload"]["data"]["checkoutSessionUpdated"],
+        serde_json::json!({"id": id, "status": "COMPLETE"}),
+        "{m}"
+    );
+}
