@@ -56,7 +56,7 @@ async fn get_subscription(
 /// Now (default), or at the end of the current period with `{"at_period_end": true}`.
 #[utoipa::path(post, path = "/api/v1/subscriptions/{id}/cancel", tag = "Subscriptions",
     params(("id" = String, Path, description = "`sub_…`")), security(("bearer" = [])),
-    request_body(content = Option<CancelSubscriptionRequest>, content_type = "application/json"),
+    request_body(content = CancelSubscriptionRequest, content_type = "application/json", description = "`{}` to cancel now, `{\"at_period_end\": true}` to cancel at period end (an empty body is accepted too)"),
     responses((status = 200, description = "The subscription", body = SubscriptionOut)))]
 async fn cancel_subscription(
     State(state): State<AppState>,
@@ -92,7 +92,7 @@ async fn helper(
 /// Test mode only. Settles a processing mobile-money payment, or pays an open session.
 #[utoipa::path(post, path = "/api/v1/test_helpers/checkout/sessions/{id}/succeed", tag = "Test helpers",
     params(("id" = String, Path, description = "Session id")), security(("bearer" = [])),
-    request_body(content = Option<EmptyRequest>, content_type = "application/json"),
+    request_body(content = EmptyRequest, content_type = "application/json", description = "`{}` (an empty body is accepted too)"),
     responses((status = 200, description = "The completed session", body = CheckoutSessionOut),
         (status = 409, description = "Not open", body = ErrorResponse)))]
 async fn helper_succeed(
@@ -109,7 +109,7 @@ async fn helper_succeed(
 /// Test mode only. Fails a processing mobile-money payment, or records a declined attempt; the session stays open.
 #[utoipa::path(post, path = "/api/v1/test_helpers/checkout/sessions/{id}/fail", tag = "Test helpers",
     params(("id" = String, Path, description = "Session id")), security(("bearer" = [])),
-    request_body(content = Option<EmptyRequest>, content_type = "application/json"),
+    request_body(content = EmptyRequest, content_type = "application/json", description = "`{}` (an empty body is accepted too)"),
     responses((status = 200, description = "The session, still open", body = CheckoutSessionOut),
         (status = 409, description = "Not open", body = ErrorResponse)))]
 async fn helper_fail(
@@ -124,7 +124,7 @@ async fn helper_fail(
 /// Test helper: expire a session
 #[utoipa::path(post, path = "/api/v1/test_helpers/checkout/sessions/{id}/expire", tag = "Test helpers",
     params(("id" = String, Path, description = "Session id")), security(("bearer" = [])),
-    request_body(content = Option<EmptyRequest>, content_type = "application/json"),
+    request_body(content = EmptyRequest, content_type = "application/json", description = "`{}` (an empty body is accepted too)"),
     responses((status = 200, description = "The expired session", body = CheckoutSessionOut),
         (status = 409, description = "Not open", body = ErrorResponse)))]
 async fn helper_expire(
