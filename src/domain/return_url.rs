@@ -37,14 +37,6 @@ impl ReturnUrl {
             .get(..8)
             .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
 }
 
 /// The stored URL with the session id substituted.

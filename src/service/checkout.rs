@@ -590,7 +590,12 @@ pub async fn line_items(
 /// Expires an open session and cancels its intent, in one transaction; the
 /// conditional updates make concurrent expiries (route, sweeper, other
 /// processes) and a concurrent payment claim exclude each other.
-pub async fn expire_by_id(state: &AppState, session_id: &str) -> Result<bool> {
+pub async fn expire_by_id(
+    state: &AppState,
+    session_id: &str,
+    merchant_id: &str,
+    livemode: bool,
+) -> Result<bool> {
     let now = state.clock.now();
     let tx = crate::db::begin_write(&state.db).await?;
     let canceled = pi::Entity::update_many()
@@ -615,7 +620,13 @@ pub async fn expire_by_id(state: &AppState, session_id: &str) -> Result<bool> {
         return Ok(false);
     }
     tx.commit().await?;
-    events::session_changed(state, session_id, "expired").await;
+    let event = events::SessionEvent {
+        session_id: session_id.to_string(),
+        merchant_id: merchant_id.to_string(),
+        livemode,
+        status: "expired".into(),
+    };
+    events::session_changed(state, event).await;
     Ok(true)
 }
 
@@ -627,7 +638,7 @@ pub async fn expire(state: &AppState, p: &Principal, id: &str) -> Result<Session
     if s.status != "open" {
         return Err(Error::Conflict(Conflict::SessionNotOpen));
     }
-    if !expire_by_id(state, id).await? {
+    if !expire_by_id(state, id, &s.merchant_id, s.livemode).await? {
         let pi = pi::Entity::find_by_id(&s.payment_intent_id)
             .unique(&state.db)
             .await?;
@@ -642,9 +653,11 @@ pub async fn expire(state: &AppState, p: &Principal, id: &str) -> Result<Session
 /// Persists `expired` for sessions past `expires_at`. Returns how many it expired.
 pub async fn sweep_expired(state: &AppState, batch: u64) -> Result<usize> {
     let now = state.clock.now();
-    let due: Vec<String> = cs::Entity::find()
+    let due: Vec<(String, String, bool)> = cs::Entity::find()
         .select_only()
         .column(cs::Column::Id)
+        .column(cs::Column::MerchantId)
+        .column(cs::Column::Livemode)
         .filter(cs::Column::Status.eq("open"))
         .filter(cs::Column::ExpiresAt.lte(now))
         .limit(batch)
@@ -652,8 +665,8 @@ pub async fn sweep_expired(state: &AppState, batch: u64) -> Result<usize> {
         .all(&state.db)
         .await?;
     let mut n = 0;
-    for id in due {
-        if expire_by_id(state, &id).await? {
+    for (id, merchant_id, livemode) in due {
+        if expire_by_id(state, &id, &merchant_id, livemode).await? {
             n += 1;
         }
     }

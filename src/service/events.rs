@@ -51,27 +51,11 @@ impl EventBus {
     }
 }
 
-/// Publishes the new status of a session after its transaction committed.
-pub async fn session_changed(state: &crate::AppState, session_id: &str, status: &str) {
-    use crate::db::Unique;
-    use sea_orm::EntityTrait;
-    match entity::checkout_session::Entity::find_by_id(session_id)
-        .unique(&state.db)
-        .await
-    {
-        Ok(Some(s)) => {
-            let event = SessionEvent {
-                session_id: s.id,
-                merchant_id: s.merchant_id,
-                livemode: s.livemode,
-                status: status.to_string(),
-            };
-            state.events.publish(event.clone());
-            notify_other_processes(state, event).await;
-        }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "could not publish a session change"),
-    }
+/// Publishes a session's new status after its transaction committed: to
+/// this process's subscribers, and on PostgreSQL to the other processes'.
+pub async fn session_changed(state: &crate::AppState, event: SessionEvent) {
+    state.events.publish(event.clone());
+    notify_other_processes(state, event).await;
 }
 
 async fn notify_other_processes(state: &crate::AppState, event: SessionEvent) {

@@ -508,7 +508,13 @@ pub async fn settle(
     }
     tx.commit().await?;
     if error.is_none() {
-        events::session_changed(state, &intent.session_id, "complete").await;
+        let event = events::SessionEvent {
+            session_id: intent.session_id.clone(),
+            merchant_id: intent.merchant_id.clone(),
+            livemode: intent.livemode,
+            status: "complete".into(),
+        };
+        events::session_changed(state, event).await;
     }
     Ok(true)
 }

@@ -256,11 +256,12 @@ async fn complete(State(state): State<AppState>, Path(id): Path<String>) -> Resp
             Redirect::to(&resolve(&v.session.success_url, &v.session.id)).into_response()
         }
         Ok(v) => Redirect::to(&format!("/checkout/{}", v.session.id)).into_response(),
-        Err(_) => Redirect::to(&format!("/checkout/{}", urlencode_path(&id))).into_response(),
+        Err(_) => Redirect::to(&format!("/checkout/{}", id_chars(&id))).into_response(),
     }
 }
 
-fn urlencode_path(s: &str) -> String {
+/// Keeps only the characters an id can have, so a redirect cannot carry anything else.
+fn id_chars(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect()
