@@ -1,4 +1,6 @@
 //! One `Config`, read from flags and environment (SPEC §10).
+use std::time::Duration;
+
 use clap::Args;
 
 #[derive(Debug, Clone, Args)]
@@ -47,7 +49,41 @@ pub struct ServeArgs {
     pub cors_origins: String,
     #[arg(long, env = "IKAWAARI_LOG_FORMAT", default_value = "text", hide = true)]
     pub log_format: String,
+    /// Concurrent client connections; beyond it new connections wait.
+    #[arg(long, env = "IKAWAARI_MAX_CONNECTIONS", default_value_t = DEFAULTS.max_connections, hide = true)]
+    pub max_connections: usize,
+    /// Time to receive a request's headers.
+    #[arg(long, env = "IKAWAARI_HEADER_TIMEOUT_MS", default_value_t = DEFAULTS.header_timeout_ms, hide = true)]
+    pub header_timeout_ms: u64,
+    /// Idle keep-alive time before the server closes a connection.
+    #[arg(long, env = "IKAWAARI_KEEPALIVE_TIMEOUT_MS", default_value_t = DEFAULTS.keepalive_timeout_ms, hide = true)]
+    pub keepalive_timeout_ms: u64,
+    /// Longest wait for the next piece of a request body.
+    #[arg(long, env = "IKAWAARI_BODY_TIMEOUT_MS", default_value_t = DEFAULTS.body_timeout_ms, hide = true)]
+    pub body_timeout_ms: u64,
+    /// Comma-separated CIDRs whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "IKAWAARI_TRUSTED_PROXIES", default_value = "", hide = true)]
+    pub trusted_proxies: String,
 }
+
+/// Defaults of SPEC §10 that are numbers, in one place.
+pub struct Defaults {
+    pub max_connections: usize,
+    pub header_timeout_ms: u64,
+    pub keepalive_timeout_ms: u64,
+    pub body_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub credential_recheck_ms: u64,
+}
+
+pub const DEFAULTS: Defaults = Defaults {
+    max_connections: 10_000,
+    header_timeout_ms: 10_000,
+    keepalive_timeout_ms: 60_000,
+    body_timeout_ms: 10_000,
+    request_timeout_ms: 30_000,
+    credential_recheck_ms: 5_000,
+};
 
 /// Everything the running service needs; tests build one with `Config::for_tests`.
 #[derive(Debug, Clone)]
@@ -60,6 +96,12 @@ pub struct Config {
     pub cors_origins: String,
     /// Request timeout.
     pub request_timeout_ms: u64,
+    pub limits: crate::server::Limits,
+    pub body_timeout_ms: u64,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How often an open GraphQL subscription re-checks its credential.
+    pub credential_recheck_ms: u64,
 }
 
 impl Config {
@@ -76,7 +118,15 @@ impl Config {
             pay_rate_limit: serve.pay_rate_limit,
             sweep_interval_ms: serve.sweep_interval_ms,
             cors_origins: serve.cors_origins.clone(),
-            request_timeout_ms: 30_000,
+            request_timeout_ms: DEFAULTS.request_timeout_ms,
+            limits: crate::server::Limits {
+                max_connections: serve.max_connections,
+                header_timeout: Duration::from_millis(serve.header_timeout_ms),
+                keepalive_timeout: Duration::from_millis(serve.keepalive_timeout_ms),
+            },
+            body_timeout_ms: serve.body_timeout_ms,
+            trusted_proxies: parse_cidrs(&serve.trusted_proxies),
+            credential_recheck_ms: DEFAULTS.credential_recheck_ms,
         }
     }
 
@@ -89,7 +139,34 @@ impl Config {
             pay_rate_limit: 60,
             sweep_interval_ms: 30_000,
             cors_origins: "*".into(),
-            request_timeout_ms: 30_000,
+            request_timeout_ms: DEFAULTS.request_timeout_ms,
+            limits: crate::server::Limits {
+                max_connections: DEFAULTS.max_connections,
+                header_timeout: Duration::from_millis(DEFAULTS.header_timeout_ms),
+                keepalive_timeout: Duration::from_millis(DEFAULTS.keepalive_timeout_ms),
+            },
+            body_timeout_ms: DEFAULTS.body_timeout_ms,
+            trusted_proxies: Vec::new(),
+            credential_recheck_ms: DEFAULTS.credential_recheck_ms,
         }
     }
+}
+
+/// `10.0.0.0/8, 192.168.1.7` → networks (a bare address is a /32 or /128).
+/// Entries that do not parse are logged and ignored.
+pub fn parse_cidrs(list: &str) -> Vec<ipnet::IpNet> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| {
+            let net = s
+                .parse::<ipnet::IpNet>()
+                .ok()
+                .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from));
+            if net.is_none() {
+                tracing::warn!(entry = s, "IKAWAARI_TRUSTED_PROXIES: not a CIDR, ignored");
+            }
+            net
+        })
+        .collect()
 }

@@ -69,7 +69,7 @@ pub enum Conflict {
 }
 
 /// A refusal by the payment processor (HTTP 402).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Decline {
     pub code: String,
     pub decline_code: Option<String>,
@@ -105,7 +105,10 @@ pub enum Error {
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("rate limited")]
-    RateLimited,
+    RateLimited {
+        /// Seconds until the limit lets requests through again.
+        retry_after: u64,
+    },
     #[error("timeout")]
     Timeout,
     #[error("processor unavailable")]
@@ -250,7 +253,7 @@ impl Error {
                     "Request bodies must be JSON with `Content-Type: application/json`.".into();
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            RateLimited => {
+            RateLimited { .. } => {
                 b.r#type = "rate_limit_error".into();
                 b.code = "rate_limited".into();
                 b.message = "Too many requests; slow down and retry shortly.".into();
@@ -334,6 +337,10 @@ impl IntoResponse for Error {
         let (status, error) = self.body();
         let body = serde_json::to_vec(&ErrorResponse { error }).unwrap_or_default();
         let mut res = (status, body).into_response();
+        if let Error::RateLimited { retry_after } = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+        }
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

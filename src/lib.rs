@@ -11,13 +11,13 @@ pub mod error;
 pub mod graphql;
 pub mod processor;
 pub mod rest;
+pub mod server;
 pub mod service;
 pub mod validation;
 pub mod web;
 pub mod wire;
 pub mod workers;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +31,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::timeout::TimeoutLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -64,6 +65,8 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, clock: Clock) -> Self {
         let processor = Arc::new(processor::TestProcessor {
             momo_delay: Duration::from_millis(config.test_momo_delay_ms),
+            db: db.clone(),
+            clock: clock.clone(),
         });
         AppState {
             db,
@@ -153,6 +156,15 @@ pub fn build_app(state: AppState) -> Router {
         // Panics and timeouts become responses inside `normalize_errors`, which
         // gives them the one error shape.
         .layer(CatchPanicLayer::new())
+        // Below this line a state-changing request runs in its own task: the
+        // timeout and a departing client drop only the wait for its answer.
+        .layer(axum::middleware::from_fn(server::run_to_completion))
+        // Every route, GraphQL included: a declared Content-Length over the
+        // limit is refused before the body is read; a body that stalls ends.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_millis(
+            state.config.body_timeout_ms,
+        )))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             Duration::from_millis(state.config.request_timeout_ms),
@@ -177,16 +189,13 @@ pub fn build_app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, finishing in-flight requests.
+/// Serves `app` on `listener` with the connection limits of `config` until
+/// `shutdown` completes, finishing in-flight requests.
 pub async fn run(
     listener: tokio::net::TcpListener,
     app: Router,
+    config: &Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    server::serve(listener, app, config.limits, shutdown).await
 }

@@ -232,13 +232,14 @@ async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Er
     let (trigger, token) = tokio_util_shutdown::pair();
     ikawaari::workers::recover(&state).await.map_err(describe)?;
     ikawaari::workers::spawn(state.clone(), token.clone());
+    let config = state.config.clone();
     let app = ikawaari::build_app(state);
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
         trigger.fire();
     };
-    ikawaari::run(listener, app, shutdown).await?;
+    ikawaari::run(listener, app, &config, shutdown).await?;
     Ok(())
 }
 

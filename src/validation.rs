@@ -118,3 +118,78 @@ pub fn from_message(path: &str, msg: &str) -> Error {
     };
     Error::Validation(vec![FieldError::invalid(param, message)])
 }
+
+/// A control character (C0 but tab, newline and carriage return; DEL) has no
+/// place in any text we store or look up; PostgreSQL refuses NUL outright.
+pub fn is_control(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
+}
+
+/// `400` naming `param` when `value` holds a control character.
+pub fn no_controls(param: &str, value: &str) -> Result<(), Error> {
+    if value.chars().any(is_control) {
+        return Err(Error::invalid(
+            param,
+            format!("{param} must not contain control characters."),
+        ));
+    }
+    Ok(())
+}
+
+/// Every string (and object key) of a JSON body that holds a control
+/// character, by path. The raw body is scanned first — such characters
+/// can only arrive as `\u00XX` escapes or a raw DEL — so the usual body costs
+/// one pass over its bytes and no second parse.
+pub fn controls_in_json(body: &[u8]) -> Vec<FieldError> {
+    let suspicious = body.contains(&0x7f)
+        || body
+            .windows(5)
+            .any(|w| w[0] == b'\\' && w[1] == b'u' && w[2] == b'0' && w[3] == b'0' && matches!(w[4], b'0' | b'1' | b'7'));
+    if !suspicious {
+        return Vec::new();
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    // Iterative walk: the value is at most serde_json's 128 levels deep, but
+    // nothing here needs the stack.
+    let mut stack = vec![(String::new(), &value)];
+    while let Some((path, v)) = stack.pop() {
+        match v {
+            serde_json::Value::String(s) if s.chars().any(is_control) => {
+                out.push(control_error(&path));
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    stack.push((format!("{path}[{i}]"), item));
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, item) in map {
+                    let sub = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    if k.chars().any(is_control) {
+                        out.push(control_error(&path));
+                    } else {
+                        stack.push((sub, item));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort_by(|a, b| a.param.cmp(&b.param));
+    out
+}
+
+fn control_error(path: &str) -> FieldError {
+    let shown: String = path.chars().filter(|c| !is_control(*c)).collect();
+    FieldError::invalid(
+        shown.clone(),
+        format!("{shown} must not contain control characters."),
+    )
+}

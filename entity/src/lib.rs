@@ -8,3 +8,4 @@ pub mod merchant;
 pub mod payment;
 pub mod payment_intent;
 pub mod subscription;
+pub mod test_processor_attempt;

@@ -2,6 +2,7 @@
 //! `GET /graphql` from assets the binary ships, subscriptions over WebSocket
 //! at `/graphql/ws`. Resolvers are thin: they call the same service functions
 //! as the REST handlers.
+mod guard;
 mod loaders;
 mod mutation;
 mod query;
@@ -11,8 +12,11 @@ mod types;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Data, ErrorExtensions, Schema};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
+use std::sync::Arc;
+
+use axum::body::Bytes;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +44,8 @@ pub fn schema(state: Option<AppState>) -> IkSchema {
         subscription::SubscriptionRoot,
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY);
+    .limit_complexity(MAX_COMPLEXITY)
+    .extension(guard::Guard);
     if let Some(s) = state {
         b = b.data(s);
     }
@@ -104,11 +109,26 @@ struct GqlState {
     schema: IkSchema,
 }
 
-async fn execute(
-    State(g): State<GqlState>,
-    headers: HeaderMap,
-    req: GraphQLRequest,
-) -> GraphQLResponse {
+async fn execute(State(g): State<GqlState>, headers: HeaderMap, body: Bytes) -> Response {
+    // The same content-type rule as REST: JSON only.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Error::UnsupportedMediaType.into_response();
+    }
+    let mut req: async_graphql::Request = match crate::rest::extract::parse(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(e) = guard::refusal(&req.query) {
+        return e.into_response();
+    }
+    if req.variables.values().any(|v| value_depth(v) > guard::MAX_NESTING) {
+        return guard::too_deep().into_response();
+    }
     let auth = authenticate(
         &g.app,
         headers
@@ -116,10 +136,21 @@ async fn execute(
             .and_then(|v| v.to_str().ok()),
     )
     .await;
-    let mut req = req.into_inner();
     req.data = request_data(&g.app, auth);
-    g.schema.execute(req).await.into()
+    GraphQLResponse::from(g.schema.execute(req).await).into_response()
 }
+
+/// Nesting of a variable's value (serde_json already bounds it at 128).
+fn value_depth(v: &async_graphql::Value) -> usize {
+    match v {
+        async_graphql::Value::List(l) => 1 + l.iter().map(value_depth).max().unwrap_or(0),
+        async_graphql::Value::Object(o) => 1 + o.values().map(value_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// graphql-transport-ws close code for a refused or revoked credential.
+const CLOSE_FORBIDDEN: u16 = 4403;
 
 async fn websocket(
     State(g): State<GqlState>,
@@ -132,25 +163,84 @@ async fn websocket(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     upgrade
+        .max_message_size(crate::BODY_LIMIT)
+        .max_frame_size(crate::BODY_LIMIT)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            let app = g.app.clone();
-            GraphQLWebSocket::new(stream, g.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    let from_payload = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    let token = from_payload.or(header_token);
-                    let auth = authenticate(&app, token.as_deref()).await;
-                    if let Err(e) = &auth {
-                        return Err(e.extend());
-                    }
-                    Ok(request_data(&app, auth))
-                })
-                .serve()
+        .on_upgrade(move |socket| serve_socket(g, protocol, header_token, socket))
+}
+
+/// One subscription socket. The credential accepted at `connection_init` is
+/// checked again every `credential_recheck_ms`; once it is revoked the
+/// socket closes with 4403 and no further event reaches it.
+async fn serve_socket(
+    g: GqlState,
+    protocol: GraphQLProtocol,
+    header_token: Option<String>,
+    socket: axum::extract::ws::WebSocket,
+) {
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures::{SinkExt, StreamExt};
+    let accepted: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    let (mut ws_sink, ws_stream) = socket.split();
+    let (tx, mut rx) = futures::channel::mpsc::channel::<Message>(16);
+    let app = g.app.clone();
+    let token_slot = accepted.clone();
+    let session = GraphQLWebSocket::new_with_pair(tx, ws_stream, g.schema.clone(), protocol)
+        .on_connection_init(move |payload| async move {
+            let from_payload = payload
+                .get("authorization")
+                .or_else(|| payload.get("Authorization"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            let token = from_payload.or(header_token);
+            let auth = authenticate(&app, token.as_deref()).await;
+            if let Err(e) = &auth {
+                return Err(e.extend());
+            }
+            if let Ok(mut slot) = token_slot.lock() {
+                *slot = token;
+            }
+            Ok(request_data(&app, auth))
         })
+        .serve();
+    let watch = watch_credential(g.app.clone(), accepted);
+    let write = async {
+        while let Some(m) = rx.next().await {
+            if ws_sink.send(m).await.is_err() {
+                break;
+            }
+        }
+    };
+    let was_revoked = tokio::select! {
+        _ = futures::future::join(session, write) => false,
+        _ = watch => true,
+    };
+    if was_revoked {
+        let _ = ws_sink
+            .send(Message::Close(Some(CloseFrame {
+                code: CLOSE_FORBIDDEN,
+                reason: "Forbidden".into(),
+            })))
+            .await;
+    }
+}
+
+/// Returns once the accepted credential no longer authenticates (revoked).
+/// A database failure is not a revocation: it is retried at the next tick.
+async fn watch_credential(
+    app: AppState,
+    accepted: Arc<std::sync::Mutex<Option<String>>>,
+) {
+    let every = std::time::Duration::from_millis(app.config.credential_recheck_ms.max(10));
+    loop {
+        tokio::time::sleep(every).await;
+        let token = accepted.lock().ok().and_then(|t| t.clone());
+        let Some(token) = token else { continue };
+        match credentials::authenticate(&app, &token).await {
+            Err(Error::ApiKeyInvalid | Error::ApiKeyMissing) => return,
+            _ => continue,
+        }
+    }
 }
 
 const GRAPHIQL_HTML: &str = r#"<!doctype html>

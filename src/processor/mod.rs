@@ -71,11 +71,21 @@ pub enum Outcome {
     },
 }
 
+/// The processor could not be asked (network, outage): nothing is known.
+#[derive(Debug, thiserror::Error)]
+#[error("processor unreachable: {0}")]
+pub struct Unreachable(pub String);
+
 #[async_trait::async_trait]
 pub trait Processor: Send + Sync {
     /// Whether payments in this mode can be taken at all.
     fn available(&self, livemode: bool) -> bool;
-    async fn charge(&self, charge: Charge<'_>) -> Outcome;
+    /// Charges once per `attempt` (the processor's idempotency key: a retry
+    /// with the same attempt id never charges twice).
+    async fn charge(&self, attempt: &str, charge: Charge<'_>) -> Outcome;
+    /// What became of `attempt`: `None` when the processor never received
+    /// it. Recovery settles interrupted attempts from this answer.
+    async fn lookup(&self, attempt: &str) -> Result<Option<Outcome>, Unreachable>;
 }
 
 pub fn decline(code: &str, decline_code: Option<&str>, message: &str) -> Decline {
@@ -86,9 +96,22 @@ pub fn decline(code: &str, decline_code: Option<&str>, message: &str) -> Decline
     }
 }
 
-/// Test-mode processor: SPEC §4's table of magic numbers.
+/// Test-mode processor: SPEC §4's table of magic numbers, and a ledger of
+/// the attempts it received (in the database, like a real processor's own
+/// records: it survives our crashes and is written outside our transactions).
 pub struct TestProcessor {
     pub momo_delay: Duration,
+    pub db: sea_orm::DatabaseConnection,
+    pub clock: crate::Clock,
+}
+
+/// An outcome as the test processor records it.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum Recorded {
+    Succeeded,
+    Declined { decline: Decline },
+    Pending { settle_at: i64, fail: Option<Decline> },
 }
 
 #[async_trait::async_trait]
@@ -97,7 +120,72 @@ impl Processor for TestProcessor {
         !livemode
     }
 
-    async fn charge(&self, charge: Charge<'_>) -> Outcome {
+    async fn charge(&self, attempt: &str, charge: Charge<'_>) -> Outcome {
+        use sea_orm::{ActiveModelTrait, Set};
+        use entity::test_processor_attempt as tpa;
+        let outcome = self.decide(charge);
+        let now = self.clock.now();
+        let recorded = match &outcome {
+            Outcome::Succeeded => Recorded::Succeeded,
+            Outcome::Declined(d) => Recorded::Declined { decline: d.clone() },
+            Outcome::Pending { after, then } => Recorded::Pending {
+                settle_at: now + after.as_millis().div_ceil(1000) as i64,
+                fail: match then {
+                    Settlement::Succeed => None,
+                    Settlement::Fail(d) => Some(d.clone()),
+                },
+            },
+        };
+        let row = tpa::ActiveModel {
+            attempt_id: Set(attempt.to_string()),
+            outcome: Set(serde_json::to_string(&recorded).unwrap_or_default()),
+            created: Set(now),
+        };
+        match row.insert(&self.db).await {
+            Ok(_) => outcome,
+            // The same attempt again: answer what was decided the first time.
+            Err(e) if crate::db::is_unique_violation(&e) => match self.lookup(attempt).await {
+                Ok(Some(known)) => known,
+                _ => outcome,
+            },
+            // Not recorded means not charged, as with a processor that failed
+            // before taking the money.
+            Err(e) => {
+                tracing::warn!(error = %e, "test processor could not record the attempt");
+                Outcome::Declined(decline(
+                    "card_declined",
+                    Some("processing_error"),
+                    "The payment could not be processed; please try again.",
+                ))
+            }
+        }
+    }
+
+    async fn lookup(&self, attempt: &str) -> Result<Option<Outcome>, Unreachable> {
+        use crate::db::Unique;
+        use entity::test_processor_attempt as tpa;
+        use sea_orm::EntityTrait;
+        let row = tpa::Entity::find_by_id(attempt.to_string())
+            .unique(&self.db)
+            .await
+            .map_err(|e| Unreachable(e.to_string()))?;
+        let Some(row) = row else { return Ok(None) };
+        let recorded: Recorded =
+            serde_json::from_str(&row.outcome).map_err(|e| Unreachable(e.to_string()))?;
+        Ok(Some(match recorded {
+            Recorded::Succeeded => Outcome::Succeeded,
+            Recorded::Declined { decline } => Outcome::Declined(decline),
+            Recorded::Pending { settle_at, fail } => Outcome::Pending {
+                after: Duration::from_secs(settle_at.saturating_sub(self.clock.now()).max(0) as u64),
+                then: fail.map_or(Settlement::Succeed, Settlement::Fail),
+            },
+        }))
+    }
+}
+
+impl TestProcessor {
+    /// SPEC §4's table.
+    fn decide(&self, charge: Charge<'_>) -> Outcome {
         match charge {
             Charge::Card { number, .. } => match number {
                 "4242424242424242" | "5555555555554444" => Outcome::Succeeded,

@@ -34,6 +34,10 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Er
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let controls = validation::controls_in_json(bytes);
+    if !controls.is_empty() {
+        return Err(Error::Validation(controls));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(validation::from_serde)?;
     // Trailing characters after the JSON value.
@@ -88,6 +92,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
         let q = parts.uri.query().unwrap_or("");
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            validation::no_controls(&k, &v)?;
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(Query)

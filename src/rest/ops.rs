@@ -81,7 +81,7 @@ pub async fn normalize_errors(State(state): State<AppState>, req: Request, next:
         StatusCode::PAYLOAD_TOO_LARGE => Error::BodyTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType,
         StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => Error::Timeout,
-        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited,
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited { retry_after: 1 },
         s if s.is_client_error() => Error::JsonInvalid("malformed request".into()),
         _ => Error::Internal(format!("framework answered {status}")),
     };

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ErrorResponse, Result};
-use crate::rest::extract;
+use crate::rest::{extract, rate_limit};
 use crate::service::{checkout, payment};
 use crate::wire::{PayIntentRef, PayRequest, PayResponse, PublicCheckoutSession};
 
@@ -54,10 +54,12 @@ async fn get_public_session(
 async fn pay(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     Path(session_id): Path<String>,
     extract::Json(req): extract::Json<PayRequest>,
 ) -> Result<Response> {
-    state.pay_limiter.check(addr.ip(), &session_id)?;
+    let client = rate_limit::client_ip(addr.ip(), &headers, &state.config.trusted_proxies);
+    state.pay_limiter.check(client, &session_id)?;
     let paid = payment::pay(&state, &session_id, &req).await?;
     let body = PayResponse {
         status: if paid.processing {

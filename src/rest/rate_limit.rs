@@ -7,6 +7,39 @@ use std::sync::Mutex;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 
+/// The client's address: the peer, or — when the peer is a trusted proxy —
+/// the nearest address in `X-Forwarded-For` that is not a trusted proxy
+/// (the right-most ones were added by our own proxies; anything left of the
+/// first untrusted hop is the client's to forge).
+pub fn client_ip(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in hops.into_iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
 pub struct PayLimiter {
     per_minute: u32,
     clock: Clock,
@@ -43,7 +76,9 @@ impl PayLimiter {
             over |= *n > self.per_minute;
         }
         if over {
-            Err(Error::RateLimited)
+            Err(Error::RateLimited {
+                retry_after: (60 - self.clock.now().rem_euclid(60)) as u64,
+            })
         } else {
             Ok(())
         }

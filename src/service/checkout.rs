@@ -300,6 +300,9 @@ async fn load_view(state: &AppState, session: cs::Model) -> Result<SessionView> 
 
 /// A session of this merchant and mode, or `404`.
 pub async fn find_owned(state: &AppState, p: &Principal, id: &str) -> Result<cs::Model> {
+    if !ids::well_formed(id) {
+        return Err(Error::not_found("checkout session", id));
+    }
     cs::Entity::find_by_id(id)
         .filter(cs::Column::MerchantId.eq(&p.merchant_id))
         .filter(cs::Column::Livemode.eq(p.livemode))
@@ -371,6 +374,15 @@ impl From<&ListSessionsQuery> for (SessionFilter, PageRequest) {
 
 /// The caller's sessions matching `f`, as a query to page or count.
 fn filtered(p: &Principal, f: &SessionFilter, now: i64) -> Result<sea_orm::Select<cs::Entity>> {
+    for (param, v) in [
+        ("payment_intent", &f.payment_intent),
+        ("client_reference_id", &f.client_reference_id),
+        ("search", &f.search),
+    ] {
+        if let Some(v) = v {
+            crate::validation::no_controls(param, v)?;
+        }
+    }
     let mut find = cs::Entity::find()
         .filter(cs::Column::MerchantId.eq(&p.merchant_id))
         .filter(cs::Column::Livemode.eq(p.livemode));
@@ -557,6 +569,9 @@ pub async fn line_items(
         let item = item.to_string();
         let session = id.to_string();
         async move {
+            if !ids::well_formed(&item) {
+                return Err(Error::invalid(param, "No such line item in this session."));
+            }
             li::Entity::find_by_id(&item)
                 .filter(li::Column::SessionId.eq(session))
                 .unique(&state.db)
@@ -685,6 +700,9 @@ pub struct PublicView {
 /// Two queries: the session joined with its intent, then its items; the
 /// merchant's name comes from a cache (names never change once created).
 pub async fn public_view(state: &AppState, id: &str) -> Result<PublicView> {
+    if !ids::well_formed(id) {
+        return Err(Error::not_found("checkout session", id));
+    }
     let (session, intent) = cs::Entity::find_by_id(id)
         .find_also_related(pi::Entity)
         .unique(&state.db)

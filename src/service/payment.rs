@@ -337,7 +337,7 @@ pub async fn pay(state: &AppState, session_id: &str, req: &PayRequest) -> Result
     }
     let attempt = ids::new_id("py");
     claim(state, &view.intent.id, &attempt, &method.summary()).await?;
-    match state.processor.charge(method.charge()).await {
+    match state.processor.charge(&attempt, method.charge()).await {
         Outcome::Succeeded => {
             settle(state, &view.intent.id, &attempt, Settlement::Succeed).await?;
         }
@@ -568,14 +568,53 @@ pub async fn settle_due(state: &AppState) -> Result<()> {
                 settle(state, &i.id, &attempt, Settlement::decode(outcome)).await?;
             }
             (None, _) if i.updated + STALE_CLAIM_SECS < now => {
-                let d = crate::processor::decline(
-                    "card_declined",
-                    Some("processing_error"),
-                    "The payment was interrupted; please try again.",
-                );
-                settle(state, &i.id, &attempt, Settlement::Fail(d)).await?;
+                recover_claim(state, &i.id, &attempt).await?;
             }
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A claim cut short (crash, lost answer): ask the processor what became
+/// of the attempt and settle from its answer. Only an attempt the processor
+/// never received is failed; an unreachable processor is asked again at the
+/// next sweep, never guessed.
+async fn recover_claim(state: &AppState, intent_id: &str, attempt: &str) -> Result<()> {
+    let outcome = match state.processor.lookup(attempt).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, attempt, "interrupted payment: processor not reachable; will ask again");
+            return Ok(());
+        }
+    };
+    tracing::info!(attempt, known = outcome.is_some(), "recovering an interrupted payment from the processor's answer");
+    match outcome {
+        None => {
+            let d = crate::processor::decline(
+                "card_declined",
+                Some("processing_error"),
+                "The payment was interrupted; please try again.",
+            );
+            settle(state, intent_id, attempt, Settlement::Fail(d)).await?;
+        }
+        Some(Outcome::Succeeded) => {
+            settle(state, intent_id, attempt, Settlement::Succeed).await?;
+        }
+        Some(Outcome::Declined(d)) => {
+            settle(state, intent_id, attempt, Settlement::Fail(d)).await?;
+        }
+        Some(Outcome::Pending { after, then }) => {
+            let settle_at = state.clock.now() + after.as_millis().div_ceil(1000) as i64;
+            pi::Entity::update_many()
+                .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()))
+                .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
+                .filter(pi::Column::Id.eq(intent_id))
+                .filter(pi::Column::AttemptId.eq(attempt))
+                .filter(pi::Column::Status.eq("processing"))
+                .exec(&state.db)
+                .await?;
+            schedule_settlement(state.clone(), intent_id.to_string(), attempt.to_string(), after);
         }
     }
     Ok(())
@@ -673,6 +712,9 @@ pub async fn test_helper_expire(state: &AppState, p: &Principal, session_id: &st
 
 pub async fn get_intent(state: &AppState, p: &Principal, id: &str) -> Result<pi::Model> {
     p.require(Scope::Read)?;
+    if !ids::well_formed(id) {
+        return Err(Error::not_found("payment_intent", id));
+    }
     pi::Entity::find_by_id(id)
         .filter(pi::Column::MerchantId.eq(&p.merchant_id))
         .filter(pi::Column::Livemode.eq(p.livemode))

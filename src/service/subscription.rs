@@ -72,6 +72,9 @@ pub async fn get(
     id: &str,
 ) -> Result<(sub::Model, Vec<li::Model>)> {
     p.require(Scope::Read)?;
+    if !crate::domain::ids::well_formed(id) {
+        return Err(Error::not_found("subscription", id));
+    }
     let s = sub::Entity::find_by_id(id)
         .filter(sub::Column::MerchantId.eq(&p.merchant_id))
         .filter(sub::Column::Livemode.eq(p.livemode))

@@ -141,8 +141,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = ikawaari::build_app(state.clone());
+    let server_config = state.config.clone();
     let server = tokio::spawn(async move {
-        let _ = ikawaari::run(listener, app, std::future::pending()).await;
+        let _ = ikawaari::run(listener, app, &server_config, std::future::pending()).await;
     });
     let m = credentials::create_merchant(&state, "Boutique Test")
         .await
