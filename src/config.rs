@@ -62,7 +62,12 @@ pub struct ServeArgs {
     #[arg(long, env = "IKAWAARI_BODY_TIMEOUT_MS", default_value_t = DEFAULTS.body_timeout_ms, hide = true)]
     pub body_timeout_ms: u64,
     /// Comma-separated CIDRs whose `X-Forwarded-For` is believed.
-    #[arg(long, env = "IKAWAARI_TRUSTED_PROXIES", default_value = "", hide = true)]
+    #[arg(
+        long,
+        env = "IKAWAARI_TRUSTED_PROXIES",
+        default_value = "",
+        hide = true
+    )]
     pub trusted_proxies: String,
 }
 

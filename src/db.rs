@@ -18,6 +18,14 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         // Ping only connections idle for a while, not on every checkout (a
         // round trip per query otherwise).
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        // sqlx 0.9.0 can hand out a PostgreSQL connection still inside a
+        // transaction whose `BEGIN` was cancelled (upstream 4385/4393). Our
+        // writes no longer get cancelled (they run in their own task), and a
+        // connection is checked when it comes back: one that is inside a
+        // transaction is closed, never reused.
+        .map_sqlx_postgres_pool_opts(|o| {
+            o.after_release(|conn, _| Box::pin(outside_transaction(conn)))
+        })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -25,6 +33,24 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .foreign_keys(true)
         });
     Database::connect(opts).await
+}
+
+/// Whether a released PostgreSQL connection is outside any transaction. In
+/// a transaction block `now()` is the block's start, earlier than the
+/// statement's own timestamp; outside one (a single simple-protocol
+/// statement) they are equal. An aborted transaction answers an error.
+async fn outside_transaction(
+    conn: &mut sea_orm::sqlx::PgConnection,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Row;
+    let row = sea_orm::sqlx::raw_sql("SELECT now() = statement_timestamp()")
+        .fetch_one(&mut *conn)
+        .await?;
+    let outside: bool = row.try_get(0)?;
+    if !outside {
+        tracing::error!("a pooled PostgreSQL connection came back inside a transaction: closed");
+    }
+    Ok(outside)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

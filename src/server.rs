@@ -89,6 +89,7 @@ pub async fn serve(
         let io = TokioIo::new(Tracked {
             inner: stream,
             activity: activity.clone(),
+            rewrite: None,
         });
         let service = connection_service(app.clone(), peer, activity.clone());
         let conn = hyper::server::conn::http1::Builder::new()
@@ -146,9 +147,8 @@ fn connection_service(
 
 type PinFut = Pin<
     Box<
-        dyn std::future::Future<
-                Output = Result<axum::response::Response, std::convert::Infallible>,
-            > + Send,
+        dyn std::future::Future<Output = Result<axum::response::Response, std::convert::Infallible>>
+            + Send,
     >,
 >;
 
@@ -276,10 +276,75 @@ impl Drop for InFlight {
     }
 }
 
-/// The TCP stream, noting when bytes move.
+/// The TCP stream, noting when bytes move. It also gives hyper's own
+/// bodiless answers to requests it could not parse (`400`, `431`: they
+/// never reach the app) the one error shape.
 struct Tracked {
     inner: TcpStream,
     activity: Arc<Activity>,
+    /// A replacement being written: (bytes, written so far, length of hyper's original).
+    rewrite: Option<(Vec<u8>, usize, usize)>,
+}
+
+/// hyper's own error answer (`HTTP/1.1 400 Bad Request` or `431 …` with
+/// `content-length: 0`, written at once) → the same status with a §6 body
+/// and `connection: close`. The app never sends a 400 or 431 without a body.
+fn shaped_protocol_error(head: &[u8]) -> Option<Vec<u8>> {
+    let (status, code, message) = if head.starts_with(b"HTTP/1.1 400 ") {
+        (
+            "400 Bad Request",
+            "request_malformed",
+            "The request is not valid HTTP/1.1.",
+        )
+    } else if head.starts_with(b"HTTP/1.1 431 ") {
+        (
+            "431 Request Header Fields Too Large",
+            "request_headers_too_large",
+            "The request's headers are too large.",
+        )
+    } else {
+        return None;
+    };
+    let end = head.windows(4).position(|w| w == b"\r\n\r\n")?;
+    if end + 4 != head.len() {
+        return None;
+    }
+    let lower = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+    if !lower.contains("\r\ncontent-length: 0") {
+        return None;
+    }
+    let body = serde_json::json!({"error": {
+        "type": "invalid_request_error", "code": code, "message": message,
+    }})
+    .to_string();
+    Some(
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+impl Tracked {
+    /// Writes the pending replacement; reports hyper's original as written.
+    fn drain_rewrite(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        while let Some((bytes, done, original)) = &mut self.rewrite {
+            if *done == bytes.len() {
+                let n = *original;
+                self.rewrite = None;
+                return Poll::Ready(Ok(n));
+            }
+            match Pin::new(&mut self.inner).poll_write(cx, &bytes[*done..]) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => *done += n,
+                other => return other,
+            }
+        }
+        Poll::Ready(Ok(0))
+    }
 }
 
 impl AsyncRead for Tracked {
@@ -303,6 +368,14 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        if self.rewrite.is_none()
+            && let Some(bytes) = shaped_protocol_error(buf)
+        {
+            self.rewrite = Some((bytes, 0, buf.len()));
+        }
+        if self.rewrite.is_some() {
+            return self.drain_rewrite(cx);
+        }
         let res = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
             let a = &self.activity;
@@ -324,6 +397,11 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        if self.rewrite.is_some() || bufs.iter().filter(|b| !b.is_empty()).count() == 1 {
+            if let Some(one) = bufs.iter().find(|b| !b.is_empty()) {
+                return self.poll_write(cx, one);
+            }
+        }
         let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
             let a = &self.activity;

@@ -142,9 +142,13 @@ pub fn no_controls(param: &str, value: &str) -> Result<(), Error> {
 /// one pass over its bytes and no second parse.
 pub fn controls_in_json(body: &[u8]) -> Vec<FieldError> {
     let suspicious = body.contains(&0x7f)
-        || body
-            .windows(5)
-            .any(|w| w[0] == b'\\' && w[1] == b'u' && w[2] == b'0' && w[3] == b'0' && matches!(w[4], b'0' | b'1' | b'7'));
+        || body.windows(5).any(|w| {
+            w[0] == b'\\'
+                && w[1] == b'u'
+                && w[2] == b'0'
+                && w[3] == b'0'
+                && matches!(w[4], b'0' | b'1' | b'7')
+        });
     if !suspicious {
         return Vec::new();
     }

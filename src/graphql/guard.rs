@@ -46,7 +46,11 @@ fn scan(query: &str) -> (usize, bool) {
             b'"' if b[i..].starts_with(b"\"\"\"") => {
                 i += 3;
                 while i < b.len() && !b[i..].starts_with(b"\"\"\"") {
-                    i += if b[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    i += if b[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
                 }
                 i += 2;
             }
@@ -98,7 +102,10 @@ pub fn too_deep() -> Error {
 /// Extensions every error carries; async-graphql's own (parse, validation,
 /// depth and complexity limits) have none.
 fn shaped(mut e: ServerError) -> ServerError {
-    let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+    let has_code = e
+        .extensions
+        .as_ref()
+        .is_some_and(|x| x.get("code").is_some());
     if !has_code {
         let ext = Error::invalid("query", e.message.clone())
             .extend()
@@ -162,8 +169,13 @@ mod tests {
     #[test]
     fn nesting_skips_strings_and_comments() {
         assert_eq!(nesting("{a{b}}"), 2);
-        assert_eq!(nesting(r#"{a(x:"[[[[") # {{{{
-            }"#), 2);
+        assert_eq!(
+            nesting(
+                r#"{a(x:"[[[[") # {{{{
+            }"#
+            ),
+            2
+        );
         assert_eq!(nesting(r#"{a(x:"""[[[\"""[[""")}"#), 2);
         assert!(has_control_escape(r#"{a(x:"ab\u0000")}"#));
         assert!(!has_control_escape(r#"{a(x:"ab\u00e9\n")}"#));

@@ -126,7 +126,11 @@ async fn execute(State(g): State<GqlState>, headers: HeaderMap, body: Bytes) -> 
     if let Some(e) = guard::refusal(&req.query) {
         return e.into_response();
     }
-    if req.variables.values().any(|v| value_depth(v) > guard::MAX_NESTING) {
+    if req
+        .variables
+        .values()
+        .any(|v| value_depth(v) > guard::MAX_NESTING)
+    {
         return guard::too_deep().into_response();
     }
     let auth = authenticate(
@@ -227,10 +231,7 @@ async fn serve_socket(
 
 /// Returns once the accepted credential no longer authenticates (revoked).
 /// A database failure is not a revocation: it is retried at the next tick.
-async fn watch_credential(
-    app: AppState,
-    accepted: Arc<std::sync::Mutex<Option<String>>>,
-) {
+async fn watch_credential(app: AppState, accepted: Arc<std::sync::Mutex<Option<String>>>) {
     let every = std::time::Duration::from_millis(app.config.credential_recheck_ms.max(10));
     loop {
         tokio::time::sleep(every).await;

@@ -110,8 +110,13 @@ pub struct TestProcessor {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 enum Recorded {
     Succeeded,
-    Declined { decline: Decline },
-    Pending { settle_at: i64, fail: Option<Decline> },
+    Declined {
+        decline: Decline,
+    },
+    Pending {
+        settle_at: i64,
+        fail: Option<Decline>,
+    },
 }
 
 #[async_trait::async_trait]
@@ -121,8 +126,8 @@ impl Processor for TestProcessor {
     }
 
     async fn charge(&self, attempt: &str, charge: Charge<'_>) -> Outcome {
-        use sea_orm::{ActiveModelTrait, Set};
         use entity::test_processor_attempt as tpa;
+        use sea_orm::{ActiveModelTrait, Set};
         let outcome = self.decide(charge);
         let now = self.clock.now();
         let recorded = match &outcome {

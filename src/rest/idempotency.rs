@@ -13,7 +13,6 @@ use crate::service::idempotency::{self, Begin};
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
-const BODY_LIMIT: usize = 256 * 1024;
 
 /// The scope of a request's key, or None when it needs no idempotency.
 async fn scope_of(state: &AppState, req: &mut Request) -> Result<Option<String>, Error> {
@@ -66,7 +65,7 @@ async fn run(state: &AppState, req: &mut Request) -> Result<Option<(String, Stri
         return Ok(None);
     };
     let (parts, body) = std::mem::take(req).into_parts();
-    let bytes = to_bytes(body, BODY_LIMIT)
+    let bytes = to_bytes(body, crate::BODY_LIMIT)
         .await
         .map_err(|_| Err(Error::BodyTooLarge))?;
     let hash = idempotency::request_hash(parts.method.as_str(), parts.uri.path(), &bytes);

@@ -27,14 +27,50 @@ pub enum Begin {
     Replay(StoredResponse),
 }
 
+/// The fingerprint a key is bound to: method, path and the *parsed* body,
+/// so the same JSON with its keys in another order or other spacing is the
+/// same request. A body that is not JSON is compared byte for byte.
 pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(method.as_bytes());
     h.update(b" ");
     h.update(path.as_bytes());
     h.update(b"\n");
-    h.update(body);
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => canonical(&v, &mut h),
+        Err(_) => h.update(body),
+    }
     hex::encode(h.finalize())
+}
+
+/// Feeds `v` to `h` with object keys sorted (serde_json keeps insertion
+/// order when a dependency enables `preserve_order`). Depth is bounded by
+/// serde_json's recursion limit.
+fn canonical(v: &serde_json::Value, h: &mut Sha256) {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => {
+            h.update(b"[");
+            for item in items {
+                canonical(item, h);
+                h.update(b",");
+            }
+            h.update(b"]");
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            h.update(b"{");
+            for k in keys {
+                h.update(serde_json::to_string(k).unwrap_or_default().as_bytes());
+                h.update(b":");
+                canonical(&map[k], h);
+                h.update(b",");
+            }
+            h.update(b"}");
+        }
+        scalar => h.update(scalar.to_string().as_bytes()),
+    }
 }
 
 pub fn check_key(key: &str) -> Result<()> {

@@ -588,7 +588,11 @@ async fn recover_claim(state: &AppState, intent_id: &str, attempt: &str) -> Resu
             return Ok(());
         }
     };
-    tracing::info!(attempt, known = outcome.is_some(), "recovering an interrupted payment from the processor's answer");
+    tracing::info!(
+        attempt,
+        known = outcome.is_some(),
+        "recovering an interrupted payment from the processor's answer"
+    );
     match outcome {
         None => {
             let d = crate::processor::decline(
@@ -614,7 +618,12 @@ async fn recover_claim(state: &AppState, intent_id: &str, attempt: &str) -> Resu
                 .filter(pi::Column::Status.eq("processing"))
                 .exec(&state.db)
                 .await?;
-            schedule_settlement(state.clone(), intent_id.to_string(), attempt.to_string(), after);
+            schedule_settlement(
+                state.clone(),
+                intent_id.to_string(),
+                attempt.to_string(),
+                after,
+            );
         }
     }
     Ok(())
