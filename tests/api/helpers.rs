@@ -118,10 +118,21 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_through(tweak, |url| url.to_string()).await
+}
+
+/// `spawn_app_with`, the app reaching its database at `route(url)` (a
+/// proxy in front of PostgreSQL, say).
+pub async fn spawn_app_through(
+    tweak: impl FnOnce(&mut Config),
+    route: impl FnOnce(&str) -> String,
+) -> TestApp {
     let db = TestDb::new().await;
     let mut config = test_config(&db.url);
     tweak(&mut config);
-    let mut conn = ikawaari::db::connect(&db.url, 5).await.expect("connect");
+    let mut conn = ikawaari::db::connect(&route(&db.url), 5)
+        .await
+        .expect("connect");
     let statements = Arc::new(AtomicU64::new(0));
     let counter = statements.clone();
     let print = std::env::var("IK_PRINT_SQL").is_ok();

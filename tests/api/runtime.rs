@@ -51,14 +51,73 @@ async fn closed_within(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
     }
 }
 
+/// A TCP proxy to `target` that holds every server→client chunk for
+/// `delay`: a database a few milliseconds away, so a client's reset lands
+/// inside a `BEGIN` round trip as it does under load.
+async fn slow_proxy(target: String, delay: Duration) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect(&target).await else {
+                continue;
+            };
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            tokio::spawn(async move { tokio::io::copy(&mut cr, &mut sw).await });
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = sr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(delay).await;
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// On PostgreSQL the app talks to its database through a slow proxy.
+async fn app_with_distant_database() -> TestApp {
+    let proxy = match std::env::var("TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => {
+            let hostport = u
+                .split('@')
+                .nth(1)
+                .and_then(|r| r.split('/').next())
+                .unwrap_or("127.0.0.1:5432")
+                .to_string();
+            Some(slow_proxy(hostport, Duration::from_millis(2)).await)
+        }
+        _ => None,
+    };
+    crate::helpers::spawn_app_through(
+        |_| {},
+        move |url| match &proxy {
+            Some(p) => {
+                let (scheme, rest) = url.split_once('@').unwrap();
+                let db = rest.split_once('/').unwrap().1;
+                format!("{scheme}@{p}/{db}")
+            }
+            None => url.to_string(),
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn clients_that_reset_mid_request_poison_nothing() {
-    let app = spawn_app().await;
+    let app = app_with_distant_database().await;
     let a = addr(&app);
-    // Creates with an Idempotency-Key and pays, each reset after 0–3 ms.
-    let sessions: Vec<String> = join_all((0..40).map(|_| app.seed_session())).await;
+    // Creates with an Idempotency-Key and pays, each reset after 0–30 ms.
+    let sessions: Vec<String> = join_all((0..100).map(|_| app.seed_session())).await;
     let mut aborted = Vec::new();
-    for i in 0..120u64 {
+    for i in 0..400u64 {
         let raw = raw_post(
             "/api/v1/checkout/sessions",
             Some(&app.key),
@@ -68,7 +127,7 @@ async fn clients_that_reset_mid_request_poison_nothing() {
         aborted.push(send_and_reset(
             &a,
             raw,
-            Duration::from_micros(i * 25 % 3000),
+            Duration::from_micros(i * 1373 % 60_000),
         ));
     }
     for (i, s) in sessions.iter().enumerate() {
@@ -81,10 +140,37 @@ async fn clients_that_reset_mid_request_poison_nothing() {
         aborted.push(send_and_reset(
             &a,
             raw,
-            Duration::from_micros(i as u64 * 75 % 3000),
+            Duration::from_micros(i as u64 * 3119 % 60_000),
         ));
     }
-    join_all(aborted).await;
+    // In waves, so that requests get far enough to be inside a transaction.
+    while !aborted.is_empty() {
+        let wave: Vec<_> = aborted.drain(..aborted.len().min(10)).collect();
+        join_all(wave).await;
+    }
+    if app.db.is_postgres() {
+        // Work still running is briefly "idle in transaction" between its
+        // statements; a transaction nobody owns stays so.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        // No pooled connection sits inside a transaction nobody owns.
+        use sea_orm::ConnectionTrait;
+        let db = app.db.url.rsplit('/').next().unwrap().to_string();
+        let stuck = app
+            .state
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!(
+                    "SELECT count(*)::BIGINT AS n FROM pg_stat_activity WHERE datname = '{db}' AND state LIKE 'idle in transaction%' AND now() - state_change > interval '2 seconds'"
+                ),
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert_eq!(stuck, 0, "pooled connections left inside a transaction");
+    }
 
     // A burst right after: every request answers, none with a 5xx.
     let body = seed_body();
@@ -99,7 +185,7 @@ async fn clients_that_reset_mid_request_poison_nothing() {
     }
 
     // An aborted create's key is not stuck "in use": it replays (or runs) at once.
-    for i in 0..120u64 {
+    for i in 0..400u64 {
         let res = app
             .client
             .post(app.url("/api/v1/checkout/sessions"))
