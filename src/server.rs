@@ -397,10 +397,10 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        if self.rewrite.is_some() || bufs.iter().filter(|b| !b.is_empty()).count() == 1 {
-            if let Some(one) = bufs.iter().find(|b| !b.is_empty()) {
-                return self.poll_write(cx, one);
-            }
+        if (self.rewrite.is_some() || bufs.iter().filter(|b| !b.is_empty()).count() == 1)
+            && let Some(one) = bufs.iter().find(|b| !b.is_empty())
+        {
+            return self.poll_write(cx, one);
         }
         let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(res, Poll::Ready(Ok(n)) if n > 0) {

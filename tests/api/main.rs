@@ -3,6 +3,7 @@
 mod auth;
 mod contracts;
 mod errors;
+mod fuzz;
 mod graphql;
 mod helpers;
 mod hosted_page;

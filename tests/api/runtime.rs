@@ -323,7 +323,8 @@ async fn connections_beyond_the_cap_wait_and_existing_ones_are_served() {
     let get = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
     served.write_all(get).await.unwrap();
     let mut buf = vec![0u8; 4096];
-    served.read(&mut buf).await.unwrap();
+    let n = served.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
     let mut idle = Vec::new();
     for _ in 0..3 {
         idle.push(TcpStream::connect(&a).await.unwrap());
