@@ -51,6 +51,36 @@ pub async fn run_to_completion(
     }
 }
 
+/// The configured cap, lowered to what the process's file-descriptor limit
+/// allows (less a reserve for the database pool, logs and the listener), so
+/// clients can never exhaust descriptors.
+fn connection_cap(configured: usize) -> usize {
+    const RESERVE: u64 = 256;
+    let mut cap = configured.clamp(1, Semaphore::MAX_PERMITS);
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct we own.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0
+            && lim.rlim_cur != libc::RLIM_INFINITY
+        {
+            let allowed = lim.rlim_cur.saturating_sub(RESERVE).max(1) as usize;
+            if allowed < cap {
+                tracing::warn!(
+                    configured,
+                    allowed,
+                    "IKAWAARI_MAX_CONNECTIONS is above the open-file limit: using the limit"
+                );
+                cap = allowed;
+            }
+        }
+    }
+    cap
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then finishes
 /// in-flight requests (at most 30 s) and returns.
 pub async fn serve(
@@ -59,7 +89,7 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let cap = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let cap = connection_cap(limits.max_connections);
     let permits = Arc::new(Semaphore::new(cap));
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
