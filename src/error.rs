@@ -76,7 +76,7 @@ pub struct Decline {
     pub message: String,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("validation failed")]
     Validation(Vec<FieldError>),

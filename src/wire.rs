@@ -7,41 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
-use crate::domain::{Currency, ReturnUrl};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionMode {
-    Payment,
-    Subscription,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMethodType {
-    Card,
-    MobileMoney,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Interval {
-    Day,
-    Week,
-    Month,
-    Year,
-}
-
-impl Interval {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Interval::Day => "day",
-            Interval::Week => "week",
-            Interval::Month => "month",
-            Interval::Year => "year",
-        }
-    }
-}
+use crate::domain::{
+    Currency, IntentStatus, Interval, Mode, PaymentMethodKind, PaymentStatus, ReturnUrl,
+    SessionStatus, SubscriptionStatus,
+};
 
 #[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -109,7 +78,7 @@ pub struct CreateCheckoutSessionRequest {
     )]
     pub line_items: Option<Vec<LineItemInput>>,
     #[validate(required)]
-    pub mode: Option<SessionMode>,
+    pub mode: Option<Mode>,
     /// Absolute http(s) URL; `{CHECKOUT_SESSION_ID}` is replaced on redirect.
     #[validate(required, custom(function = "valid_return_url"))]
     pub success_url: Option<String>,
@@ -134,7 +103,7 @@ pub struct CreateCheckoutSessionRequest {
     /// `auto` or any BCP-47 tag, resolved to `fr` or `en` (never an error).
     pub locale: Option<String>,
     #[validate(length(min = 1, message = "payment_method_types must not be empty."))]
-    pub payment_method_types: Option<Vec<PaymentMethodType>>,
+    pub payment_method_types: Option<Vec<PaymentMethodKind>>,
 }
 
 fn err(code: &'static str, message: String) -> ValidationError {
@@ -256,7 +225,7 @@ pub struct ListLineItemsQuery {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecurringOut {
-    pub interval: String,
+    pub interval: Interval,
     pub interval_count: i64,
 }
 
@@ -310,10 +279,9 @@ pub struct CheckoutSessionOut {
     /// The hosted checkout page.
     pub url: String,
     /// `open`, `complete` or `expired`.
-    pub status: String,
-    /// `unpaid`, `paid` or `no_payment_required`.
-    pub payment_status: String,
-    pub mode: String,
+    pub status: SessionStatus,
+    pub payment_status: PaymentStatus,
+    pub mode: Mode,
     pub currency: String,
     pub amount_subtotal: i64,
     pub amount_total: i64,
@@ -364,7 +332,7 @@ pub struct PublicLineItem {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PublicPaymentIntent {
-    pub status: String,
+    pub status: IntentStatus,
     pub last_payment_error: Option<PaymentError>,
 }
 
@@ -385,9 +353,9 @@ pub struct PublicCheckoutSession {
     /// Always `checkout.session.public`.
     pub object: &'static str,
     pub merchant: MerchantPublic,
-    pub mode: String,
-    pub status: String,
-    pub payment_status: String,
+    pub mode: Mode,
+    pub status: SessionStatus,
+    pub payment_status: PaymentStatus,
     pub currency: String,
     pub amount_subtotal: i64,
     pub amount_total: i64,
@@ -438,7 +406,7 @@ pub struct MobileMoneyInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentMethodInput {
-    pub r#type: Option<PaymentMethodType>,
+    pub r#type: Option<PaymentMethodKind>,
     pub card: Option<CardInput>,
     pub mobile_money: Option<MobileMoneyInput>,
 }
@@ -455,14 +423,14 @@ pub struct PayRequest {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PayIntentRef {
     pub id: String,
-    pub status: String,
+    pub status: IntentStatus,
 }
 
 /// The one answer of the pay route.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PayResponse {
     /// `succeeded` or `processing`.
-    pub status: String,
+    pub status: IntentStatus,
     pub payment_intent: PayIntentRef,
     pub session: PublicCheckoutSession,
     /// success_url with the session id substituted; null while processing.
@@ -495,8 +463,7 @@ pub struct PaymentIntentOut {
     pub id: String,
     /// Always `payment_intent`.
     pub object: &'static str,
-    /// `requires_payment_method`, `processing`, `succeeded` or `canceled`.
-    pub status: String,
+    pub status: IntentStatus,
     pub amount: i64,
     pub currency: String,
     pub checkout_session: String,
@@ -520,8 +487,7 @@ pub struct SubscriptionOut {
     pub id: String,
     /// Always `subscription`.
     pub object: &'static str,
-    /// `active` or `canceled`.
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub currency: String,
     /// Amount per period, minor units.
     pub amount: i64,
@@ -558,8 +524,8 @@ mod present {
     use crate::service::stored;
 
     fn recurring(i: &li::Model) -> Option<RecurringOut> {
-        i.recurring_interval.as_ref().map(|iv| RecurringOut {
-            interval: iv.clone(),
+        i.recurring_interval.map(|interval| RecurringOut {
+            interval,
             interval_count: i64::from(i.recurring_interval_count.unwrap_or(1)),
         })
     }
@@ -604,9 +570,9 @@ mod present {
                 id: s.id.clone(),
                 object: "checkout.session",
                 url: format!("{checkout_base}/{}", s.id),
-                status: v.status.clone(),
-                payment_status: s.payment_status.clone(),
-                mode: s.mode.clone(),
+                status: v.status,
+                payment_status: s.payment_status,
+                mode: s.mode,
                 currency: s.currency.clone(),
                 amount_subtotal: s.amount_subtotal,
                 amount_total: s.amount_total,
@@ -642,15 +608,15 @@ mod present {
                 merchant: MerchantPublic {
                     display_name: v.merchant_name.clone(),
                 },
-                mode: s.mode.clone(),
-                status: v.status.clone(),
-                payment_status: s.payment_status.clone(),
+                mode: s.mode,
+                status: v.status,
+                payment_status: s.payment_status,
                 currency: s.currency.clone(),
                 amount_subtotal: s.amount_subtotal,
                 amount_total: s.amount_total,
                 line_items: v.items.iter().map(PublicLineItem::from).collect(),
                 payment_intent: PublicPaymentIntent {
-                    status: v.intent.status.clone(),
+                    status: v.intent.status,
                     last_payment_error: stored::last_payment_error(&v.intent),
                 },
                 locale: s.locale.clone(),
@@ -667,7 +633,7 @@ mod present {
             PaymentIntentOut {
                 id: i.id.clone(),
                 object: "payment_intent",
-                status: i.status.clone(),
+                status: i.status,
                 amount: i.amount,
                 currency: i.currency.clone(),
                 checkout_session: i.session_id.clone(),
@@ -698,7 +664,7 @@ mod present {
                     })
                     .collect(),
                 recurring: RecurringOut {
-                    interval: s.recurring_interval.clone(),
+                    interval: s.recurring_interval,
                     interval_count: i64::from(s.recurring_interval_count),
                 },
                 current_period_start: s.current_period_start,

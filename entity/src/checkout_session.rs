@@ -1,6 +1,8 @@
 //! SeaORM entity for `checkout_sessions`.
 use sea_orm::entity::prelude::*;
 
+use crate::types::*;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "checkout_sessions")]
 pub struct Model {
@@ -8,9 +10,9 @@ pub struct Model {
     pub id: String,
     pub merchant_id: String,
     pub livemode: bool,
-    pub status: String,
-    pub payment_status: String,
-    pub mode: String,
+    pub status: SessionStatus,
+    pub payment_status: PaymentStatus,
+    pub mode: Mode,
     pub currency: String,
     pub amount_subtotal: i64,
     pub amount_total: i64,

@@ -9,3 +9,4 @@ pub mod payment;
 pub mod payment_intent;
 pub mod subscription;
 pub mod test_processor_attempt;
+pub mod types;

@@ -1,6 +1,8 @@
 //! SeaORM entity for `line_items`.
 use sea_orm::entity::prelude::*;
 
+use crate::types::*;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "line_items")]
 pub struct Model {
@@ -15,7 +17,7 @@ pub struct Model {
     pub currency: String,
     pub quantity: i64,
     pub amount_total: i64,
-    pub recurring_interval: Option<String>,
+    pub recurring_interval: Option<Interval>,
     pub recurring_interval_count: Option<i32>,
 }
 

@@ -1,6 +1,8 @@
 //! SeaORM entity for `payments`.
 use sea_orm::entity::prelude::*;
 
+use crate::types::*;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payments")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     pub id: String,
     pub payment_intent_id: String,
     pub session_id: String,
-    pub status: String,
+    pub status: ChargeStatus,
     pub amount: i64,
     pub currency: String,
     pub payment_method: String,

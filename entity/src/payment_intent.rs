@@ -1,6 +1,8 @@
 //! SeaORM entity for `payment_intents`.
 use sea_orm::entity::prelude::*;
 
+use crate::types::*;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payment_intents")]
 pub struct Model {
@@ -11,7 +13,7 @@ pub struct Model {
     pub session_id: String,
     pub amount: i64,
     pub currency: String,
-    pub status: String,
+    pub status: IntentStatus,
     pub attempt_id: Option<String>,
     pub payment_method: Option<String>,
     pub last_payment_error: Option<String>,

@@ -1,6 +1,8 @@
 //! SeaORM entity for `subscriptions`.
 use sea_orm::entity::prelude::*;
 
+use crate::types::*;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "subscriptions")]
 pub struct Model {
@@ -9,10 +11,10 @@ pub struct Model {
     pub merchant_id: String,
     pub livemode: bool,
     pub session_id: String,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub currency: String,
     pub amount: i64,
-    pub recurring_interval: String,
+    pub recurring_interval: Interval,
     pub recurring_interval_count: i32,
     pub current_period_start: i64,
     pub current_period_end: i64,

@@ -7,5 +7,9 @@ pub mod return_url;
 pub mod time;
 
 pub use currency::Currency;
+pub use entity::types::{
+    ChargeStatus, IntentStatus, Interval, Mode, PaymentMethodKind, PaymentStatus, Provider,
+    SessionStatus, SubscriptionStatus,
+};
 pub use money::Amount;
 pub use return_url::ReturnUrl;

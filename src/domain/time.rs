@@ -1,4 +1,5 @@
 //! Calendar arithmetic on unix seconds (UTC), for subscription periods.
+use super::Interval;
 
 /// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -45,12 +46,12 @@ pub fn add_months(t: i64, months: i64) -> i64 {
 }
 
 /// The end of one billing period of `count` `interval`s starting at `start`.
-pub fn period_end(start: i64, interval: &str, count: i64) -> i64 {
+pub fn period_end(start: i64, interval: Interval, count: i64) -> i64 {
     match interval {
-        "day" => start + 86_400 * count,
-        "week" => start + 7 * 86_400 * count,
-        "year" => add_months(start, 12 * count),
-        _ => add_months(start, count),
+        Interval::Day => start + 86_400 * count,
+        Interval::Week => start + 7 * 86_400 * count,
+        Interval::Month => add_months(start, count),
+        Interval::Year => add_months(start, 12 * count),
     }
 }
 
@@ -67,7 +68,7 @@ mod tests {
             days_from_civil(2026, 2, 28) * 86_400 + 36_000
         );
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
-        assert_eq!(period_end(0, "week", 2), 14 * 86_400);
+        assert_eq!(period_end(0, Interval::Week, 2), 14 * 86_400);
     }
 }
 

@@ -72,10 +72,9 @@ fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
 fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
     match &ctx.data::<Auth>()?.0 {
         Ok(p) => Ok(p),
-        Err(e) => Err(gql(match e {
-            Error::ApiKeyMissing => Error::ApiKeyMissing,
-            _ => Error::ApiKeyInvalid,
-        })),
+        // The same answer as REST: 401 for a bad key, 500 when the
+        // database could not be asked.
+        Err(e) => Err(gql(e.clone())),
     }
 }
 

@@ -1,29 +1,15 @@
 //! Mutations: the same service functions, and so the same validation, as REST.
 use std::collections::BTreeMap;
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result};
+use async_graphql::{Context, ID, InputObject, Json, Object, Result};
 
 use super::scalars::{DateTime, Money};
-use super::types::{CheckoutMode, CheckoutSession};
+use super::types::{CheckoutMode, CheckoutSession, Interval, PaymentMethodType};
 use super::{app, gql, principal};
 use crate::service::checkout;
-use crate::wire::{self, CreateCheckoutSessionRequest, LineItemInput, RecurringInput, SessionMode};
+use crate::wire::{CreateCheckoutSessionRequest, LineItemInput, RecurringInput};
 
 pub struct MutationRoot;
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum PaymentMethodType {
-    Card,
-    MobileMoney,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum Interval {
-    Day,
-    Week,
-    Month,
-    Year,
-}
 
 #[derive(InputObject)]
 pub struct RecurringIn {
@@ -73,21 +59,13 @@ impl From<CreateCheckoutSessionInput> for CreateCheckoutSessionRequest {
                         description: it.description,
                         images: it.images,
                         recurring: it.recurring.map(|r| RecurringInput {
-                            interval: Some(match r.interval {
-                                Interval::Day => wire::Interval::Day,
-                                Interval::Week => wire::Interval::Week,
-                                Interval::Month => wire::Interval::Month,
-                                Interval::Year => wire::Interval::Year,
-                            }),
+                            interval: Some(r.interval.into()),
                             interval_count: r.interval_count.map(i64::from),
                         }),
                     })
                     .collect(),
             ),
-            mode: Some(match i.mode {
-                CheckoutMode::Payment => SessionMode::Payment,
-                CheckoutMode::Subscription => SessionMode::Subscription,
-            }),
+            mode: Some(i.mode.into()),
             success_url: Some(i.success_url),
             cancel_url: i.cancel_url,
             currency: i.currency,
@@ -96,14 +74,9 @@ impl From<CreateCheckoutSessionInput> for CreateCheckoutSessionRequest {
             metadata: i.metadata.map(|m| m.0),
             expires_at: i.expires_at.map(|d| d.0),
             locale: i.locale,
-            payment_method_types: i.payment_method_types.map(|v| {
-                v.into_iter()
-                    .map(|m| match m {
-                        PaymentMethodType::Card => wire::PaymentMethodType::Card,
-                        PaymentMethodType::MobileMoney => wire::PaymentMethodType::MobileMoney,
-                    })
-                    .collect()
-            }),
+            payment_method_types: i
+                .payment_method_types
+                .map(|v| v.into_iter().map(Into::into).collect()),
         }
     }
 }

@@ -8,7 +8,11 @@ use super::scalars::{DateTime, Money};
 use super::{app, db_error};
 use crate::service::{checkout, stored, subscription};
 
+// GraphQL's views of the domain enums (`remote`: conversions both ways,
+// and a new domain variant fails to compile here until it is named).
+
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::SessionStatus")]
 pub enum CheckoutSessionStatus {
     Open,
     Complete,
@@ -16,14 +20,54 @@ pub enum CheckoutSessionStatus {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::PaymentStatus")]
+pub enum PaymentStatus {
+    Unpaid,
+    Paid,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::Mode")]
 pub enum CheckoutMode {
     Payment,
     Subscription,
 }
 
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::IntentStatus")]
+pub enum PaymentIntentStatus {
+    RequiresPaymentMethod,
+    Processing,
+    Succeeded,
+    Canceled,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::SubscriptionStatus")]
+pub enum SubscriptionStatus {
+    Active,
+    Canceled,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::Interval")]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::PaymentMethodKind")]
+pub enum PaymentMethodType {
+    Card,
+    MobileMoney,
+}
+
 pub struct CheckoutSession {
     pub model: cs::Model,
-    pub status: String,
+    pub status: crate::domain::SessionStatus,
 }
 
 impl CheckoutSession {
@@ -47,22 +91,13 @@ impl CheckoutSession {
         ))
     }
     async fn status(&self) -> CheckoutSessionStatus {
-        match self.status.as_str() {
-            "complete" => CheckoutSessionStatus::Complete,
-            "expired" => CheckoutSessionStatus::Expired,
-            _ => CheckoutSessionStatus::Open,
-        }
+        self.status.into()
     }
-    /// `unpaid`, `paid` or `no_payment_required`.
-    async fn payment_status(&self) -> &str {
-        &self.model.payment_status
+    async fn payment_status(&self) -> PaymentStatus {
+        self.model.payment_status.into()
     }
     async fn mode(&self) -> CheckoutMode {
-        if self.model.mode == "subscription" {
-            CheckoutMode::Subscription
-        } else {
-            CheckoutMode::Payment
-        }
+        self.model.mode.into()
     }
     async fn currency(&self) -> &str {
         &self.model.currency
@@ -155,7 +190,7 @@ pub struct LineItem(pub li::Model);
 
 #[derive(SimpleObject)]
 pub struct Recurring {
-    pub interval: String,
+    pub interval: Interval,
     pub interval_count: i32,
 }
 
@@ -188,8 +223,8 @@ impl LineItem {
         &self.0.currency
     }
     async fn recurring(&self) -> Option<Recurring> {
-        self.0.recurring_interval.clone().map(|interval| Recurring {
-            interval,
+        self.0.recurring_interval.map(|interval| Recurring {
+            interval: interval.into(),
             interval_count: self.0.recurring_interval_count.unwrap_or(1),
         })
     }
@@ -223,9 +258,8 @@ impl PaymentIntent {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
-    /// `requires_payment_method`, `processing`, `succeeded` or `canceled`.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> PaymentIntentStatus {
+        self.0.status.into()
     }
     async fn amount(&self) -> Money {
         Money(self.0.amount)
@@ -273,9 +307,8 @@ impl Subscription {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
-    /// `active` or `canceled`.
-    async fn status(&self) -> String {
-        subscription::effective(&self.0, self.1).0
+    async fn status(&self) -> SubscriptionStatus {
+        subscription::effective(&self.0, self.1).0.into()
     }
     async fn currency(&self) -> &str {
         &self.0.currency
@@ -283,8 +316,8 @@ impl Subscription {
     async fn amount(&self) -> Money {
         Money(self.0.amount)
     }
-    async fn interval(&self) -> &str {
-        &self.0.recurring_interval
+    async fn interval(&self) -> Interval {
+        self.0.recurring_interval.into()
     }
     async fn interval_count(&self) -> i32 {
         self.0.recurring_interval_count

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::domain::IntentStatus;
 use crate::error::{ErrorResponse, Result};
 use crate::rest::{extract, rate_limit};
 use crate::service::{checkout, payment};
@@ -63,14 +64,13 @@ async fn pay(
     let paid = payment::pay(&state, &session_id, &req).await?;
     let body = PayResponse {
         status: if paid.processing {
-            "processing"
+            IntentStatus::Processing
         } else {
-            "succeeded"
-        }
-        .into(),
+            IntentStatus::Succeeded
+        },
         payment_intent: PayIntentRef {
             id: paid.intent.id.clone(),
-            status: paid.intent.status.clone(),
+            status: paid.intent.status,
         },
         session: PublicCheckoutSession::from(&paid.view),
         redirect_url: paid.redirect_url,

@@ -13,12 +13,13 @@ use crate::AppState;
 use crate::auth::{Principal, Scope};
 use crate::db::Unique;
 use crate::domain::money::MAX_TOTAL;
-use crate::domain::{Amount, Currency, ReturnUrl, ids, locale};
+use crate::domain::{
+    Amount, Currency, IntentStatus, Interval, Mode, PaymentStatus, ReturnUrl, SessionStatus, ids,
+    locale,
+};
 use crate::error::{Conflict, Error, FieldError, Result};
 use crate::service::events;
-use crate::wire::{
-    CreateCheckoutSessionRequest, ListLineItemsQuery, ListSessionsQuery, SessionMode,
-};
+use crate::wire::{CreateCheckoutSessionRequest, ListLineItemsQuery, ListSessionsQuery};
 
 pub const MIN_EXPIRY_SECS: i64 = 30 * 60;
 pub const MAX_EXPIRY_SECS: i64 = 24 * 3600;
@@ -32,15 +33,15 @@ pub struct SessionView {
     pub items: Vec<li::Model>,
     pub has_more_items: bool,
     /// `expired` when `expires_at` has passed, even before the sweeper runs.
-    pub status: String,
+    pub status: SessionStatus,
 }
 
 /// The status a reader sees at `now`.
-pub fn effective_status(s: &cs::Model, now: i64) -> String {
-    if s.status == "open" && now >= s.expires_at {
-        "expired".into()
+pub fn effective_status(s: &cs::Model, now: i64) -> SessionStatus {
+    if s.status == SessionStatus::Open && now >= s.expires_at {
+        SessionStatus::Expired
     } else {
-        s.status.clone()
+        s.status
     }
 }
 
@@ -51,7 +52,7 @@ struct ValidItem {
     amount: Amount,
     quantity: i64,
     total: Amount,
-    recurring: Option<(String, i32)>,
+    recurring: Option<(Interval, i32)>,
 }
 
 /// Rules that span fields: currency agreement, mode vs recurring, totals,
@@ -63,11 +64,11 @@ fn check_request(
 ) -> Result<(Currency, Vec<ValidItem>, Amount)> {
     let mut errors = Vec::new();
     let items_in = req.line_items.as_deref().unwrap_or_default();
-    let mode = req.mode.unwrap_or(SessionMode::Payment);
+    let mode = req.mode.unwrap_or(Mode::Payment);
     let mut currency: Option<Currency> = req.currency.as_deref().and_then(Currency::parse);
     let mut total = Amount::ZERO;
     let mut items = Vec::with_capacity(items_in.len());
-    let mut interval: Option<(String, i32)> = None;
+    let mut interval: Option<(Interval, i32)> = None;
     for (i, it) in items_in.iter().enumerate() {
         let c = it.currency.as_deref().and_then(Currency::parse);
         match (currency, c) {
@@ -79,28 +80,24 @@ fn check_request(
             _ => {}
         }
         let recurring = it.recurring.as_ref().and_then(|r| {
-            r.interval.map(|iv| {
-                (
-                    iv.as_str().to_string(),
-                    r.interval_count.unwrap_or(1) as i32,
-                )
-            })
+            r.interval
+                .map(|iv| (iv, r.interval_count.unwrap_or(1) as i32))
         });
         match (mode, &recurring) {
-            (SessionMode::Payment, Some(_)) => errors.push(FieldError::invalid(
+            (Mode::Payment, Some(_)) => errors.push(FieldError::invalid(
                 format!("line_items[{i}].recurring"),
                 "recurring is only allowed in subscription mode.",
             )),
-            (SessionMode::Subscription, None) => errors.push(FieldError::invalid(
+            (Mode::Subscription, None) => errors.push(FieldError::invalid(
                 format!("line_items[{i}].recurring"),
                 "Every line item needs recurring in subscription mode.",
             )),
-            (SessionMode::Subscription, Some(r)) => match &interval {
+            (Mode::Subscription, Some(r)) => match &interval {
                 Some(first) if first != r => errors.push(FieldError::invalid(
                     format!("line_items[{i}].recurring"),
                     "All line items must share one billing interval.",
                 )),
-                None => interval = Some(r.clone()),
+                None => interval = Some(*r),
                 _ => {}
             },
             _ => {}
@@ -198,14 +195,9 @@ pub async fn create(
         id: Set(session_id.clone()),
         merchant_id: Set(p.merchant_id.clone()),
         livemode: Set(p.livemode),
-        status: Set("open".into()),
-        payment_status: Set("unpaid".into()),
-        mode: Set(if req.mode == Some(SessionMode::Subscription) {
-            "subscription"
-        } else {
-            "payment"
-        }
-        .into()),
+        status: Set(SessionStatus::Open),
+        payment_status: Set(PaymentStatus::Unpaid),
+        mode: Set(req.mode.unwrap_or(Mode::Payment)),
         currency: Set(currency.code().into()),
         amount_subtotal: Set(total.minor()),
         amount_total: Set(total.minor()),
@@ -240,7 +232,7 @@ pub async fn create(
             currency: currency.code().into(),
             quantity: it.quantity,
             amount_total: it.total.minor(),
-            recurring_interval: it.recurring.as_ref().map(|r| r.0.clone()),
+            recurring_interval: it.recurring.as_ref().map(|r| r.0),
             recurring_interval_count: it.recurring.as_ref().map(|r| r.1),
         })
         .collect();
@@ -251,7 +243,7 @@ pub async fn create(
         session_id: Set(session_id.clone()),
         amount: Set(total.minor()),
         currency: Set(currency.code().into()),
-        status: Set("requires_payment_method".into()),
+        status: Set(IntentStatus::RequiresPaymentMethod),
         attempt_id: Set(None),
         payment_method: Set(None),
         last_payment_error: Set(None),
@@ -387,28 +379,23 @@ fn filtered(p: &Principal, f: &SessionFilter, now: i64) -> Result<sea_orm::Selec
         .filter(cs::Column::MerchantId.eq(&p.merchant_id))
         .filter(cs::Column::Livemode.eq(p.livemode));
     if let Some(status) = f.status.as_deref() {
-        let open = Condition::all().add(cs::Column::Status.eq("open"));
+        let status = SessionStatus::parse(status).ok_or_else(|| {
+            Error::invalid("status", "status must be one of open, complete, expired.")
+        })?;
+        let open = Condition::all().add(cs::Column::Status.eq(SessionStatus::Open));
         find = find.filter(match status {
-            "open" => open.add(cs::Column::ExpiresAt.gt(now)),
-            "expired" => Condition::any()
-                .add(cs::Column::Status.eq("expired"))
+            SessionStatus::Open => open.add(cs::Column::ExpiresAt.gt(now)),
+            SessionStatus::Expired => Condition::any()
+                .add(cs::Column::Status.eq(SessionStatus::Expired))
                 .add(open.add(cs::Column::ExpiresAt.lte(now))),
-            "complete" => Condition::all().add(cs::Column::Status.eq("complete")),
-            _ => {
-                return Err(Error::invalid(
-                    "status",
-                    "status must be one of open, complete, expired.",
-                ));
+            SessionStatus::Complete => {
+                Condition::all().add(cs::Column::Status.eq(SessionStatus::Complete))
             }
         });
     }
     if let Some(mode) = f.mode.as_deref() {
-        if !matches!(mode, "payment" | "subscription") {
-            return Err(Error::invalid(
-                "mode",
-                "mode must be payment or subscription.",
-            ));
-        }
+        let mode = Mode::parse(mode)
+            .ok_or_else(|| Error::invalid("mode", "mode must be payment or subscription."))?;
         find = find.filter(cs::Column::Mode.eq(mode));
     }
     if let Some(c) = f.currency.as_deref() {
@@ -614,10 +601,10 @@ pub async fn expire_by_id(
     let now = state.clock.now();
     let tx = crate::db::begin_write(&state.db).await?;
     let canceled = pi::Entity::update_many()
-        .col_expr(pi::Column::Status, Expr::value("canceled"))
+        .col_expr(pi::Column::Status, Expr::value(IntentStatus::Canceled))
         .col_expr(pi::Column::Updated, Expr::value(now))
         .filter(pi::Column::SessionId.eq(session_id))
-        .filter(pi::Column::Status.eq("requires_payment_method"))
+        .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod))
         .exec(&tx)
         .await?;
     if canceled.rows_affected != 1 {
@@ -625,9 +612,9 @@ pub async fn expire_by_id(
         return Ok(false);
     }
     let expired = cs::Entity::update_many()
-        .col_expr(cs::Column::Status, Expr::value("expired"))
+        .col_expr(cs::Column::Status, Expr::value(SessionStatus::Expired))
         .filter(cs::Column::Id.eq(session_id))
-        .filter(cs::Column::Status.eq("open"))
+        .filter(cs::Column::Status.eq(SessionStatus::Open))
         .exec(&tx)
         .await?;
     if expired.rows_affected != 1 {
@@ -639,7 +626,7 @@ pub async fn expire_by_id(
         session_id: session_id.to_string(),
         merchant_id: merchant_id.to_string(),
         livemode,
-        status: "expired".into(),
+        status: SessionStatus::Expired,
     };
     events::session_changed(state, event).await;
     Ok(true)
@@ -650,7 +637,7 @@ pub async fn expire_by_id(
 pub async fn expire(state: &AppState, p: &Principal, id: &str) -> Result<SessionView> {
     p.require(Scope::Write)?;
     let s = find_owned(state, p, id).await?;
-    if s.status != "open" {
+    if s.status != SessionStatus::Open {
         return Err(Error::Conflict(Conflict::SessionNotOpen));
     }
     if !expire_by_id(state, id, &s.merchant_id, s.livemode).await? {
@@ -658,7 +645,7 @@ pub async fn expire(state: &AppState, p: &Principal, id: &str) -> Result<Session
             .unique(&state.db)
             .await?;
         return Err(Error::Conflict(match pi.map(|p| p.status) {
-            Some(st) if st == "processing" => Conflict::PaymentInProgress,
+            Some(IntentStatus::Processing) => Conflict::PaymentInProgress,
             _ => Conflict::SessionNotOpen,
         }));
     }
@@ -673,7 +660,7 @@ pub async fn sweep_expired(state: &AppState, batch: u64) -> Result<usize> {
         .column(cs::Column::Id)
         .column(cs::Column::MerchantId)
         .column(cs::Column::Livemode)
-        .filter(cs::Column::Status.eq("open"))
+        .filter(cs::Column::Status.eq(SessionStatus::Open))
         .filter(cs::Column::ExpiresAt.lte(now))
         .limit(batch)
         .into_tuple()
@@ -691,7 +678,7 @@ pub async fn sweep_expired(state: &AppState, batch: u64) -> Result<usize> {
 /// The public view's pieces: session, all items, merchant name, intent.
 pub struct PublicView {
     pub session: cs::Model,
-    pub status: String,
+    pub status: SessionStatus,
     pub items: Vec<li::Model>,
     pub merchant_name: String,
     pub intent: pi::Model,

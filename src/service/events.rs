@@ -15,7 +15,7 @@ pub struct SessionEvent {
     pub session_id: String,
     pub merchant_id: String,
     pub livemode: bool,
-    pub status: String,
+    pub status: crate::domain::SessionStatus,
 }
 
 #[derive(Debug, Clone)]

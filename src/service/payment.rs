@@ -17,15 +17,17 @@ use crate::auth::{Principal, Scope};
 use crate::db::Unique;
 use crate::domain::ids;
 use crate::domain::return_url::resolve;
+use crate::domain::{
+    ChargeStatus, IntentStatus, PaymentMethodKind, PaymentStatus, Provider, SessionStatus,
+};
 use crate::error::{Conflict, Decline, Error, FieldError, Result};
 use crate::processor::{Charge, Outcome, Settlement};
 use crate::service::checkout::{self, PublicView};
 use crate::service::events;
 use crate::service::stored;
 use crate::service::subscription;
-use crate::wire::{PayRequest, PaymentError, PaymentMethodSummary, PaymentMethodType};
+use crate::wire::{PayRequest, PaymentError, PaymentMethodSummary};
 
-pub const PROVIDERS: &[&str] = &["orange_money", "mtn_momo", "moov_money", "wave"];
 /// A claimed card attempt older than this with no pending settlement was cut
 /// short by a crash; it is released so the customer can pay again.
 const STALE_CLAIM_SECS: i64 = 120;
@@ -39,22 +41,22 @@ enum Method {
         cvc: String,
     },
     MobileMoney {
-        provider: String,
+        provider: Provider,
         phone: String,
     },
 }
 
 impl Method {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> PaymentMethodKind {
         match self {
-            Method::Card { .. } => "card",
-            Method::MobileMoney { .. } => "mobile_money",
+            Method::Card { .. } => PaymentMethodKind::Card,
+            Method::MobileMoney { .. } => PaymentMethodKind::MobileMoney,
         }
     }
 
     fn summary(&self) -> PaymentMethodSummary {
         let mut s = PaymentMethodSummary {
-            r#type: self.kind().into(),
+            r#type: self.kind().as_str().into(),
             brand: None,
             last4: None,
             exp_month: None,
@@ -75,7 +77,7 @@ impl Method {
                 s.exp_year = Some(*exp_year);
             }
             Method::MobileMoney { provider, phone } => {
-                s.provider = Some(provider.clone());
+                s.provider = Some(provider.as_str().into());
                 s.phone = Some(mask_phone(phone));
             }
         }
@@ -95,7 +97,10 @@ impl Method {
                 exp_year: *exp_year,
                 cvc,
             },
-            Method::MobileMoney { provider, phone } => Charge::MobileMoney { provider, phone },
+            Method::MobileMoney { provider, phone } => Charge::MobileMoney {
+                provider: provider.as_str(),
+                phone,
+            },
         }
     }
 }
@@ -168,7 +173,7 @@ fn parse_method(req: &PayRequest, now: i64) -> Result<Method> {
             errs.push(FieldError::missing("payment_method.type"));
             None
         }
-        Some(PaymentMethodType::Card) => {
+        Some(PaymentMethodKind::Card) => {
             if pm.mobile_money.is_some() {
                 errs.push(FieldError::invalid(
                     "payment_method.mobile_money",
@@ -252,7 +257,7 @@ fn parse_method(req: &PayRequest, now: i64) -> Result<Method> {
                 }
             }
         }
-        Some(PaymentMethodType::MobileMoney) => {
+        Some(PaymentMethodKind::MobileMoney) => {
             if pm.card.is_some() {
                 errs.push(FieldError::invalid(
                     "payment_method.card",
@@ -265,15 +270,16 @@ fn parse_method(req: &PayRequest, now: i64) -> Result<Method> {
                     None
                 }
                 Some(m) => {
-                    match m.provider.as_deref() {
+                    let provider = m.provider.as_deref().map(Provider::parse);
+                    match provider {
                         None => {
                             errs.push(FieldError::missing("payment_method.mobile_money.provider"))
                         }
-                        Some(p) if !PROVIDERS.contains(&p) => errs.push(FieldError::invalid(
+                        Some(None) => errs.push(FieldError::invalid(
                             "payment_method.mobile_money.provider",
                             "provider must be one of orange_money, mtn_momo, moov_money, wave.",
                         )),
-                        _ => {}
+                        Some(Some(_)) => {}
                     }
                     match m.phone.as_deref() {
                         None => errs.push(FieldError::missing("payment_method.mobile_money.phone")),
@@ -283,8 +289,9 @@ fn parse_method(req: &PayRequest, now: i64) -> Result<Method> {
                         )),
                         _ => {}
                     }
-                    Some(Method::MobileMoney {
-                        provider: m.provider.clone().unwrap_or_default(),
+                    // Only used when no error was found, so the provider parsed.
+                    provider.flatten().map(|provider| Method::MobileMoney {
+                        provider,
                         phone: m.phone.clone().unwrap_or_default(),
                     })
                 }
@@ -321,10 +328,10 @@ pub async fn pay(state: &AppState, session_id: &str, req: &PayRequest) -> Result
     let now = state.clock.now();
     let method = parse_method(req, now)?;
     let view = checkout::public_view(state, session_id).await?;
-    match view.status.as_str() {
-        "complete" => return Err(Error::Conflict(Conflict::SessionCompleted)),
-        "expired" => return Err(Error::Conflict(Conflict::SessionExpired)),
-        _ => {}
+    match view.status {
+        SessionStatus::Complete => return Err(Error::Conflict(Conflict::SessionCompleted)),
+        SessionStatus::Expired => return Err(Error::Conflict(Conflict::SessionExpired)),
+        SessionStatus::Open => {}
     }
     if !stored::accepts(&view.session, method.kind()) {
         return Err(Error::invalid(
@@ -375,8 +382,8 @@ pub async fn pay(state: &AppState, session_id: &str, req: &PayRequest) -> Result
 async fn result(state: &AppState, session_id: &str) -> Result<Paid> {
     let view = checkout::public_view(state, session_id).await?;
     let intent = view.intent.clone();
-    let processing = intent.status == "processing";
-    let redirect_url = (intent.status == "succeeded")
+    let processing = intent.status == IntentStatus::Processing;
+    let redirect_url = (intent.status == IntentStatus::Succeeded)
         .then(|| resolve(&view.session.success_url, &view.session.id));
     Ok(Paid {
         processing,
@@ -395,7 +402,7 @@ async fn claim(
 ) -> Result<()> {
     let now = state.clock.now();
     let claimed = pi::Entity::update_many()
-        .col_expr(pi::Column::Status, Expr::value("processing"))
+        .col_expr(pi::Column::Status, Expr::value(IntentStatus::Processing))
         .col_expr(pi::Column::AttemptId, Expr::value(attempt))
         .col_expr(
             pi::Column::PaymentMethod,
@@ -407,7 +414,7 @@ async fn claim(
         )
         .col_expr(pi::Column::Updated, Expr::value(now))
         .filter(pi::Column::Id.eq(intent_id))
-        .filter(pi::Column::Status.eq("requires_payment_method"))
+        .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod))
         .exec(&state.db)
         .await?;
     if claimed.rows_affected == 1 {
@@ -416,12 +423,14 @@ async fn claim(
     let current = pi::Entity::find_by_id(intent_id)
         .unique(&state.db)
         .await?
-        .map(|i| i.status)
-        .unwrap_or_default();
-    Err(Error::Conflict(match current.as_str() {
-        "succeeded" => Conflict::SessionCompleted,
-        "canceled" => Conflict::SessionExpired,
-        _ => Conflict::PaymentInProgress,
+        .map(|i| i.status);
+    Err(Error::Conflict(match current {
+        Some(IntentStatus::Succeeded) => Conflict::SessionCompleted,
+        Some(IntentStatus::Canceled) => Conflict::SessionExpired,
+        Some(IntentStatus::Processing | IntentStatus::RequiresPaymentMethod) => {
+            Conflict::PaymentInProgress
+        }
+        None => return Err(Error::Internal("claimed intent vanished".into())),
     }))
 }
 
@@ -439,8 +448,8 @@ pub async fn settle(
     };
     let tx = crate::db::begin_write(&state.db).await?;
     let (status, error) = match &how {
-        Settlement::Succeed => ("succeeded", None),
-        Settlement::Fail(d) => ("requires_payment_method", Some(payment_error(d))),
+        Settlement::Succeed => (IntentStatus::Succeeded, None),
+        Settlement::Fail(d) => (IntentStatus::RequiresPaymentMethod, Some(payment_error(d))),
     };
     let updated = pi::Entity::update_many()
         .col_expr(pi::Column::Status, Expr::value(status))
@@ -455,7 +464,7 @@ pub async fn settle(
         .col_expr(pi::Column::SettleAt, Expr::value(Option::<i64>::None))
         .col_expr(pi::Column::Updated, Expr::value(now))
         .filter(pi::Column::Id.eq(intent_id))
-        .filter(pi::Column::Status.eq("processing"))
+        .filter(pi::Column::Status.eq(IntentStatus::Processing))
         .filter(pi::Column::AttemptId.eq(attempt))
         .exec(&tx)
         .await?;
@@ -468,11 +477,10 @@ pub async fn settle(
         payment_intent_id: Set(intent.id.clone()),
         session_id: Set(intent.session_id.clone()),
         status: Set(if error.is_none() {
-            "succeeded"
+            ChargeStatus::Succeeded
         } else {
-            "failed"
-        }
-        .into()),
+            ChargeStatus::Failed
+        }),
         amount: Set(intent.amount),
         currency: Set(intent.currency.clone()),
         payment_method: Set(intent.payment_method.clone().unwrap_or_else(|| "{}".into())),
@@ -491,11 +499,11 @@ pub async fn settle(
     }
     if error.is_none() {
         let completed = cs::Entity::update_many()
-            .col_expr(cs::Column::Status, Expr::value("complete"))
-            .col_expr(cs::Column::PaymentStatus, Expr::value("paid"))
+            .col_expr(cs::Column::Status, Expr::value(SessionStatus::Complete))
+            .col_expr(cs::Column::PaymentStatus, Expr::value(PaymentStatus::Paid))
             .col_expr(cs::Column::CompletedAt, Expr::value(now))
             .filter(cs::Column::Id.eq(&intent.session_id))
-            .filter(cs::Column::Status.eq("open"))
+            .filter(cs::Column::Status.eq(SessionStatus::Open))
             .exec(&tx)
             .await?;
         if completed.rows_affected != 1 {
@@ -512,7 +520,7 @@ pub async fn settle(
             session_id: intent.session_id.clone(),
             merchant_id: intent.merchant_id.clone(),
             livemode: intent.livemode,
-            status: "complete".into(),
+            status: SessionStatus::Complete,
         };
         events::session_changed(state, event).await;
     }
@@ -543,7 +551,7 @@ async fn settle_pending(state: &AppState, intent_id: &str, attempt: &str) -> Res
         return Ok(false);
     };
     match (i.attempt_id.as_deref(), i.pending_outcome.as_deref()) {
-        (Some(a), Some(outcome)) if a == attempt && i.status == "processing" => {
+        (Some(a), Some(outcome)) if a == attempt && i.status == IntentStatus::Processing => {
             settle(state, intent_id, attempt, Settlement::decode(outcome)).await
         }
         _ => Ok(false),
@@ -556,7 +564,7 @@ async fn settle_pending(state: &AppState, intent_id: &str, attempt: &str) -> Res
 pub async fn settle_due(state: &AppState) -> Result<()> {
     let now = state.clock.now();
     let processing = pi::Entity::find()
-        .filter(pi::Column::Status.eq("processing"))
+        .filter(pi::Column::Status.eq(IntentStatus::Processing))
         .all(&state.db)
         .await?;
     for i in processing {
@@ -615,7 +623,7 @@ async fn recover_claim(state: &AppState, intent_id: &str, attempt: &str) -> Resu
                 .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
                 .filter(pi::Column::Id.eq(intent_id))
                 .filter(pi::Column::AttemptId.eq(attempt))
-                .filter(pi::Column::Status.eq("processing"))
+                .filter(pi::Column::Status.eq(IntentStatus::Processing))
                 .exec(&state.db)
                 .await?;
             schedule_settlement(
@@ -635,7 +643,7 @@ pub async fn recover(state: &AppState) -> Result<()> {
     settle_due(state).await?;
     let now = state.clock.now();
     let pending = pi::Entity::find()
-        .filter(pi::Column::Status.eq("processing"))
+        .filter(pi::Column::Status.eq(IntentStatus::Processing))
         .filter(pi::Column::SettleAt.is_not_null())
         .all(&state.db)
         .await?;
@@ -664,10 +672,10 @@ pub async fn test_helper_settle(
         return Err(Error::RouteNotFound);
     }
     let s = checkout::find_owned(state, p, session_id).await?;
-    match checkout::effective_status(&s, state.clock.now()).as_str() {
-        "complete" => return Err(Error::Conflict(Conflict::SessionCompleted)),
-        "expired" => return Err(Error::Conflict(Conflict::SessionExpired)),
-        _ => {}
+    match checkout::effective_status(&s, state.clock.now()) {
+        SessionStatus::Complete => return Err(Error::Conflict(Conflict::SessionCompleted)),
+        SessionStatus::Expired => return Err(Error::Conflict(Conflict::SessionExpired)),
+        SessionStatus::Open => {}
     }
     let intent = pi::Entity::find_by_id(&s.payment_intent_id)
         .unique(&state.db)
@@ -683,12 +691,14 @@ pub async fn test_helper_settle(
         ))
     };
     let attempt = match (
-        intent.status.as_str(),
+        intent.status,
         intent.pending_outcome.is_some(),
         intent.attempt_id.clone(),
     ) {
-        ("processing", true, Some(a)) => a,
-        ("processing", _, _) => return Err(Error::Conflict(Conflict::PaymentInProgress)),
+        (IntentStatus::Processing, true, Some(a)) => a,
+        (IntentStatus::Processing, _, _) => {
+            return Err(Error::Conflict(Conflict::PaymentInProgress));
+        }
         _ => {
             let attempt = ids::new_id("py");
             let summary = PaymentMethodSummary {

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Se
 
 use crate::AppState;
 use crate::auth::{Principal, Scope};
-use crate::domain::Currency;
+use crate::domain::{Currency, PaymentStatus, SessionStatus};
 use crate::error::{Error, Result};
 
 const DAY: i64 = 86_400;
@@ -84,9 +84,12 @@ pub async fn checkout_stats(
         .transpose()?;
     let now = state.clock.now();
     // `now` is an integer we format ourselves: no injection.
-    let status =
-        format!("CASE WHEN status = 'open' AND expires_at <= {now} THEN 'expired' ELSE status END");
-    let by_status: Vec<(String, i64)> = in_range(p, from, to, currency)
+    let status = format!(
+        "CASE WHEN status = '{open}' AND expires_at <= {now} THEN '{expired}' ELSE status END",
+        open = SessionStatus::Open,
+        expired = SessionStatus::Expired,
+    );
+    let by_status: Vec<(SessionStatus, i64)> = in_range(p, from, to, currency)
         .column_as(Expr::cust(status.clone()), "st")
         .column_as(Expr::cust("COUNT(*)"), "n")
         .group_by(Expr::cust(status))
@@ -98,8 +101,20 @@ pub async fn checkout_stats(
         .column_as(Expr::cust(day), "day")
         .column(cs::Column::Currency)
         .column_as(Expr::cust("COUNT(*)"), "created_n")
-        .column_as(Expr::cust("CAST(SUM(CASE WHEN status = 'complete' THEN 1 ELSE 0 END) AS BIGINT)"), "completed_n")
-        .column_as(Expr::cust("CAST(SUM(CASE WHEN payment_status = 'paid' THEN amount_total ELSE 0 END) AS BIGINT)"), "volume")
+        .column_as(
+            Expr::cust(format!(
+                "CAST(SUM(CASE WHEN status = '{}' THEN 1 ELSE 0 END) AS BIGINT)",
+                SessionStatus::Complete
+            )),
+            "completed_n",
+        )
+        .column_as(
+            Expr::cust(format!(
+                "CAST(SUM(CASE WHEN payment_status = '{}' THEN amount_total ELSE 0 END) AS BIGINT)",
+                PaymentStatus::Paid
+            )),
+            "volume",
+        )
         .group_by(Expr::cust(day))
         .group_by(cs::Column::Currency)
         .order_by_asc(Expr::cust(day))
@@ -113,10 +128,10 @@ pub async fn checkout_stats(
     };
     for (st, n) in by_status {
         stats.created += n;
-        match st.as_str() {
-            "open" => stats.open += n,
-            "complete" => stats.complete += n,
-            _ => stats.expired += n,
+        match st {
+            SessionStatus::Open => stats.open += n,
+            SessionStatus::Complete => stats.complete += n,
+            SessionStatus::Expired => stats.expired += n,
         }
     }
     let mut days: BTreeMap<i64, DayStats> = BTreeMap::new();

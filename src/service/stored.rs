@@ -15,8 +15,10 @@ pub fn payment_methods(s: &cs::Model) -> Vec<String> {
         .collect()
 }
 
-pub fn accepts(s: &cs::Model, method: &str) -> bool {
-    s.payment_method_types.split(',').any(|m| m == method)
+pub fn accepts(s: &cs::Model, method: crate::domain::PaymentMethodKind) -> bool {
+    s.payment_method_types
+        .split(',')
+        .any(|m| m == method.as_str())
 }
 
 pub fn metadata(s: &cs::Model) -> BTreeMap<String, String> {

@@ -9,7 +9,7 @@ use sea_orm::{
 use crate::AppState;
 use crate::auth::{Principal, Scope};
 use crate::db::Unique;
-use crate::domain::{ids, time};
+use crate::domain::{Mode, SubscriptionStatus, ids, time};
 use crate::error::{Error, Result};
 
 /// Inside the settlement transaction: creates `sub_…` and links it, for
@@ -23,7 +23,7 @@ pub async fn create_for_session(
         .unique(tx)
         .await?
         .ok_or_else(|| Error::Internal("missing session".into()))?;
-    if session.mode != "subscription" {
+    if session.mode != Mode::Subscription {
         return Ok(());
     }
     let first = li::Entity::find()
@@ -45,11 +45,11 @@ pub async fn create_for_session(
         merchant_id: Set(session.merchant_id.clone()),
         livemode: Set(session.livemode),
         session_id: Set(session.id.clone()),
-        status: Set("active".into()),
+        status: Set(SubscriptionStatus::Active),
         currency: Set(session.currency.clone()),
         amount: Set(session.amount_total),
         current_period_start: Set(now),
-        current_period_end: Set(time::period_end(now, &interval, i64::from(count))),
+        current_period_end: Set(time::period_end(now, interval, i64::from(count))),
         recurring_interval: Set(interval),
         recurring_interval_count: Set(count),
         cancel_at_period_end: Set(false),
@@ -99,12 +99,12 @@ pub async fn cancel(
 ) -> Result<(sub::Model, Vec<li::Model>)> {
     p.require(Scope::Write)?;
     let (s, _) = get(state, p, id).await?;
-    if s.status == "active" {
+    if s.status == SubscriptionStatus::Active {
         let mut a: sub::ActiveModel = s.into();
         if at_period_end {
             a.cancel_at_period_end = Set(true);
         } else {
-            a.status = Set("canceled".into());
+            a.status = Set(SubscriptionStatus::Canceled);
             a.canceled_at = Set(Some(state.clock.now()));
         }
         a.update(&state.db).await?;
@@ -114,10 +114,13 @@ pub async fn cancel(
 
 /// A subscription set to cancel at period end reads as canceled once the
 /// period is over, from that moment.
-pub fn effective(s: &sub::Model, now: i64) -> (String, Option<i64>) {
-    if s.cancel_at_period_end && s.status == "active" && now >= s.current_period_end {
-        ("canceled".into(), Some(s.current_period_end))
+pub fn effective(s: &sub::Model, now: i64) -> (SubscriptionStatus, Option<i64>) {
+    if s.cancel_at_period_end
+        && s.status == SubscriptionStatus::Active
+        && now >= s.current_period_end
+    {
+        (SubscriptionStatus::Canceled, Some(s.current_period_end))
     } else {
-        (s.status.clone(), s.canceled_at)
+        (s.status, s.canceled_at)
     }
 }

@@ -2,7 +2,7 @@
 //! French `50 000 F CFA` (U+202F between digit groups, U+00A0 before the
 //! currency), English `XOF 50,000`.
 use super::i18n::Lang;
-use crate::domain::Currency;
+use crate::domain::{Currency, Interval};
 
 const NNBSP: char = '\u{202F}';
 const NBSP: char = '\u{00A0}';
@@ -53,12 +53,12 @@ pub fn amount(minor: i64, currency: &str, lang: Lang) -> String {
 }
 
 /// "par mois" / "per month", "tous les 3 mois" / "every 3 months".
-pub fn interval(interval: &str, count: i32, lang: Lang) -> String {
+pub fn interval(interval: Interval, count: i32, lang: Lang) -> String {
     let (fr1, fr_n, en) = match interval {
-        "day" => ("par jour", "jours", "day"),
-        "week" => ("par semaine", "semaines", "week"),
-        "year" => ("par an", "ans", "year"),
-        _ => ("par mois", "mois", "month"),
+        Interval::Day => ("par jour", "jours", "day"),
+        Interval::Week => ("par semaine", "semaines", "week"),
+        Interval::Month => ("par mois", "mois", "month"),
+        Interval::Year => ("par an", "ans", "year"),
     };
     match (lang, count) {
         (Lang::Fr, c) if c <= 1 => fr1.to_string(),
@@ -89,7 +89,7 @@ mod tests {
             amount(1_000_000_000_000, "XOF", Lang::En),
             "XOF 1,000,000,000,000"
         );
-        assert_eq!(interval("month", 1, Lang::Fr), "par mois");
-        assert_eq!(interval("month", 3, Lang::En), "every 3 months");
+        assert_eq!(interval(Interval::Month, 1, Lang::Fr), "par mois");
+        assert_eq!(interval(Interval::Month, 3, Lang::En), "every 3 months");
     }
 }

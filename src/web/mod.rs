@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use self::i18n::{Lang, Strings};
 use crate::AppState;
 use crate::domain::return_url::resolve;
+use crate::domain::{PaymentMethodKind, SessionStatus};
 use crate::error::Error;
 use crate::service::checkout::{self, PublicView};
 use crate::service::stored;
@@ -157,7 +158,7 @@ fn items(v: &PublicView, lang: Lang) -> Vec<ItemView> {
 
 fn interval(v: &PublicView, lang: Lang) -> Option<String> {
     let first = v.items.first()?;
-    let iv = first.recurring_interval.as_deref()?;
+    let iv = first.recurring_interval?;
     Some(format::interval(
         iv,
         first.recurring_interval_count.unwrap_or(1),
@@ -201,8 +202,8 @@ async fn page(
     let t = lang.strings();
     let s = &view.session;
     let total = format::amount(s.amount_total, &s.currency, lang);
-    match view.status.as_str() {
-        "expired" => {
+    match view.status {
+        SessionStatus::Expired => {
             let p = ExpiredPage {
                 t,
                 lang: lang.code(),
@@ -213,7 +214,7 @@ async fn page(
             };
             html(StatusCode::GONE, p.render())
         }
-        "complete" => {
+        SessionStatus::Complete => {
             let p = ReceiptPage {
                 t,
                 lang: lang.code(),
@@ -227,7 +228,7 @@ async fn page(
             };
             html(StatusCode::OK, p.render())
         }
-        _ => {
+        SessionStatus::Open => {
             let p = CheckoutPage {
                 t,
                 lang: lang.code(),
@@ -238,8 +239,8 @@ async fn page(
                 items: items(&view, lang),
                 total,
                 interval: interval(&view, lang),
-                card: stored::accepts(s, "card"),
-                momo: stored::accepts(s, "mobile_money"),
+                card: stored::accepts(s, PaymentMethodKind::Card),
+                momo: stored::accepts(s, PaymentMethodKind::MobileMoney),
                 cancel_url: s.cancel_url.as_deref(),
                 strings_json: script_json(&t.js),
             };
@@ -252,7 +253,7 @@ async fn page(
 /// the merchant's success URL for a paid session, the page otherwise.
 async fn complete(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     match checkout::public_view(&state, &id).await {
-        Ok(v) if v.status == "complete" => {
+        Ok(v) if v.status == SessionStatus::Complete => {
             Redirect::to(&resolve(&v.session.success_url, &v.session.id)).into_response()
         }
         Ok(v) => Redirect::to(&format!("/checkout/{}", v.session.id)).into_response(),

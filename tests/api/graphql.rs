@@ -31,7 +31,7 @@ async fn query_a_session_with_money_and_datetimes() {
     assert_eq!(s["amountTotal"], 600_000_000_000i64, "money beyond 32 bits");
     assert_eq!(s["lineItems"][0]["name"], "Premium Plan");
     assert_eq!(s["paymentIntent"]["id"], created["payment_intent"]);
-    assert_eq!(s["paymentIntent"]["status"], "requires_payment_method");
+    assert_eq!(s["paymentIntent"]["status"], "REQUIRES_PAYMENT_METHOD");
     assert_eq!(s["metadata"], json!({"order": "7"}));
     assert_eq!(s["url"], created["url"]);
     let created_at = s["created"].as_str().unwrap();
@@ -404,7 +404,7 @@ async fn a_page_of_100_sessions_with_items_is_a_bounded_number_of_queries() {
         nodes
             .iter()
             .all(|n| n["lineItems"].as_array().unwrap().len() == 2
-                && n["paymentIntent"]["status"] == "requires_payment_method")
+                && n["paymentIntent"]["status"] == "REQUIRES_PAYMENT_METHOD")
     );
     // auth + page + count + line items + intents; a DataLoader batch may split
     // in two under load, never per session.
@@ -590,7 +590,7 @@ async fn subscriptions_stream_status_changes() {
     assert_eq!(m["id"], "2");
     assert_eq!(
         m["payload"]["data"]["checkoutSessionUpdated"],
-        json!({"id": two, "status": "COMPLETE", "paymentStatus": "paid"})
+        json!({"id": two, "status": "COMPLETE", "paymentStatus": "PAID"})
     );
 
     // A bad token in connection_init closes the connection.
@@ -616,8 +616,8 @@ async fn subscriptions_resolve_through_sessions_and_by_id() {
     let v = app.graphql(q, json!({"id": id})).await;
     let sub = &v["data"]["checkoutSession"]["subscription"];
     assert_eq!(v["data"]["checkoutSession"]["mode"], "SUBSCRIPTION");
-    assert_eq!(sub["status"], "active", "{v}");
-    assert_eq!(sub["interval"], "week");
+    assert_eq!(sub["status"], "ACTIVE", "{v}");
+    assert_eq!(sub["interval"], "WEEK");
     assert_eq!(sub["amount"], 5000);
     let by_id = app
         .graphql(

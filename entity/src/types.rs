@@ -1,0 +1,146 @@
+//! The domain's closed sets, as column types: SeaORM `DeriveActiveEnum`
+//! over the existing TEXT columns (the stored strings do not change, the
+//! migration stays portable), with serde and OpenAPI schemas so the same
+//! type goes from the row through the service to REST and GraphQL. A stored
+//! value outside the set is a decoding error, never a default.
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Declares a string-valued enum: variant = "stored and wire value".
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident $(as $schema:ident)? { $($(#[$vdoc:meta])* $variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum,
+            Serialize, Deserialize, ToSchema,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "Text")]
+        // Every stored value is the snake_case of its variant (a unit test
+        // checks), which is what serde and the OpenAPI schema use.
+        #[serde(rename_all = "snake_case")]
+        $(#[schema(as = $schema)])?
+        pub enum $name {
+            $(
+                $(#[$vdoc])*
+                #[sea_orm(string_value = $value)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+        }
+
+        impl $name {
+            /// The stored and wire form.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $value,)+
+                }
+            }
+        }
+
+        impl $name {
+            /// The variant stored or sent as `s`, if any.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($value => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// A checkout session's lifecycle.
+    SessionStatus { Open = "open", Complete = "complete", Expired = "expired" }
+);
+
+string_enum!(
+    /// Whether a checkout session's money has arrived.
+    PaymentStatus { Unpaid = "unpaid", Paid = "paid" }
+);
+
+string_enum!(
+    /// One payment, or the first of a subscription's payments.
+    Mode as SessionMode { Payment = "payment", Subscription = "subscription" }
+);
+
+string_enum!(
+    /// A payment intent's state machine.
+    IntentStatus {
+        RequiresPaymentMethod = "requires_payment_method",
+        Processing = "processing",
+        Succeeded = "succeeded",
+        Canceled = "canceled",
+    }
+);
+
+string_enum!(
+    /// The outcome of one payment attempt.
+    ChargeStatus { Succeeded = "succeeded", Failed = "failed" }
+);
+
+string_enum!(
+    /// A subscription's state.
+    SubscriptionStatus { Active = "active", Canceled = "canceled" }
+);
+
+string_enum!(
+    /// Billing period unit.
+    Interval { Day = "day", Week = "week", Month = "month", Year = "year" }
+);
+
+string_enum!(
+    /// How a customer pays.
+    PaymentMethodKind as PaymentMethodType { Card = "card", MobileMoney = "mobile_money" }
+);
+
+string_enum!(
+    /// Mobile money operators.
+    Provider {
+        OrangeMoney = "orange_money",
+        MtnMomo = "mtn_momo",
+        MoovMoney = "moov_money",
+        Wave = "wave",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same<T: Serialize + Copy>(all: &[T], stored: impl Fn(T) -> &'static str) {
+        for v in all {
+            let wire = serde_json::to_value(v).expect("serializes");
+            assert_eq!(wire, stored(*v), "serde and the column disagree");
+        }
+    }
+
+    #[test]
+    fn wire_values_are_the_stored_values() {
+        same(SessionStatus::ALL, SessionStatus::as_str);
+        same(PaymentStatus::ALL, PaymentStatus::as_str);
+        same(Mode::ALL, Mode::as_str);
+        same(IntentStatus::ALL, IntentStatus::as_str);
+        same(ChargeStatus::ALL, ChargeStatus::as_str);
+        same(SubscriptionStatus::ALL, SubscriptionStatus::as_str);
+        same(Interval::ALL, Interval::as_str);
+        same(PaymentMethodKind::ALL, PaymentMethodKind::as_str);
+        same(Provider::ALL, Provider::as_str);
+        assert_eq!(
+            IntentStatus::parse("requires_payment_method"),
+            Some(IntentStatus::RequiresPaymentMethod)
+        );
+        assert_eq!(SessionStatus::parse("opened"), None);
+    }
+}
