@@ -1,54 +1,79 @@
-//! One `Config`, read from flags and environment (SPEC §10).
+//! One `Config`, read once from flags and environment (SPEC §10). Every
+//! default lives in `DEFAULTS`; clap and `Config::with_defaults` both read it.
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+/// SPEC §10's defaults, in one place.
+pub struct Defaults {
+    pub database_url: &'static str,
+    pub bind: &'static str,
+    pub test_momo_delay_ms: u64,
+    pub pay_rate_limit: u32,
+    pub sweep_interval_ms: u64,
+    pub cors_origins: &'static str,
+    pub max_connections: usize,
+    pub header_timeout_ms: u64,
+    pub keepalive_timeout_ms: u64,
+    pub body_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub credential_recheck_ms: u64,
+}
+
+pub const DEFAULTS: Defaults = Defaults {
+    database_url: "sqlite://ikawaari.db?mode=rwc",
+    bind: "127.0.0.1:8080",
+    test_momo_delay_ms: 3000,
+    pay_rate_limit: 60,
+    sweep_interval_ms: 30_000,
+    cors_origins: "*",
+    max_connections: 10_000,
+    header_timeout_ms: 10_000,
+    keepalive_timeout_ms: 60_000,
+    body_timeout_ms: 10_000,
+    request_timeout_ms: 30_000,
+    credential_recheck_ms: 5_000,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// SQLite (`sqlite://file.db?mode=rwc`) or PostgreSQL (`postgres://…`) URL.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://ikawaari.db?mode=rwc",
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULTS.database_url, global = true)]
     pub database_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Settings every command shares.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log lines on stderr as `text` or `json`.
+    #[arg(long, env = "IKAWAARI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true, hide = true)]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    #[arg(long, env = "IKAWAARI_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "IKAWAARI_BIND", default_value = DEFAULTS.bind)]
     pub bind: String,
     /// Base of each session's `url`; default `http://<bind>/checkout`.
     #[arg(long, env = "IKAWAARI_CHECKOUT_URL")]
     pub checkout_url: Option<String>,
-    #[arg(
-        long,
-        env = "IKAWAARI_TEST_MOMO_DELAY_MS",
-        default_value_t = 3000,
-        hide = true
-    )]
+    #[arg(long, env = "IKAWAARI_TEST_MOMO_DELAY_MS", default_value_t = DEFAULTS.test_momo_delay_ms, hide = true)]
     pub test_momo_delay_ms: u64,
     /// Pay requests per minute per client address and per session; 0 = off.
-    #[arg(
-        long,
-        env = "IKAWAARI_PAY_RATE_LIMIT",
-        default_value_t = 60,
-        hide = true
-    )]
+    #[arg(long, env = "IKAWAARI_PAY_RATE_LIMIT", default_value_t = DEFAULTS.pay_rate_limit, hide = true)]
     pub pay_rate_limit: u32,
-    #[arg(
-        long,
-        env = "IKAWAARI_SWEEP_INTERVAL_MS",
-        default_value_t = 30_000,
-        hide = true
-    )]
+    #[arg(long, env = "IKAWAARI_SWEEP_INTERVAL_MS", default_value_t = DEFAULTS.sweep_interval_ms, hide = true)]
     pub sweep_interval_ms: u64,
     /// Comma-separated origins allowed on public routes, or `*`.
-    #[arg(long, env = "IKAWAARI_CORS_ORIGINS", default_value = "*", hide = true)]
+    #[arg(long, env = "IKAWAARI_CORS_ORIGINS", default_value = DEFAULTS.cors_origins, hide = true)]
     pub cors_origins: String,
-    #[arg(long, env = "IKAWAARI_LOG_FORMAT", default_value = "text", hide = true)]
-    pub log_format: String,
     /// Concurrent client connections; beyond it new connections wait.
     #[arg(long, env = "IKAWAARI_MAX_CONNECTIONS", default_value_t = DEFAULTS.max_connections, hide = true)]
     pub max_connections: usize,
@@ -71,26 +96,7 @@ pub struct ServeArgs {
     pub trusted_proxies: String,
 }
 
-/// Defaults of SPEC §10 that are numbers, in one place.
-pub struct Defaults {
-    pub max_connections: usize,
-    pub header_timeout_ms: u64,
-    pub keepalive_timeout_ms: u64,
-    pub body_timeout_ms: u64,
-    pub request_timeout_ms: u64,
-    pub credential_recheck_ms: u64,
-}
-
-pub const DEFAULTS: Defaults = Defaults {
-    max_connections: 10_000,
-    header_timeout_ms: 10_000,
-    keepalive_timeout_ms: 60_000,
-    body_timeout_ms: 10_000,
-    request_timeout_ms: 30_000,
-    credential_recheck_ms: 5_000,
-};
-
-/// Everything the running service needs; tests build one with `Config::for_tests`.
+/// Everything the running service needs; tests build one with `Config::with_defaults`.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
@@ -99,6 +105,7 @@ pub struct Config {
     pub pay_rate_limit: u32,
     pub sweep_interval_ms: u64,
     pub cors_origins: String,
+    pub log_format: LogFormat,
     /// Request timeout.
     pub request_timeout_ms: u64,
     pub limits: crate::server::Limits,
@@ -110,20 +117,22 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(db: &DbArgs, serve: &ServeArgs, bound: std::net::SocketAddr) -> Config {
+    pub fn new(
+        db: &DbArgs,
+        log: &LogArgs,
+        serve: &ServeArgs,
+        bound: std::net::SocketAddr,
+    ) -> Config {
+        let checkout_url = serve
+            .checkout_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}/checkout"));
         Config {
-            database_url: db.database_url.clone(),
-            checkout_url: serve
-                .checkout_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{bound}/checkout"))
-                .trim_end_matches('/')
-                .to_string(),
             test_momo_delay_ms: serve.test_momo_delay_ms,
             pay_rate_limit: serve.pay_rate_limit,
             sweep_interval_ms: serve.sweep_interval_ms,
             cors_origins: serve.cors_origins.clone(),
-            request_timeout_ms: DEFAULTS.request_timeout_ms,
+            log_format: log.log_format,
             limits: crate::server::Limits {
                 max_connections: serve.max_connections,
                 header_timeout: Duration::from_millis(serve.header_timeout_ms),
@@ -131,19 +140,20 @@ impl Config {
             },
             body_timeout_ms: serve.body_timeout_ms,
             trusted_proxies: parse_cidrs(&serve.trusted_proxies),
-            credential_recheck_ms: DEFAULTS.credential_recheck_ms,
+            ..Config::with_defaults(&db.database_url, &checkout_url)
         }
     }
 
-    /// Defaults of SPEC §10 for everything but the database and checkout URLs.
+    /// `DEFAULTS` for everything but the database and checkout URLs.
     pub fn with_defaults(database_url: &str, checkout_url: &str) -> Config {
         Config {
             database_url: database_url.to_string(),
             checkout_url: checkout_url.trim_end_matches('/').to_string(),
-            test_momo_delay_ms: 3000,
-            pay_rate_limit: 60,
-            sweep_interval_ms: 30_000,
-            cors_origins: "*".into(),
+            test_momo_delay_ms: DEFAULTS.test_momo_delay_ms,
+            pay_rate_limit: DEFAULTS.pay_rate_limit,
+            sweep_interval_ms: DEFAULTS.sweep_interval_ms,
+            cors_origins: DEFAULTS.cors_origins.into(),
+            log_format: LogFormat::default(),
             request_timeout_ms: DEFAULTS.request_timeout_ms,
             limits: crate::server::Limits {
                 max_connections: DEFAULTS.max_connections,

@@ -59,6 +59,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Merchant display names by id (immutable once created).
     pub merchant_names: Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>,
+    /// Cancelled at shutdown: every background task (sweeper, settlement
+    /// timers, the PostgreSQL listener) stops on it.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             events: EventBus::default(),
             metrics: Arc::default(),
             merchant_names: Arc::default(),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 }

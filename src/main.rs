@@ -2,9 +2,8 @@
 //! alone on the last line; logs go to stderr.
 use clap::{Parser, Subcommand};
 use ikawaari::auth::Scope;
-use ikawaari::config::{DbArgs, ServeArgs};
+use ikawaari::config::{DEFAULTS, DbArgs, LogArgs, LogFormat, ServeArgs};
 use ikawaari::service::credentials::{self, TokenKind};
-use ikawaari::workers::tokio_util_shutdown;
 use ikawaari::{AppState, Clock, Config};
 
 #[derive(Parser)]
@@ -16,6 +15,8 @@ use ikawaari::{AppState, Clock, Config};
 struct Cli {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    log: LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -90,10 +91,10 @@ enum AppTokenCommand {
     },
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("IKAWAARI_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let json = format == LogFormat::Json;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -107,7 +108,7 @@ fn init_tracing() {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.log.log_format);
     if let Err(e) = dispatch(cli).await {
         eprintln!("error: {e}");
         std::process::exit(1);
@@ -117,7 +118,10 @@ async fn main() {
 async fn state_for(db: &DbArgs) -> Result<AppState, Box<dyn std::error::Error>> {
     let conn = ikawaari::db::connect(&db.database_url, 5).await?;
     ikawaari::db::migrate(&conn).await?;
-    let config = Config::with_defaults(&db.database_url, "http://127.0.0.1:8080/checkout");
+    let config = Config::with_defaults(
+        &db.database_url,
+        &format!("http://{}/checkout", DEFAULTS.bind),
+    );
     Ok(AppState::new(conn, config, Clock::default()))
 }
 
@@ -128,7 +132,7 @@ fn describe(e: ikawaari::error::Error) -> Box<dyn std::error::Error> {
 
 async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Serve(args) => serve(cli.db, args).await,
+        Command::Serve(args) => serve(cli.db, cli.log, args).await,
         Command::Openapi => {
             println!("{}", ikawaari::openapi().to_pretty_json()?);
             Ok(())
@@ -210,12 +214,16 @@ async fn issue_and_print(
     Ok(())
 }
 
-async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(
+    db: DbArgs,
+    log: LogArgs,
+    args: ServeArgs,
+) -> Result<(), Box<dyn std::error::Error>> {
     let conn = ikawaari::db::connect(&db.database_url, 10).await?;
     ikawaari::db::migrate(&conn).await?;
     let listener = tokio::net::TcpListener::bind(&args.bind).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(conn, Config::new(&db, &args, addr), Clock::default());
+    let state = AppState::new(conn, Config::new(&db, &log, &args, addr), Clock::default());
     match credentials::seed_demo(&state).await.map_err(describe)? {
         Some((m, key)) => {
             println!("merchant: {} ({})", m.id, m.display_name);
@@ -229,15 +237,15 @@ async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Er
     println!("Swagger UI: http://{addr}/swagger-ui");
     println!("GraphiQL: http://{addr}/graphql");
     println!("listening on {addr}");
-    let (trigger, token) = tokio_util_shutdown::pair();
     ikawaari::workers::recover(&state).await.map_err(describe)?;
-    ikawaari::workers::spawn(state.clone(), token.clone());
+    ikawaari::workers::spawn(state.clone());
     let config = state.config.clone();
+    let stop = state.shutdown.clone();
     let app = ikawaari::build_app(state);
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
-        trigger.fire();
+        stop.cancel();
     };
     ikawaari::run(listener, app, &config, shutdown).await?;
     Ok(())

@@ -84,11 +84,18 @@ pub fn spawn_listener(state: crate::AppState) {
         return;
     }
     tokio::spawn(async move {
+        let stop = state.shutdown.clone();
         loop {
-            if let Err(e) = listen(&state).await {
-                tracing::warn!(error = %e, "session event listener failed; retrying");
+            tokio::select! {
+                r = listen(&state) => if let Err(e) = r {
+                    tracing::warn!(error = %e, "session event listener failed; retrying");
+                },
+                _ = stop.cancelled() => return,
             }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = stop.cancelled() => return,
+            }
         }
     });
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use entity::{checkout_session as cs, payment, payment_intent as pi};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
 use crate::AppState;
 use crate::auth::{Principal, Scope};
@@ -539,7 +541,11 @@ fn payment_error(d: &Decline) -> PaymentError {
 /// Settles a pending payment after `after`, unless someone settles it first.
 pub fn schedule_settlement(state: AppState, intent_id: String, attempt: String, after: Duration) {
     tokio::spawn(async move {
-        tokio::time::sleep(after).await;
+        tokio::select! {
+            _ = tokio::time::sleep(after) => {}
+            // Stored as due: the next process's start-up recovery settles it.
+            _ = state.shutdown.cancelled() => return,
+        }
         if let Err(e) = settle_pending(&state, &intent_id, &attempt).await {
             tracing::warn!(error = %e, "pending settlement failed; the recovery scan will retry");
         }
@@ -562,11 +568,31 @@ async fn settle_pending(state: &AppState, intent_id: &str, attempt: &str) -> Res
 /// releases claims cut short by a crash. Conditional updates make a second
 /// process doing the same at the same time harmless.
 pub async fn settle_due(state: &AppState) -> Result<()> {
+    // In bounded batches by id, so a backlog never loads at once.
+    const BATCH: u64 = 200;
+    let mut after = String::new();
+    loop {
+        let batch = pi::Entity::find()
+            .filter(pi::Column::Status.eq(IntentStatus::Processing))
+            .filter(pi::Column::Id.gt(after.as_str()))
+            .order_by_asc(pi::Column::Id)
+            .limit(BATCH)
+            .all(&state.db)
+            .await?;
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        after = last.id.clone();
+        let full = batch.len() as u64 == BATCH;
+        settle_batch(state, batch).await?;
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+async fn settle_batch(state: &AppState, processing: Vec<pi::Model>) -> Result<()> {
     let now = state.clock.now();
-    let processing = pi::Entity::find()
-        .filter(pi::Column::Status.eq(IntentStatus::Processing))
-        .all(&state.db)
-        .await?;
     for i in processing {
         let Some(attempt) = i.attempt_id.clone() else {
             continue;

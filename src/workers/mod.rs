@@ -6,8 +6,9 @@ use std::time::Duration;
 use crate::AppState;
 use crate::service::{checkout, idempotency, payment};
 
-/// Runs once at start-up, then every `sweep_interval_ms`.
-pub fn spawn(state: AppState, shutdown: tokio_util_shutdown::Token) {
+/// Runs once at start-up, then every `sweep_interval_ms`, until
+/// `state.shutdown` is cancelled.
+pub fn spawn(state: AppState) {
     crate::service::events::spawn_listener(state.clone());
     tokio::spawn(async move {
         let interval = Duration::from_millis(state.config.sweep_interval_ms.max(50));
@@ -17,7 +18,7 @@ pub fn spawn(state: AppState, shutdown: tokio_util_shutdown::Token) {
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
-                _ = shutdown.clone().wait() => return,
+                _ = state.shutdown.cancelled() => return,
             }
         }
     });
@@ -36,31 +37,4 @@ pub async fn tick(state: &AppState) -> crate::error::Result<()> {
 /// Recovery of pending payments happens once per process start.
 pub async fn recover(state: &AppState) -> crate::error::Result<()> {
     payment::recover(state).await
-}
-
-/// A tiny shutdown signal shared by the server and workers.
-pub mod tokio_util_shutdown {
-    use tokio::sync::watch;
-
-    #[derive(Clone)]
-    pub struct Token(watch::Receiver<bool>);
-
-    pub struct Trigger(watch::Sender<bool>);
-
-    pub fn pair() -> (Trigger, Token) {
-        let (tx, rx) = watch::channel(false);
-        (Trigger(tx), Token(rx))
-    }
-
-    impl Trigger {
-        pub fn fire(&self) {
-            let _ = self.0.send(true);
-        }
-    }
-
-    impl Token {
-        pub async fn wait(mut self) {
-            let _ = self.0.wait_for(|v| *v).await;
-        }
-    }
 }

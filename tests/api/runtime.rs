@@ -440,3 +440,19 @@ async fn malformed_http_is_answered_in_the_error_shape() {
     let res = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn settlement_timers_stop_at_shutdown_and_the_sweep_settles_what_they_left() {
+    let app = spawn_app().await;
+    let id = app.seed_session().await;
+    let res = app.pay(&id, &crate::helpers::momo("+2250700000000")).await;
+    assert_eq!(res.status(), 202);
+    app.state.shutdown.cancel();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let v = app.public(&id).await;
+    assert_eq!(v["status"], "open", "a timer ran after shutdown: {v}");
+    assert_eq!(v["payment_intent"]["status"], "processing");
+    // What the timer did not do, the next sweep (any process) does.
+    ikawaari::workers::tick(&app.state).await.unwrap();
+    assert_eq!(app.public(&id).await["status"], "complete");
+}
