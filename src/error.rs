@@ -1,5 +1,7 @@
 //! The one error type every client-visible failure goes through, and its one
 //! rendering as the SPEC §6 body.
+use std::borrow::Cow;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -96,6 +98,9 @@ pub enum Error {
     NotFound { kind: &'static str, id: String },
     #[error("route not found")]
     RouteNotFound,
+    /// A test-mode-only route called in live mode: answered as an unknown route.
+    #[error("test mode only")]
+    TestModeOnly,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("conflict")]
@@ -137,148 +142,111 @@ impl Error {
         }
     }
 
+    /// One row per variant: status, `type`, `code`, message. Adding a
+    /// variant fails to compile until it has its row.
+    fn row(
+        &self,
+    ) -> (
+        StatusCode,
+        &'static str,
+        Cow<'static, str>,
+        Cow<'static, str>,
+    ) {
+        use Error::*;
+        use StatusCode as S;
+        const INVALID: &str = "invalid_request_error";
+        const AUTH: &str = "authentication_error";
+        const API: &str = "api_error";
+        match self {
+            Validation(errors) => {
+                let first = errors.first();
+                let code = first.map_or(FieldCode::Invalid, |f| f.code).as_str();
+                let message = first.map_or("Invalid request.".into(), |f| f.message.clone());
+                (S::BAD_REQUEST, INVALID, code.into(), message.into())
+            }
+            JsonInvalid(msg) => (S::BAD_REQUEST, INVALID, "json_invalid".into(), format!("Invalid JSON: {msg}.").into()),
+            IdempotencyMismatch => (S::BAD_REQUEST, "idempotency_error", "idempotency_key_mismatch".into(),
+                "Keys for idempotent requests can only be used with the same parameters they were first used with.".into()),
+            ApiKeyMissing => (S::UNAUTHORIZED, AUTH, "api_key_missing".into(),
+                "You did not provide an API key. Use `Authorization: Bearer ik_test_...`.".into()),
+            ApiKeyInvalid => (S::UNAUTHORIZED, AUTH, "api_key_invalid".into(), "Invalid API key provided.".into()),
+            Declined(d) => (S::PAYMENT_REQUIRED, "card_error", d.code.clone().into(), d.message.clone().into()),
+            ScopeMissing(scope) => (S::FORBIDDEN, "permission_error", "scope_missing".into(),
+                format!("This token lacks the `{scope}` scope.").into()),
+            NotFound { kind, id } => (S::NOT_FOUND, INVALID, "resource_missing".into(),
+                format!("No such {kind}: '{}'", truncate(id, 80)).into()),
+            RouteNotFound | TestModeOnly => (S::NOT_FOUND, INVALID, "route_not_found".into(), "Unrecognized request URL.".into()),
+            MethodNotAllowed => (S::METHOD_NOT_ALLOWED, INVALID, "method_not_allowed".into(),
+                "This method is not allowed on this URL.".into()),
+            Conflict(c) => {
+                let (code, message) = c.row();
+                (S::CONFLICT, INVALID, code.into(), message.into())
+            }
+            BodyTooLarge => (S::PAYLOAD_TOO_LARGE, INVALID, "body_too_large".into(),
+                format!("The request body exceeds {} KiB.", crate::BODY_LIMIT / 1024).into()),
+            UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, INVALID, "unsupported_media_type".into(),
+                "Request bodies must be JSON with `Content-Type: application/json`.".into()),
+            RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limit_error", "rate_limited".into(),
+                "Too many requests; slow down and retry shortly.".into()),
+            Timeout => (S::SERVICE_UNAVAILABLE, API, "timeout".into(), "The request took too long to complete.".into()),
+            ProcessorUnavailable => (S::SERVICE_UNAVAILABLE, API, "processor_unavailable".into(),
+                "No payment processor is configured for live mode.".into()),
+            Internal(_) => (S::INTERNAL_SERVER_ERROR, API, "internal".into(), "An internal error occurred.".into()),
+        }
+    }
+
     /// The body, status and extra fields of this error, as every front end shows it.
     pub fn body(&self) -> (StatusCode, ErrorBody) {
-        use Error::*;
-        let mut b = ErrorBody::new("invalid_request_error", "");
-        let status = match self {
-            Validation(errors) => {
-                let first = errors
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| FieldError::invalid("", "Invalid request."));
-                b.code = first.code.as_str().into();
-                b.param = Some(first.param).filter(|p| !p.is_empty());
-                b.message = first.message;
-                b.errors = Some(
-                    errors
-                        .iter()
-                        .map(|e| FieldErrorBody {
-                            code: e.code.as_str().into(),
-                            param: e.param.clone(),
-                            message: e.message.clone(),
-                        })
-                        .collect(),
-                );
-                StatusCode::BAD_REQUEST
-            }
-            JsonInvalid(msg) => {
-                b.code = "json_invalid".into();
-                b.message = format!("Invalid JSON: {msg}.");
-                StatusCode::BAD_REQUEST
-            }
-            IdempotencyMismatch => {
-                b.r#type = "idempotency_error".into();
-                b.code = "idempotency_key_mismatch".into();
-                b.message = "Keys for idempotent requests can only be used with the same parameters they were first used with.".into();
-                StatusCode::BAD_REQUEST
-            }
-            ApiKeyMissing => {
-                b.r#type = "authentication_error".into();
-                b.code = "api_key_missing".into();
-                b.message =
-                    "You did not provide an API key. Use `Authorization: Bearer ik_test_...`."
-                        .into();
-                StatusCode::UNAUTHORIZED
-            }
-            ApiKeyInvalid => {
-                b.r#type = "authentication_error".into();
-                b.code = "api_key_invalid".into();
-                b.message = "Invalid API key provided.".into();
-                StatusCode::UNAUTHORIZED
-            }
-            Declined(d) => {
-                b.r#type = "card_error".into();
-                b.code = d.code.clone();
-                b.decline_code = d.decline_code.clone();
-                b.message = d.message.clone();
-                StatusCode::PAYMENT_REQUIRED
-            }
-            ScopeMissing(scope) => {
-                b.r#type = "permission_error".into();
-                b.code = "scope_missing".into();
-                b.message = format!("This token lacks the `{scope}` scope.");
-                StatusCode::FORBIDDEN
-            }
-            NotFound { kind, id } => {
-                b.code = "resource_missing".into();
-                b.message = format!("No such {kind}: '{}'", truncate(id, 80));
-                StatusCode::NOT_FOUND
-            }
-            RouteNotFound => {
-                b.code = "route_not_found".into();
-                b.message = "Unrecognized request URL.".into();
-                StatusCode::NOT_FOUND
-            }
-            MethodNotAllowed => {
-                b.code = "method_not_allowed".into();
-                b.message = "This method is not allowed on this URL.".into();
-                StatusCode::METHOD_NOT_ALLOWED
-            }
-            Conflict(c) => {
-                let (code, message) = match c {
-                    self::Conflict::SessionExpired => (
-                        "checkout_session_expired",
-                        "This checkout session has expired.",
-                    ),
-                    self::Conflict::SessionCompleted => (
-                        "checkout_session_completed",
-                        "This checkout session is already paid.",
-                    ),
-                    self::Conflict::SessionNotOpen => (
-                        "checkout_session_not_open",
-                        "Only open checkout sessions can be expired.",
-                    ),
-                    self::Conflict::PaymentInProgress => (
-                        "payment_in_progress",
-                        "A payment for this checkout session is already processing.",
-                    ),
-                    self::Conflict::IdempotencyKeyInUse => (
-                        "idempotency_key_in_use",
-                        "A request with this idempotency key is still in progress; retry later.",
-                    ),
-                };
-                b.code = code.into();
-                b.message = message.into();
-                StatusCode::CONFLICT
-            }
-            BodyTooLarge => {
-                b.code = "body_too_large".into();
-                b.message = "The request body exceeds 256 KiB.".into();
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            UnsupportedMediaType => {
-                b.code = "unsupported_media_type".into();
-                b.message =
-                    "Request bodies must be JSON with `Content-Type: application/json`.".into();
-                StatusCode::UNSUPPORTED_MEDIA_TYPE
-            }
-            RateLimited { .. } => {
-                b.r#type = "rate_limit_error".into();
-                b.code = "rate_limited".into();
-                b.message = "Too many requests; slow down and retry shortly.".into();
-                StatusCode::TOO_MANY_REQUESTS
-            }
-            Timeout => {
-                b.r#type = "api_error".into();
-                b.code = "timeout".into();
-                b.message = "The request took too long to complete.".into();
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            ProcessorUnavailable => {
-                b.r#type = "api_error".into();
-                b.code = "processor_unavailable".into();
-                b.message = "No payment processor is configured for live mode.".into();
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Internal(_) => {
-                b.r#type = "api_error".into();
-                b.code = "internal".into();
-                b.message = "An internal error occurred.".into();
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
+        let (status, r#type, code, message) = self.row();
+        let mut b = ErrorBody::new(r#type, &code);
+        b.message = message.into_owned();
+        if let Error::Validation(errors) = self {
+            b.param = errors
+                .first()
+                .map(|f| f.param.clone())
+                .filter(|p| !p.is_empty());
+            b.errors = Some(
+                errors
+                    .iter()
+                    .map(|e| FieldErrorBody {
+                        code: e.code.as_str().into(),
+                        param: e.param.clone(),
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+            );
+        }
+        if let Error::Declined(d) = self {
+            b.decline_code = d.decline_code.clone();
+        }
         (status, b)
+    }
+}
+
+impl Conflict {
+    fn row(self) -> (&'static str, &'static str) {
+        match self {
+            Conflict::SessionExpired => (
+                "checkout_session_expired",
+                "This checkout session has expired.",
+            ),
+            Conflict::SessionCompleted => (
+                "checkout_session_completed",
+                "This checkout session is already paid.",
+            ),
+            Conflict::SessionNotOpen => (
+                "checkout_session_not_open",
+                "Only open checkout sessions can be expired.",
+            ),
+            Conflict::PaymentInProgress => (
+                "payment_in_progress",
+                "A payment for this checkout session is already processing.",
+            ),
+            Conflict::IdempotencyKeyInUse => (
+                "idempotency_key_in_use",
+                "A request with this idempotency key is still in progress; retry later.",
+            ),
+        }
     }
 }
 

@@ -695,7 +695,7 @@ pub async fn test_helper_settle(
 ) -> Result<()> {
     p.require(Scope::Write)?;
     if p.livemode {
-        return Err(Error::RouteNotFound);
+        return Err(Error::TestModeOnly);
     }
     let s = checkout::find_owned(state, p, session_id).await?;
     match checkout::effective_status(&s, state.clock.now()) {
@@ -750,7 +750,7 @@ pub async fn test_helper_settle(
 pub async fn test_helper_expire(state: &AppState, p: &Principal, session_id: &str) -> Result<()> {
     p.require(Scope::Write)?;
     if p.livemode {
-        return Err(Error::RouteNotFound);
+        return Err(Error::TestModeOnly);
     }
     checkout::expire(state, p, session_id).await.map(|_| ())
 }
