@@ -1,4 +1,6 @@
-//! Bearer tokens → `Principal {merchant, livemode, scopes}` (SPEC §2).
+//! Bearer tokens → `Principal {merchant, livemode, scopes}` (SPEC §2): the
+//! HTTP side. `Principal` itself is a domain type, so the service that
+//! authenticates does not depend on this module.
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -6,61 +8,7 @@ use axum::http::request::Parts;
 use crate::AppState;
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Read,
-    Write,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "payments:read",
-            Scope::Write => "payments:write",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Scope> {
-        match s.trim() {
-            "payments:read" => Some(Scope::Read),
-            "payments:write" => Some(Scope::Write),
-            _ => None,
-        }
-    }
-}
-
-/// Who is calling: one merchant in one mode, with scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub merchant_id: String,
-    pub livemode: bool,
-    pub can_read: bool,
-    pub can_write: bool,
-}
-
-impl Principal {
-    /// `payments:write` includes read.
-    pub fn require(&self, scope: Scope) -> Result<()> {
-        let ok = match scope {
-            Scope::Read => self.can_read || self.can_write,
-            Scope::Write => self.can_write,
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::ScopeMissing(scope.as_str()))
-        }
-    }
-
-    /// The idempotency scope of this caller: merchant and mode.
-    pub fn scope_key(&self) -> String {
-        format!(
-            "{}:{}",
-            self.merchant_id,
-            if self.livemode { "live" } else { "test" }
-        )
-    }
-}
+pub use crate::domain::principal::{Principal, Scope};
 
 /// The token of an `Authorization: Bearer …` header value.
 pub fn bearer_token(value: Option<&str>) -> Result<&str> {

@@ -296,7 +296,7 @@ pub struct CheckoutSessionOut {
     pub client_reference_id: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub locale: String,
-    pub payment_method_types: Vec<String>,
+    pub payment_method_types: Vec<PaymentMethodKind>,
     pub livemode: bool,
     /// Unix seconds.
     pub created: i64,
@@ -362,7 +362,7 @@ pub struct PublicCheckoutSession {
     pub line_items: Vec<PublicLineItem>,
     pub payment_intent: PublicPaymentIntent,
     pub locale: String,
-    pub payment_method_types: Vec<String>,
+    pub payment_method_types: Vec<PaymentMethodKind>,
     pub cancel_url: Option<String>,
     pub expires_at: i64,
     pub livemode: bool,
@@ -513,168 +513,3 @@ pub struct CancelSubscriptionRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyRequest {}
-
-// ----- model → wire -----
-
-mod present {
-    use entity::{line_item as li, payment_intent as pi, subscription as sub};
-
-    use super::*;
-    use crate::service::checkout::{PublicView, SessionView};
-    use crate::service::stored;
-
-    fn recurring(i: &li::Model) -> Option<RecurringOut> {
-        i.recurring_interval.map(|interval| RecurringOut {
-            interval,
-            interval_count: i64::from(i.recurring_interval_count.unwrap_or(1)),
-        })
-    }
-
-    impl From<&li::Model> for LineItemOut {
-        fn from(i: &li::Model) -> Self {
-            LineItemOut {
-                id: i.id.clone(),
-                object: "item",
-                name: i.name.clone(),
-                description: i.description.clone(),
-                images: stored::images(i),
-                amount: i.amount,
-                quantity: i.quantity,
-                amount_total: i.amount_total,
-                currency: i.currency.clone(),
-                recurring: recurring(i),
-            }
-        }
-    }
-
-    impl From<&li::Model> for PublicLineItem {
-        fn from(i: &li::Model) -> Self {
-            PublicLineItem {
-                name: i.name.clone(),
-                description: i.description.clone(),
-                images: stored::images(i),
-                amount: i.amount,
-                quantity: i.quantity,
-                amount_total: i.amount_total,
-                currency: i.currency.clone(),
-                recurring: recurring(i),
-            }
-        }
-    }
-
-    impl CheckoutSessionOut {
-        /// `checkout_base` is the configured checkout URL (`…/checkout`).
-        pub fn new(v: &SessionView, checkout_base: &str) -> Self {
-            let s = &v.session;
-            CheckoutSessionOut {
-                id: s.id.clone(),
-                object: "checkout.session",
-                url: format!("{checkout_base}/{}", s.id),
-                status: v.status,
-                payment_status: s.payment_status,
-                mode: s.mode,
-                currency: s.currency.clone(),
-                amount_subtotal: s.amount_subtotal,
-                amount_total: s.amount_total,
-                line_items: LineItemList {
-                    object: "list",
-                    data: v.items.iter().map(LineItemOut::from).collect(),
-                    has_more: v.has_more_items,
-                    url: format!("/api/v1/checkout/sessions/{}/line_items", s.id),
-                },
-                payment_intent: s.payment_intent_id.clone(),
-                subscription: s.subscription_id.clone(),
-                success_url: s.success_url.clone(),
-                cancel_url: s.cancel_url.clone(),
-                customer_email: s.customer_email.clone(),
-                client_reference_id: s.client_reference_id.clone(),
-                metadata: stored::metadata(s),
-                locale: s.locale.clone(),
-                payment_method_types: stored::payment_methods(s),
-                livemode: s.livemode,
-                created: s.created,
-                expires_at: s.expires_at,
-                completed_at: s.completed_at,
-            }
-        }
-    }
-
-    impl From<&PublicView> for PublicCheckoutSession {
-        fn from(v: &PublicView) -> Self {
-            let s = &v.session;
-            PublicCheckoutSession {
-                id: s.id.clone(),
-                object: "checkout.session.public",
-                merchant: MerchantPublic {
-                    display_name: v.merchant_name.clone(),
-                },
-                mode: s.mode,
-                status: v.status,
-                payment_status: s.payment_status,
-                currency: s.currency.clone(),
-                amount_subtotal: s.amount_subtotal,
-                amount_total: s.amount_total,
-                line_items: v.items.iter().map(PublicLineItem::from).collect(),
-                payment_intent: PublicPaymentIntent {
-                    status: v.intent.status,
-                    last_payment_error: stored::last_payment_error(&v.intent),
-                },
-                locale: s.locale.clone(),
-                payment_method_types: stored::payment_methods(s),
-                cancel_url: s.cancel_url.clone(),
-                expires_at: s.expires_at,
-                livemode: s.livemode,
-            }
-        }
-    }
-
-    impl From<&pi::Model> for PaymentIntentOut {
-        fn from(i: &pi::Model) -> Self {
-            PaymentIntentOut {
-                id: i.id.clone(),
-                object: "payment_intent",
-                status: i.status,
-                amount: i.amount,
-                currency: i.currency.clone(),
-                checkout_session: i.session_id.clone(),
-                payment_method: stored::payment_method(i),
-                last_payment_error: stored::last_payment_error(i),
-                livemode: i.livemode,
-                created: i.created,
-            }
-        }
-    }
-
-    impl SubscriptionOut {
-        pub fn new(s: &sub::Model, items: &[li::Model], now: i64) -> Self {
-            let (status, canceled_at) = crate::service::subscription::effective(s, now);
-            SubscriptionOut {
-                id: s.id.clone(),
-                object: "subscription",
-                status,
-                currency: s.currency.clone(),
-                amount: s.amount,
-                items: items
-                    .iter()
-                    .map(|i| SubscriptionItemOut {
-                        name: i.name.clone(),
-                        amount: i.amount,
-                        quantity: i.quantity,
-                        currency: i.currency.clone(),
-                    })
-                    .collect(),
-                recurring: RecurringOut {
-                    interval: s.recurring_interval,
-                    interval_count: i64::from(s.recurring_interval_count),
-                },
-                current_period_start: s.current_period_start,
-                current_period_end: s.current_period_end,
-                cancel_at_period_end: s.cancel_at_period_end,
-                canceled_at,
-                checkout_session: s.session_id.clone(),
-                livemode: s.livemode,
-                created: s.created,
-            }
-        }
-    }
-}

@@ -3,6 +3,7 @@ pub mod currency;
 pub mod ids;
 pub mod locale;
 pub mod money;
+pub mod principal;
 pub mod return_url;
 pub mod time;
 

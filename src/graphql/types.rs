@@ -5,7 +5,7 @@ use entity::{checkout_session as cs, line_item as li, payment_intent as pi, subs
 
 use super::loaders::{IntentLoader, LineItemLoader, SubscriptionLoader};
 use super::scalars::{DateTime, Money};
-use super::{app, db_error};
+use super::{app, db_error, gql};
 use crate::service::{checkout, stored, subscription};
 
 // GraphQL's views of the domain enums (`remote`: conversions both ways,
@@ -163,14 +163,15 @@ impl CheckoutSession {
         self.model.client_reference_id.as_deref()
     }
     /// String keys and values.
-    async fn metadata(&self) -> Json<std::collections::BTreeMap<String, String>> {
-        Json(stored::metadata(&self.model))
+    async fn metadata(&self) -> Result<Json<std::collections::BTreeMap<String, String>>> {
+        stored::metadata(&self.model).map(Json).map_err(gql)
     }
     async fn locale(&self) -> &str {
         &self.model.locale
     }
-    async fn payment_method_types(&self) -> Vec<String> {
-        stored::payment_methods(&self.model)
+    async fn payment_method_types(&self) -> Result<Vec<PaymentMethodType>> {
+        let kinds = stored::payment_methods(&self.model).map_err(gql)?;
+        Ok(kinds.into_iter().map(Into::into).collect())
     }
     async fn livemode(&self) -> bool {
         self.model.livemode
@@ -205,8 +206,8 @@ impl LineItem {
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
-    async fn images(&self) -> Vec<String> {
-        stored::images(&self.0)
+    async fn images(&self) -> Result<Vec<String>> {
+        stored::images(&self.0).map_err(gql)
     }
     /// Unit amount.
     async fn amount(&self) -> Money {
@@ -270,9 +271,11 @@ impl PaymentIntent {
     async fn checkout_session_id(&self) -> ID {
         ID(self.0.session_id.clone())
     }
-    async fn payment_method(&self) -> Option<PaymentMethod> {
-        let m = stored::payment_method(&self.0)?;
-        Some(PaymentMethod {
+    async fn payment_method(&self) -> Result<Option<PaymentMethod>> {
+        let Some(m) = stored::payment_method(&self.0).map_err(gql)? else {
+            return Ok(None);
+        };
+        Ok(Some(PaymentMethod {
             r#type: m.r#type,
             brand: m.brand,
             last4: m.last4,
@@ -280,16 +283,18 @@ impl PaymentIntent {
             exp_year: m.exp_year.map(|v| v as i32),
             provider: m.provider,
             phone: m.phone,
-        })
+        }))
     }
-    async fn last_payment_error(&self) -> Option<LastPaymentError> {
-        let e = stored::last_payment_error(&self.0)?;
-        Some(LastPaymentError {
+    async fn last_payment_error(&self) -> Result<Option<LastPaymentError>> {
+        let Some(e) = stored::last_payment_error(&self.0).map_err(gql)? else {
+            return Ok(None);
+        };
+        Ok(Some(LastPaymentError {
             r#type: e.r#type,
             code: e.code,
             decline_code: e.decline_code,
             message: e.message,
-        })
+        }))
     }
     async fn livemode(&self) -> bool {
         self.0.livemode

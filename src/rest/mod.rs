@@ -5,6 +5,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod ops;
 mod payments;
+pub mod present;
 mod public;
 pub mod rate_limit;
 mod sessions;

@@ -35,7 +35,7 @@ async fn get_payment_intent(
     Path(id): Path<String>,
 ) -> Result<Json<PaymentIntentOut>> {
     let i = payment::get_intent(&state, &p, &id).await?;
-    Ok(Json(PaymentIntentOut::from(&i)))
+    Ok(Json(PaymentIntentOut::try_from(&i)?))
 }
 
 /// Retrieve a subscription
@@ -84,7 +84,7 @@ async fn helper(
     Ok(Json(CheckoutSessionOut::new(
         &v,
         &state.config.checkout_url,
-    )))
+    )?))
 }
 
 /// Test helper: pay a session

@@ -32,7 +32,7 @@ async fn get_public_session(
     Path(session_id): Path<String>,
 ) -> Result<Json<PublicCheckoutSession>> {
     let v = checkout::public_view(&state, &session_id).await?;
-    Ok(Json(PublicCheckoutSession::from(&v)))
+    Ok(Json(PublicCheckoutSession::try_from(&v)?))
 }
 
 /// Pay a checkout session
@@ -72,7 +72,7 @@ async fn pay(
             id: paid.intent.id.clone(),
             status: paid.intent.status,
         },
-        session: PublicCheckoutSession::from(&paid.view),
+        session: PublicCheckoutSession::try_from(&paid.view)?,
         redirect_url: paid.redirect_url,
     };
     let status = if paid.processing {

@@ -38,7 +38,7 @@ async fn create_session(
     Ok(Json(CheckoutSessionOut::new(
         &v,
         &state.config.checkout_url,
-    )))
+    )?))
 }
 
 /// List checkout sessions
@@ -59,7 +59,7 @@ async fn list_sessions(
         data: views
             .iter()
             .map(|v| CheckoutSessionOut::new(v, &state.config.checkout_url))
-            .collect(),
+            .collect::<Result<_>>()?,
         has_more,
         url: "/api/v1/checkout/sessions".into(),
     }))
@@ -78,7 +78,7 @@ async fn get_session(
     Ok(Json(CheckoutSessionOut::new(
         &v,
         &state.config.checkout_url,
-    )))
+    )?))
 }
 
 /// List a session's line items
@@ -94,7 +94,10 @@ async fn list_line_items(
     let (items, has_more) = checkout::line_items(&state, &p, &id, &q).await?;
     Ok(Json(LineItemList {
         object: "list",
-        data: items.iter().map(LineItemOut::from).collect(),
+        data: items
+            .iter()
+            .map(LineItemOut::try_from)
+            .collect::<Result<_>>()?,
         has_more,
         url: format!("/api/v1/checkout/sessions/{id}/line_items"),
     }))
@@ -118,5 +121,5 @@ async fn expire_session(
     Ok(Json(CheckoutSessionOut::new(
         &v,
         &state.config.checkout_url,
-    )))
+    )?))
 }

@@ -10,9 +10,9 @@ use sea_orm::{
 };
 
 use crate::AppState;
-use crate::auth::{Principal, Scope};
 use crate::db::Unique;
 use crate::domain::money::MAX_TOTAL;
+use crate::domain::principal::{Principal, Scope};
 use crate::domain::{
     Amount, Currency, IntentStatus, Interval, Mode, PaymentStatus, ReturnUrl, SessionStatus, ids,
     locale,

@@ -5,9 +5,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::auth::{Principal, Scope};
 use crate::db::Unique;
 use crate::domain::ids::{new_id, random_token};
+use crate::domain::principal::{Principal, Scope};
 use crate::error::{Error, Result};
 
 /// Random characters after the `ik_test_`-style prefix (32 × 5.95 = 190 bits).

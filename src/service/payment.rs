@@ -15,9 +15,9 @@ use sea_orm::{
 };
 
 use crate::AppState;
-use crate::auth::{Principal, Scope};
 use crate::db::Unique;
 use crate::domain::ids;
+use crate::domain::principal::{Principal, Scope};
 use crate::domain::return_url::resolve;
 use crate::domain::{
     ChargeStatus, IntentStatus, PaymentMethodKind, PaymentStatus, Provider, SessionStatus,
@@ -27,8 +27,11 @@ use crate::processor::{Charge, Outcome, Settlement};
 use crate::service::checkout::{self, PublicView};
 use crate::service::events;
 use crate::service::stored;
+use crate::service::stored::{
+    StoredPaymentError as PaymentError, StoredPaymentMethod as PaymentMethodSummary,
+};
 use crate::service::subscription;
-use crate::wire::{PayRequest, PaymentError, PaymentMethodSummary};
+use crate::wire::PayRequest;
 
 /// A claimed card attempt older than this with no pending settlement was cut
 /// short by a crash; it is released so the customer can pay again.

@@ -6,7 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use crate::AppState;
-use crate::auth::{Principal, Scope};
+use crate::domain::principal::{Principal, Scope};
 use crate::domain::{Currency, PaymentStatus, SessionStatus};
 use crate::error::{Error, Result};
 

@@ -1,39 +1,88 @@
 //! The columns stored as text (lists and JSON), decoded in one place for
-//! every front end.
+//! every front end. Their storage types are versioned apart from the wire
+//! types (`rest::present` converts); a value that does not decode is an
+//! error naming the row, never a default.
 use std::collections::BTreeMap;
 
 use entity::{checkout_session as cs, line_item as li, payment_intent as pi};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::wire::{PaymentError, PaymentMethodSummary};
+use crate::domain::PaymentMethodKind;
+use crate::error::{Error, Result};
+
+/// `payment_intents.payment_method`: brand + last4 or provider + masked
+/// phone, never a full number. `type` is `card`, `mobile_money` or `test_helper`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPaymentMethod {
+    pub r#type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp_month: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp_year: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// `payment_intents.last_payment_error`: why the last attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPaymentError {
+    pub r#type: String,
+    pub code: String,
+    #[serde(default)]
+    pub decline_code: Option<String>,
+    pub message: String,
+}
+
+fn corrupt(column: &str, row: &str, e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("corrupt {column} in row {row}: {e}"))
+}
+
+fn decode<T: DeserializeOwned>(text: &str, column: &str, row: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(column, row, e))
+}
 
 /// `card`, `mobile_money`, in the order the merchant gave them.
-pub fn payment_methods(s: &cs::Model) -> Vec<String> {
+pub fn payment_methods(s: &cs::Model) -> Result<Vec<PaymentMethodKind>> {
     s.payment_method_types
         .split(',')
         .filter(|m| !m.is_empty())
-        .map(str::to_string)
+        .map(|m| {
+            PaymentMethodKind::parse(m)
+                .ok_or_else(|| corrupt("checkout_sessions.payment_method_types", &s.id, m))
+        })
         .collect()
 }
 
-pub fn accepts(s: &cs::Model, method: crate::domain::PaymentMethodKind) -> bool {
+pub fn accepts(s: &cs::Model, method: PaymentMethodKind) -> bool {
     s.payment_method_types
         .split(',')
         .any(|m| m == method.as_str())
 }
 
-pub fn metadata(s: &cs::Model) -> BTreeMap<String, String> {
-    serde_json::from_str(&s.metadata).unwrap_or_default()
+pub fn metadata(s: &cs::Model) -> Result<BTreeMap<String, String>> {
+    decode(&s.metadata, "checkout_sessions.metadata", &s.id)
 }
 
-pub fn images(i: &li::Model) -> Vec<String> {
-    serde_json::from_str(&i.images).unwrap_or_default()
+pub fn images(i: &li::Model) -> Result<Vec<String>> {
+    decode(&i.images, "line_items.images", &i.id)
 }
 
-pub fn last_payment_error(i: &pi::Model) -> Option<PaymentError> {
-    serde_json::from_str(i.last_payment_error.as_deref()?).ok()
+pub fn last_payment_error(i: &pi::Model) -> Result<Option<StoredPaymentError>> {
+    i.last_payment_error
+        .as_deref()
+        .map(|t| decode(t, "payment_intents.last_payment_error", &i.id))
+        .transpose()
 }
 
-/// Brand + last4 or provider + masked phone: never a full number.
-pub fn payment_method(i: &pi::Model) -> Option<PaymentMethodSummary> {
-    serde_json::from_str(i.payment_method.as_deref()?).ok()
+pub fn payment_method(i: &pi::Model) -> Result<Option<StoredPaymentMethod>> {
+    i.payment_method
+        .as_deref()
+        .map(|t| decode(t, "payment_intents.payment_method", &i.id))
+        .transpose()
 }

@@ -7,8 +7,8 @@ use sea_orm::{
 };
 
 use crate::AppState;
-use crate::auth::{Principal, Scope};
 use crate::db::Unique;
+use crate::domain::principal::{Principal, Scope};
 use crate::domain::{Mode, SubscriptionStatus, ids, time};
 use crate::error::{Error, Result};
 

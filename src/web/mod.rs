@@ -142,16 +142,18 @@ fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     }
 }
 
-fn items(v: &PublicView, lang: Lang) -> Vec<ItemView> {
+fn items(v: &PublicView, lang: Lang) -> Result<Vec<ItemView>, Error> {
     v.items
         .iter()
-        .map(|i| ItemView {
-            name: i.name.clone(),
-            description: i.description.clone(),
-            quantity: i.quantity,
-            unit: format::amount(i.amount, &i.currency, lang),
-            line_total: format::amount(i.amount_total, &i.currency, lang),
-            image: stored::images(i).into_iter().next(),
+        .map(|i| {
+            Ok(ItemView {
+                name: i.name.clone(),
+                description: i.description.clone(),
+                quantity: i.quantity,
+                unit: format::amount(i.amount, &i.currency, lang),
+                line_total: format::amount(i.amount_total, &i.currency, lang),
+                image: stored::images(i)?.into_iter().next(),
+            })
         })
         .collect()
 }
@@ -201,6 +203,10 @@ async fn page(
     let lang = i18n::negotiate(Some(&view.session.locale), accept);
     let t = lang.strings();
     let s = &view.session;
+    let item_views = match items(&view, lang) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     let total = format::amount(s.amount_total, &s.currency, lang);
     match view.status {
         SessionStatus::Expired => {
@@ -221,7 +227,7 @@ async fn page(
                 version: &VERSION,
                 merchant: &view.merchant_name,
                 test_mode: !s.livemode,
-                items: items(&view, lang),
+                items: item_views,
                 total,
                 interval: interval(&view, lang),
                 continue_url: Some(resolve(&s.success_url, &s.id)),
@@ -236,7 +242,7 @@ async fn page(
                 merchant: &view.merchant_name,
                 test_mode: !s.livemode,
                 session_id: &s.id,
-                items: items(&view, lang),
+                items: item_views,
                 total,
                 interval: interval(&view, lang),
                 card: stored::accepts(s, PaymentMethodKind::Card),

@@ -643,3 +643,45 @@ async fn cors_preflight_on_public_routes_only() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_corrupt_stored_column_is_an_error_not_a_default() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let app = spawn_app().await;
+    let id = app.seed_session().await;
+    entity::checkout_session::Entity::update_many()
+        .col_expr(
+            entity::checkout_session::Column::Metadata,
+            Expr::value("{not json"),
+        )
+        .filter(entity::checkout_session::Column::Id.eq(&id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let res = app.get(&format!("/api/v1/checkout/sessions/{id}")).await;
+    assert_error(res, 500, "internal", None).await;
+    let v = app
+        .graphql(
+            "query($id: ID!) { checkoutSession(id: $id) { metadata } }",
+            serde_json::json!({"id": id}),
+        )
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "internal", "{v}");
+    // A stored status outside the set is an error too, never `open`.
+    entity::checkout_session::Entity::update_many()
+        .col_expr(
+            entity::checkout_session::Column::Status,
+            Expr::value("opened"),
+        )
+        .filter(entity::checkout_session::Column::Id.eq(&id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let res = app
+        .client
+        .get(app.url(&format!("/api/checkout/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 500, "internal", None).await;
+}

@@ -1,0 +1,202 @@
+//! Presenters: service views and rows → REST wire types. They live with
+//! the front end that needs them, so `wire` knows nothing of the service.
+//! A stored column that does not decode is an error (logged, `500`), never
+//! a default.
+use entity::{line_item as li, payment_intent as pi, subscription as sub};
+
+use crate::error::{Error, Result};
+use crate::service::checkout::{PublicView, SessionView};
+use crate::service::stored::{self, StoredPaymentError, StoredPaymentMethod};
+use crate::wire::*;
+
+fn recurring(i: &li::Model) -> Option<RecurringOut> {
+    i.recurring_interval.map(|interval| RecurringOut {
+        interval,
+        interval_count: i64::from(i.recurring_interval_count.unwrap_or(1)),
+    })
+}
+
+impl TryFrom<&li::Model> for LineItemOut {
+    type Error = Error;
+    fn try_from(i: &li::Model) -> Result<Self> {
+        Ok(LineItemOut {
+            id: i.id.clone(),
+            object: "item",
+            name: i.name.clone(),
+            description: i.description.clone(),
+            images: stored::images(i)?,
+            amount: i.amount,
+            quantity: i.quantity,
+            amount_total: i.amount_total,
+            currency: i.currency.clone(),
+            recurring: recurring(i),
+        })
+    }
+}
+
+impl TryFrom<&li::Model> for PublicLineItem {
+    type Error = Error;
+    fn try_from(i: &li::Model) -> Result<Self> {
+        Ok(PublicLineItem {
+            name: i.name.clone(),
+            description: i.description.clone(),
+            images: stored::images(i)?,
+            amount: i.amount,
+            quantity: i.quantity,
+            amount_total: i.amount_total,
+            currency: i.currency.clone(),
+            recurring: recurring(i),
+        })
+    }
+}
+
+impl CheckoutSessionOut {
+    /// `checkout_base` is the configured checkout URL (`…/checkout`).
+    pub fn new(v: &SessionView, checkout_base: &str) -> Result<Self> {
+        let s = &v.session;
+        Ok(CheckoutSessionOut {
+            id: s.id.clone(),
+            object: "checkout.session",
+            url: format!("{checkout_base}/{}", s.id),
+            status: v.status,
+            payment_status: s.payment_status,
+            mode: s.mode,
+            currency: s.currency.clone(),
+            amount_subtotal: s.amount_subtotal,
+            amount_total: s.amount_total,
+            line_items: LineItemList {
+                object: "list",
+                data: v
+                    .items
+                    .iter()
+                    .map(LineItemOut::try_from)
+                    .collect::<Result<_>>()?,
+                has_more: v.has_more_items,
+                url: format!("/api/v1/checkout/sessions/{}/line_items", s.id),
+            },
+            payment_intent: s.payment_intent_id.clone(),
+            subscription: s.subscription_id.clone(),
+            success_url: s.success_url.clone(),
+            cancel_url: s.cancel_url.clone(),
+            customer_email: s.customer_email.clone(),
+            client_reference_id: s.client_reference_id.clone(),
+            metadata: stored::metadata(s)?,
+            locale: s.locale.clone(),
+            payment_method_types: stored::payment_methods(s)?,
+            livemode: s.livemode,
+            created: s.created,
+            expires_at: s.expires_at,
+            completed_at: s.completed_at,
+        })
+    }
+}
+
+impl TryFrom<&PublicView> for PublicCheckoutSession {
+    type Error = Error;
+    fn try_from(v: &PublicView) -> Result<Self> {
+        let s = &v.session;
+        Ok(PublicCheckoutSession {
+            id: s.id.clone(),
+            object: "checkout.session.public",
+            merchant: MerchantPublic {
+                display_name: v.merchant_name.clone(),
+            },
+            mode: s.mode,
+            status: v.status,
+            payment_status: s.payment_status,
+            currency: s.currency.clone(),
+            amount_subtotal: s.amount_subtotal,
+            amount_total: s.amount_total,
+            line_items: v
+                .items
+                .iter()
+                .map(PublicLineItem::try_from)
+                .collect::<Result<_>>()?,
+            payment_intent: PublicPaymentIntent {
+                status: v.intent.status,
+                last_payment_error: stored::last_payment_error(&v.intent)?.map(PaymentError::from),
+            },
+            locale: s.locale.clone(),
+            payment_method_types: stored::payment_methods(s)?,
+            cancel_url: s.cancel_url.clone(),
+            expires_at: s.expires_at,
+            livemode: s.livemode,
+        })
+    }
+}
+
+impl TryFrom<&pi::Model> for PaymentIntentOut {
+    type Error = Error;
+    fn try_from(i: &pi::Model) -> Result<Self> {
+        Ok(PaymentIntentOut {
+            id: i.id.clone(),
+            object: "payment_intent",
+            status: i.status,
+            amount: i.amount,
+            currency: i.currency.clone(),
+            checkout_session: i.session_id.clone(),
+            payment_method: stored::payment_method(i)?.map(PaymentMethodSummary::from),
+            last_payment_error: stored::last_payment_error(i)?.map(PaymentError::from),
+            livemode: i.livemode,
+            created: i.created,
+        })
+    }
+}
+
+impl SubscriptionOut {
+    pub fn new(s: &sub::Model, items: &[li::Model], now: i64) -> Self {
+        let (status, canceled_at) = crate::service::subscription::effective(s, now);
+        SubscriptionOut {
+            id: s.id.clone(),
+            object: "subscription",
+            status,
+            currency: s.currency.clone(),
+            amount: s.amount,
+            items: items
+                .iter()
+                .map(|i| SubscriptionItemOut {
+                    name: i.name.clone(),
+                    amount: i.amount,
+                    quantity: i.quantity,
+                    currency: i.currency.clone(),
+                })
+                .collect(),
+            recurring: RecurringOut {
+                interval: s.recurring_interval,
+                interval_count: i64::from(s.recurring_interval_count),
+            },
+            current_period_start: s.current_period_start,
+            current_period_end: s.current_period_end,
+            cancel_at_period_end: s.cancel_at_period_end,
+            canceled_at,
+            checkout_session: s.session_id.clone(),
+            livemode: s.livemode,
+            created: s.created,
+        }
+    }
+}
+
+impl From<StoredPaymentError> for PaymentError {
+    fn from(e: StoredPaymentError) -> Self {
+        PaymentError {
+            r#type: e.r#type,
+            code: e.code,
+            decline_code: e.decline_code,
+            message: e.message,
+        }
+    }
+}
+
+impl From<StoredPaymentMethod> for PaymentMethodSummary {
+    fn from(m: StoredPaymentMethod) -> Self {
+        PaymentMethodSummary {
+            r#type: m.r#type,
+            brand: m.brand,
+            last4: m.last4,
+            exp_month: m.exp_month,
+            exp_year: m.exp_year,
+            provider: m.provider,
+            phone: m.phone,
+        }
+    }
+}
