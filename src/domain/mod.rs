@@ -1,8 +1,10 @@
 //! Domain types built once at the edge and trusted afterwards.
+pub mod card;
 pub mod currency;
 pub mod ids;
 pub mod locale;
 pub mod money;
+pub mod phone;
 pub mod principal;
 pub mod return_url;
 pub mod time;

@@ -8,7 +8,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ErrorResponse, Result};
 use crate::rest::extract::{self, OptionalJson, Query};
-use crate::service::checkout;
+use crate::service::checkout::{self, PageRequest, SessionFilter};
 use crate::wire::{
     CheckoutSessionList, CheckoutSessionOut, CreateCheckoutSessionRequest, EmptyRequest,
     LineItemList, LineItemOut, ListLineItemsQuery, ListSessionsQuery,
@@ -52,7 +52,7 @@ async fn list_sessions(
     p: Principal,
     Query(q): Query<ListSessionsQuery>,
 ) -> Result<Json<CheckoutSessionList>> {
-    let (filter, page) = (&q).into();
+    let (filter, page) = filter_and_page(&q);
     let (views, has_more) = checkout::list(&state, &p, &filter, &page).await?;
     Ok(Json(CheckoutSessionList {
         object: "list",
@@ -91,7 +91,13 @@ async fn list_line_items(
     Path(id): Path<String>,
     Query(q): Query<ListLineItemsQuery>,
 ) -> Result<Json<LineItemList>> {
-    let (items, has_more) = checkout::line_items(&state, &p, &id, &q).await?;
+    let page = PageRequest {
+        limit: q.limit,
+        starting_after: q.starting_after.clone(),
+        ending_before: q.ending_before.clone(),
+        from_end: false,
+    };
+    let (items, has_more) = checkout::line_items(&state, &p, &id, &page).await?;
     Ok(Json(LineItemList {
         object: "list",
         data: items
@@ -122,4 +128,25 @@ async fn expire_session(
         &v,
         &state.config.checkout_url,
     )?))
+}
+
+/// The query string's filter and page, in the service's terms.
+fn filter_and_page(q: &ListSessionsQuery) -> (SessionFilter, PageRequest) {
+    {
+        let filter = SessionFilter {
+            status: q.status.clone(),
+            created_gte: q.created_gte,
+            created_lte: q.created_lte,
+            payment_intent: q.payment_intent.clone(),
+            client_reference_id: q.client_reference_id.clone(),
+            ..Default::default()
+        };
+        let page = PageRequest {
+            limit: q.limit,
+            starting_after: q.starting_after.clone(),
+            ending_before: q.ending_before.clone(),
+            from_end: false,
+        };
+        (filter, page)
+    }
 }

@@ -1,0 +1,63 @@
+//! Checkout sessions: creation (cross-field rules, totals), reads, lists,
+//! the public view and expiry. Every state change is one write transaction.
+mod create;
+mod expiry;
+mod public;
+mod query;
+
+use entity::{checkout_session as cs, line_item as li};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+pub use create::create;
+pub use expiry::{expire, expire_by_id, sweep_expired};
+pub use public::{PublicView, public_view};
+pub use query::{
+    PageRequest, SessionFilter, count, find_owned, get, line_items, list, page, with_items,
+};
+
+use crate::AppState;
+use crate::domain::SessionStatus;
+use crate::error::Result;
+
+pub const MIN_EXPIRY_SECS: i64 = 30 * 60;
+pub const MAX_EXPIRY_SECS: i64 = 24 * 3600;
+/// Line items embedded in a session object.
+pub const EMBEDDED_ITEMS: u64 = 10;
+
+/// A session with the line items a caller asked for and its effective status.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub session: cs::Model,
+    pub items: Vec<li::Model>,
+    pub has_more_items: bool,
+    /// `expired` when `expires_at` has passed, even before the sweeper runs.
+    pub status: SessionStatus,
+}
+
+/// The status a reader sees at `now`.
+pub fn effective_status(s: &cs::Model, now: i64) -> SessionStatus {
+    if s.status == SessionStatus::Open && now >= s.expires_at {
+        SessionStatus::Expired
+    } else {
+        s.status
+    }
+}
+
+async fn load_view(state: &AppState, session: cs::Model) -> Result<SessionView> {
+    // Positions are 0..n: a bound on the position instead of `LIMIT ?` keeps
+    // the statement cached (see `db::Unique`).
+    let items = li::Entity::find()
+        .filter(li::Column::SessionId.eq(&session.id))
+        .filter(li::Column::Position.lt(EMBEDDED_ITEMS as i32))
+        .order_by_asc(li::Column::Position)
+        .all(&state.db)
+        .await?;
+    let has_more_items = session.line_item_count as u64 > EMBEDDED_ITEMS;
+    let status = effective_status(&session, state.clock.now());
+    Ok(SessionView {
+        session,
+        items,
+        has_more_items,
+        status,
+    })
+}

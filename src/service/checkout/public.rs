@@ -1,0 +1,66 @@
+//! The public view of a session: what the hosted page and the pay route see.
+
+use entity::{checkout_session as cs, line_item as li, merchant, payment_intent as pi};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::*;
+use crate::AppState;
+use crate::db::Unique;
+use crate::domain::{SessionStatus, ids};
+use crate::error::{Error, Result};
+
+/// The public view's pieces: session, all items, merchant name, intent.
+pub struct PublicView {
+    pub session: cs::Model,
+    pub status: SessionStatus,
+    pub items: Vec<li::Model>,
+    pub merchant_name: String,
+    pub intent: pi::Model,
+}
+
+/// Two queries: the session joined with its intent, then its items; the
+/// merchant's name comes from a cache (names never change once created).
+pub async fn public_view(state: &AppState, id: &str) -> Result<PublicView> {
+    if !ids::well_formed(id) {
+        return Err(Error::not_found("checkout session", id));
+    }
+    let (session, intent) = cs::Entity::find_by_id(id)
+        .find_also_related(pi::Entity)
+        .unique(&state.db)
+        .await?
+        .ok_or_else(|| Error::not_found("checkout session", id))?;
+    let intent = intent.ok_or_else(|| Error::Internal("session without intent".into()))?;
+    let items = li::Entity::find()
+        .filter(li::Column::SessionId.eq(id))
+        .order_by_asc(li::Column::Position)
+        .all(&state.db)
+        .await?;
+    let merchant_name = merchant_name(state, &session.merchant_id).await?;
+    let status = effective_status(&session, state.clock.now());
+    Ok(PublicView {
+        session,
+        status,
+        items,
+        merchant_name,
+        intent,
+    })
+}
+
+async fn merchant_name(state: &AppState, merchant_id: &str) -> Result<String> {
+    if let Some(name) = state
+        .merchant_names
+        .read()
+        .ok()
+        .and_then(|m| m.get(merchant_id).cloned())
+    {
+        return Ok(name);
+    }
+    let m = merchant::Entity::find_by_id(merchant_id)
+        .unique(&state.db)
+        .await?
+        .ok_or_else(|| Error::Internal("session without merchant".into()))?;
+    if let Ok(mut cache) = state.merchant_names.write() {
+        cache.insert(m.id, m.display_name.clone());
+    }
+    Ok(m.display_name)
+}

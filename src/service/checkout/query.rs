@@ -1,0 +1,293 @@
+//! Reading sessions: one by id, keyset pages with filters, counts, line items.
+use std::collections::BTreeMap;
+
+use entity::{checkout_session as cs, line_item as li};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::*;
+use crate::AppState;
+use crate::db::Unique;
+use crate::domain::principal::{Principal, Scope};
+use crate::domain::{Currency, Mode, SessionStatus, ids};
+use crate::error::{Error, Result};
+
+/// A session of this merchant and mode, or `404`.
+pub async fn find_owned(state: &AppState, p: &Principal, id: &str) -> Result<cs::Model> {
+    if !ids::well_formed(id) {
+        return Err(Error::not_found("checkout session", id));
+    }
+    cs::Entity::find_by_id(id)
+        .filter(cs::Column::MerchantId.eq(&p.merchant_id))
+        .filter(cs::Column::Livemode.eq(p.livemode))
+        .unique(&state.db)
+        .await?
+        .ok_or_else(|| Error::not_found("checkout session", id))
+}
+
+pub async fn get(state: &AppState, p: &Principal, id: &str) -> Result<SessionView> {
+    p.require(Scope::Read)?;
+    let s = find_owned(state, p, id).await?;
+    load_view(state, s).await
+}
+
+fn limit_of(limit: Option<i64>) -> Result<u64> {
+    match limit {
+        None => Ok(10),
+        Some(l) if (1..=100).contains(&l) => Ok(l as u64),
+        Some(_) => Err(Error::invalid("limit", "limit must be between 1 and 100.")),
+    }
+}
+
+/// What a list of sessions is narrowed to (REST query and GraphQL filter).
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub status: Option<String>,
+    pub mode: Option<String>,
+    pub currency: Option<String>,
+    /// Inclusive.
+    pub created_gte: Option<i64>,
+    /// Inclusive.
+    pub created_lte: Option<i64>,
+    pub payment_intent: Option<String>,
+    pub client_reference_id: Option<String>,
+    /// Matches an id, `client_reference_id` or `customer_email` exactly.
+    pub search: Option<String>,
+}
+
+/// A keyset page, newest first: `starting_after` pages to older sessions,
+/// `ending_before` (or `from_end`) to newer ones.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub limit: Option<i64>,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+    /// Take the page from the oldest end (GraphQL `last` without `before`).
+    pub from_end: bool,
+}
+
+/// The caller's sessions matching `f`, as a query to page or count.
+fn filtered(p: &Principal, f: &SessionFilter, now: i64) -> Result<sea_orm::Select<cs::Entity>> {
+    for (param, v) in [
+        ("payment_intent", &f.payment_intent),
+        ("client_reference_id", &f.client_reference_id),
+        ("search", &f.search),
+    ] {
+        if let Some(v) = v {
+            crate::validation::no_controls(param, v)?;
+        }
+    }
+    let mut find = cs::Entity::find()
+        .filter(cs::Column::MerchantId.eq(&p.merchant_id))
+        .filter(cs::Column::Livemode.eq(p.livemode));
+    if let Some(status) = f.status.as_deref() {
+        let status = SessionStatus::parse(status).ok_or_else(|| {
+            Error::invalid("status", "status must be one of open, complete, expired.")
+        })?;
+        let open = Condition::all().add(cs::Column::Status.eq(SessionStatus::Open));
+        find = find.filter(match status {
+            SessionStatus::Open => open.add(cs::Column::ExpiresAt.gt(now)),
+            SessionStatus::Expired => Condition::any()
+                .add(cs::Column::Status.eq(SessionStatus::Expired))
+                .add(open.add(cs::Column::ExpiresAt.lte(now))),
+            SessionStatus::Complete => {
+                Condition::all().add(cs::Column::Status.eq(SessionStatus::Complete))
+            }
+        });
+    }
+    if let Some(mode) = f.mode.as_deref() {
+        let mode = Mode::parse(mode)
+            .ok_or_else(|| Error::invalid("mode", "mode must be payment or subscription."))?;
+        find = find.filter(cs::Column::Mode.eq(mode));
+    }
+    if let Some(c) = f.currency.as_deref() {
+        let c = Currency::parse(c).ok_or_else(|| {
+            Error::invalid("currency", "Currency must be an ISO 4217 code such as XOF.")
+        })?;
+        find = find.filter(cs::Column::Currency.eq(c.code()));
+    }
+    if let Some(t) = f.created_gte {
+        find = find.filter(cs::Column::Created.gte(t));
+    }
+    if let Some(t) = f.created_lte {
+        find = find.filter(cs::Column::Created.lte(t));
+    }
+    if let Some(v) = &f.payment_intent {
+        find = find.filter(cs::Column::PaymentIntentId.eq(v));
+    }
+    if let Some(v) = &f.client_reference_id {
+        find = find.filter(cs::Column::ClientReferenceId.eq(v));
+    }
+    if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        find = find.filter(
+            Condition::any()
+                .add(cs::Column::Id.eq(q))
+                .add(cs::Column::ClientReferenceId.eq(q))
+                .add(cs::Column::CustomerEmail.eq(q))
+                .add(cs::Column::PaymentIntentId.eq(q)),
+        );
+    }
+    Ok(find)
+}
+
+/// Newest first; a cursor is a session id of the same caller, giving its
+/// (created, id) position, so pages are stable under inserts.
+pub async fn page(
+    state: &AppState,
+    p: &Principal,
+    f: &SessionFilter,
+    page: &PageRequest,
+) -> Result<(Vec<cs::Model>, bool)> {
+    p.require(Scope::Read)?;
+    let limit = limit_of(page.limit)?;
+    let mut find = filtered(p, f, state.clock.now())?;
+    let backwards = page.ending_before.is_some() || page.from_end;
+    match (&page.starting_after, &page.ending_before) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "ending_before",
+                "Use starting_after or ending_before, not both.",
+            ));
+        }
+        (Some(id), None) => {
+            find = find.filter(beyond_cursor(state, p, id, "starting_after", true).await?)
+        }
+        (None, Some(id)) => {
+            find = find.filter(beyond_cursor(state, p, id, "ending_before", false).await?)
+        }
+        (None, None) => {}
+    }
+    find = if backwards {
+        find.order_by_asc(cs::Column::Created)
+            .order_by_asc(cs::Column::Id)
+    } else {
+        find.order_by_desc(cs::Column::Created)
+            .order_by_desc(cs::Column::Id)
+    };
+    let mut rows = find.limit(limit + 1).all(&state.db).await?;
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backwards {
+        rows.reverse();
+    }
+    Ok((rows, has_more))
+}
+
+/// Sessions older (or newer) than the cursor session, by (created, id).
+async fn beyond_cursor(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    param: &'static str,
+    older: bool,
+) -> Result<Condition> {
+    let c = find_owned(state, p, id)
+        .await
+        .map_err(|_| Error::invalid(param, "No such checkout session."))?;
+    let (created, tie) = if older {
+        (cs::Column::Created.lt(c.created), cs::Column::Id.lt(c.id))
+    } else {
+        (cs::Column::Created.gt(c.created), cs::Column::Id.gt(c.id))
+    };
+    Ok(Condition::any().add(created).add(
+        Condition::all()
+            .add(cs::Column::Created.eq(c.created))
+            .add(tie),
+    ))
+}
+
+/// A page of sessions with their first line items (two queries).
+pub async fn list(
+    state: &AppState,
+    p: &Principal,
+    f: &SessionFilter,
+    req: &PageRequest,
+) -> Result<(Vec<SessionView>, bool)> {
+    let (rows, has_more) = page(state, p, f, req).await?;
+    Ok((with_items(state, rows).await?, has_more))
+}
+
+/// How many sessions match `f` (one `COUNT(*)`).
+pub async fn count(state: &AppState, p: &Principal, f: &SessionFilter) -> Result<u64> {
+    p.require(Scope::Read)?;
+    Ok(PaginatorTrait::count(filtered(p, f, state.clock.now())?, &state.db).await?)
+}
+
+/// Loads the first items of many sessions in one query.
+pub async fn with_items(state: &AppState, sessions: Vec<cs::Model>) -> Result<Vec<SessionView>> {
+    let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+    let items = if ids.is_empty() {
+        Vec::new()
+    } else {
+        li::Entity::find()
+            .filter(li::Column::SessionId.is_in(ids))
+            .filter(li::Column::Position.lt(EMBEDDED_ITEMS as i32))
+            .order_by_asc(li::Column::Position)
+            .all(&state.db)
+            .await?
+    };
+    let mut by_session: BTreeMap<String, Vec<li::Model>> = BTreeMap::new();
+    for it in items {
+        by_session
+            .entry(it.session_id.clone())
+            .or_default()
+            .push(it);
+    }
+    let now = state.clock.now();
+    Ok(sessions
+        .into_iter()
+        .map(|s| SessionView {
+            items: by_session.remove(&s.id).unwrap_or_default(),
+            has_more_items: s.line_item_count as u64 > EMBEDDED_ITEMS,
+            status: effective_status(&s, now),
+            session: s,
+        })
+        .collect())
+}
+
+pub async fn line_items(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    q: &PageRequest,
+) -> Result<(Vec<li::Model>, bool)> {
+    p.require(Scope::Read)?;
+    let limit = limit_of(q.limit)?;
+    find_owned(state, p, id).await?;
+    let position_of = |item: &str, param: &'static str| {
+        let item = item.to_string();
+        let session = id.to_string();
+        async move {
+            if !ids::well_formed(&item) {
+                return Err(Error::invalid(param, "No such line item in this session."));
+            }
+            li::Entity::find_by_id(&item)
+                .filter(li::Column::SessionId.eq(session))
+                .unique(&state.db)
+                .await?
+                .map(|i| i.position)
+                .ok_or_else(|| Error::invalid(param, "No such line item in this session."))
+        }
+    };
+    let mut find = li::Entity::find().filter(li::Column::SessionId.eq(id));
+    let backwards = q.ending_before.is_some();
+    if let Some(after) = &q.starting_after {
+        find = find.filter(li::Column::Position.gt(position_of(after, "starting_after").await?));
+    }
+    if let Some(before) = &q.ending_before {
+        find = find.filter(li::Column::Position.lt(position_of(before, "ending_before").await?));
+    }
+    find = if backwards {
+        find.order_by_desc(li::Column::Position)
+    } else {
+        find.order_by_asc(li::Column::Position)
+    };
+    let mut rows = find.limit(limit + 1).all(&state.db).await?;
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backwards {
+        rows.reverse();
+    }
+    Ok((rows, has_more))
+}

@@ -1,0 +1,274 @@
+//! Paying a checkout session, exactly once.
+//!
+//! A pay attempt first *claims* the payment intent with a conditional update
+//! (`requires_payment_method → processing`, tagged with the attempt id) that
+//! must touch exactly one row; only the claimant may call the processor and
+//! settle. Settlement is a second conditional update on the same attempt id,
+//! in the transaction that inserts the `payments` row, whose partial unique
+//! index admits one succeeded payment per session.
+mod method;
+mod settlement;
+mod test_helpers;
+
+use entity::{checkout_session as cs, payment, payment_intent as pi};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::AppState;
+use crate::db::Unique;
+use crate::domain::ids;
+use crate::domain::principal::{Principal, Scope};
+use crate::domain::return_url::resolve;
+use crate::domain::{ChargeStatus, IntentStatus, PaymentStatus, SessionStatus};
+use crate::error::{Conflict, Decline, Error, Result};
+use crate::processor::{Outcome, Settlement};
+use crate::service::checkout::{self, PublicView};
+use crate::service::events;
+use crate::service::stored;
+use crate::service::stored::{
+    StoredPaymentError as PaymentError, StoredPaymentMethod as PaymentMethodSummary,
+};
+use crate::service::subscription;
+use crate::wire::PayRequest;
+
+use method::parse_method;
+pub use settlement::{recover, schedule_settlement, settle_due};
+pub use test_helpers::{test_helper_expire, test_helper_settle};
+
+/// A claimed card attempt older than this with no pending settlement was cut
+/// short by a crash; it is released so the customer can pay again.
+const STALE_CLAIM_SECS: i64 = 120;
+
+/// The result of a pay call that did not fail.
+pub struct Paid {
+    pub processing: bool,
+    pub intent: pi::Model,
+    pub view: PublicView,
+    pub redirect_url: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(session = %session_id))]
+pub async fn pay(state: &AppState, session_id: &str, req: &PayRequest) -> Result<Paid> {
+    let now = state.clock.now();
+    let method = parse_method(req, now)?;
+    let view = checkout::public_view(state, session_id).await?;
+    match view.status {
+        SessionStatus::Complete => return Err(Error::Conflict(Conflict::SessionCompleted)),
+        SessionStatus::Expired => return Err(Error::Conflict(Conflict::SessionExpired)),
+        SessionStatus::Open => {}
+    }
+    if !stored::accepts(&view.session, method.kind()) {
+        return Err(Error::invalid(
+            "payment_method.type",
+            "This payment method is not accepted for this checkout session.",
+        ));
+    }
+    if !state.processor.available(view.session.livemode) {
+        return Err(Error::ProcessorUnavailable);
+    }
+    let attempt = ids::new_id("py");
+    claim(state, &view.intent.id, &attempt, &method.summary()).await?;
+    match state.processor.charge(&attempt, method.charge()).await {
+        Outcome::Succeeded => {
+            settle(state, &view.intent.id, &attempt, Settlement::Succeed).await?;
+        }
+        Outcome::Declined(d) => {
+            settle(
+                state,
+                &view.intent.id,
+                &attempt,
+                Settlement::Fail(d.clone()),
+            )
+            .await?;
+            return Err(Error::Declined(d));
+        }
+        Outcome::Pending { after, then } => {
+            let settle_at = now + after.as_millis().div_ceil(1000) as i64;
+            pi::Entity::update_many()
+                .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()))
+                .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
+                .filter(pi::Column::Id.eq(&view.intent.id))
+                .filter(pi::Column::AttemptId.eq(&attempt))
+                .exec(&state.db)
+                .await?;
+            schedule_settlement(
+                state.clone(),
+                view.intent.id.clone(),
+                attempt.clone(),
+                after,
+            );
+        }
+    }
+    result(state, session_id).await
+}
+
+/// The pay response's pieces, re-read after the change.
+async fn result(state: &AppState, session_id: &str) -> Result<Paid> {
+    let view = checkout::public_view(state, session_id).await?;
+    let intent = view.intent.clone();
+    let processing = intent.status == IntentStatus::Processing;
+    let redirect_url = (intent.status == IntentStatus::Succeeded)
+        .then(|| resolve(&view.session.success_url, &view.session.id));
+    Ok(Paid {
+        processing,
+        intent,
+        view,
+        redirect_url,
+    })
+}
+
+/// `requires_payment_method → processing` for exactly one attempt.
+async fn claim(
+    state: &AppState,
+    intent_id: &str,
+    attempt: &str,
+    summary: &PaymentMethodSummary,
+) -> Result<()> {
+    let now = state.clock.now();
+    let claimed = pi::Entity::update_many()
+        .col_expr(pi::Column::Status, Expr::value(IntentStatus::Processing))
+        .col_expr(pi::Column::AttemptId, Expr::value(attempt))
+        .col_expr(
+            pi::Column::PaymentMethod,
+            Expr::value(serde_json::to_string(summary).unwrap_or_default()),
+        )
+        .col_expr(
+            pi::Column::LastPaymentError,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(pi::Column::Updated, Expr::value(now))
+        .filter(pi::Column::Id.eq(intent_id))
+        .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod))
+        .exec(&state.db)
+        .await?;
+    if claimed.rows_affected == 1 {
+        return Ok(());
+    }
+    let current = pi::Entity::find_by_id(intent_id)
+        .unique(&state.db)
+        .await?
+        .map(|i| i.status);
+    Err(Error::Conflict(match current {
+        Some(IntentStatus::Succeeded) => Conflict::SessionCompleted,
+        Some(IntentStatus::Canceled) => Conflict::SessionExpired,
+        Some(IntentStatus::Processing | IntentStatus::RequiresPaymentMethod) => {
+            Conflict::PaymentInProgress
+        }
+        None => return Err(Error::Internal("claimed intent vanished".into())),
+    }))
+}
+
+/// Ends attempt `attempt` of intent `intent_id`. Returns false when that
+/// attempt no longer holds the intent (someone else settled it).
+pub async fn settle(
+    state: &AppState,
+    intent_id: &str,
+    attempt: &str,
+    how: Settlement,
+) -> Result<bool> {
+    let now = state.clock.now();
+    let Some(intent) = pi::Entity::find_by_id(intent_id).unique(&state.db).await? else {
+        return Ok(false);
+    };
+    let tx = crate::db::begin_write(&state.db).await?;
+    let (status, error) = match &how {
+        Settlement::Succeed => (IntentStatus::Succeeded, None),
+        Settlement::Fail(d) => (IntentStatus::RequiresPaymentMethod, Some(payment_error(d))),
+    };
+    let updated = pi::Entity::update_many()
+        .col_expr(pi::Column::Status, Expr::value(status))
+        .col_expr(
+            pi::Column::LastPaymentError,
+            Expr::value(error.as_ref().and_then(|e| serde_json::to_string(e).ok())),
+        )
+        .col_expr(
+            pi::Column::PendingOutcome,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(pi::Column::SettleAt, Expr::value(Option::<i64>::None))
+        .col_expr(pi::Column::Updated, Expr::value(now))
+        .filter(pi::Column::Id.eq(intent_id))
+        .filter(pi::Column::Status.eq(IntentStatus::Processing))
+        .filter(pi::Column::AttemptId.eq(attempt))
+        .exec(&tx)
+        .await?;
+    if updated.rows_affected != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let row = payment::ActiveModel {
+        id: Set(attempt.to_string()),
+        payment_intent_id: Set(intent.id.clone()),
+        session_id: Set(intent.session_id.clone()),
+        status: Set(if error.is_none() {
+            ChargeStatus::Succeeded
+        } else {
+            ChargeStatus::Failed
+        }),
+        amount: Set(intent.amount),
+        currency: Set(intent.currency.clone()),
+        payment_method: Set(intent.payment_method.clone().unwrap_or_else(|| "{}".into())),
+        failure_code: Set(error
+            .as_ref()
+            .map(|e| e.decline_code.clone().unwrap_or_else(|| e.code.clone()))),
+        created: Set(now),
+    };
+    if let Err(e) = row.insert(&tx).await {
+        tx.rollback().await?;
+        if crate::db::is_unique_violation(&e) {
+            tracing::error!("second successful payment refused by the database");
+            return Ok(false);
+        }
+        return Err(e.into());
+    }
+    if error.is_none() {
+        let completed = cs::Entity::update_many()
+            .col_expr(cs::Column::Status, Expr::value(SessionStatus::Complete))
+            .col_expr(cs::Column::PaymentStatus, Expr::value(PaymentStatus::Paid))
+            .col_expr(cs::Column::CompletedAt, Expr::value(now))
+            .filter(cs::Column::Id.eq(&intent.session_id))
+            .filter(cs::Column::Status.eq(SessionStatus::Open))
+            .exec(&tx)
+            .await?;
+        if completed.rows_affected != 1 {
+            tx.rollback().await?;
+            return Err(Error::Internal(
+                "paid intent on a session that is not open".into(),
+            ));
+        }
+        subscription::create_for_session(&tx, &intent.session_id, now).await?;
+    }
+    tx.commit().await?;
+    if error.is_none() {
+        let event = events::SessionEvent {
+            session_id: intent.session_id.clone(),
+            merchant_id: intent.merchant_id.clone(),
+            livemode: intent.livemode,
+            status: SessionStatus::Complete,
+        };
+        events::session_changed(state, event).await;
+    }
+    Ok(true)
+}
+
+fn payment_error(d: &Decline) -> PaymentError {
+    PaymentError {
+        r#type: "card_error".into(),
+        code: d.code.clone(),
+        decline_code: d.decline_code.clone(),
+        message: d.message.clone(),
+    }
+}
+
+pub async fn get_intent(state: &AppState, p: &Principal, id: &str) -> Result<pi::Model> {
+    p.require(Scope::Read)?;
+    if !ids::well_formed(id) {
+        return Err(Error::not_found("payment_intent", id));
+    }
+    pi::Entity::find_by_id(id)
+        .filter(pi::Column::MerchantId.eq(&p.merchant_id))
+        .filter(pi::Column::Livemode.eq(p.livemode))
+        .unique(&state.db)
+        .await?
+        .ok_or_else(|| Error::not_found("payment_intent", id))
+}
