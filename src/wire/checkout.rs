@@ -1,6 +1,5 @@
-//! Wire types: what clients send and receive over REST (and what the GraphQL
-//! mutations accept). Request DTOs carry the field-shape rules (`validator`);
-//! cross-field rules live in the service.
+//! Checkout sessions on the wire: the create body (with its field-shape
+//! rules), list queries, the session objects and the public view.
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -9,7 +8,7 @@ use validator::{Validate, ValidationError};
 
 use crate::domain::{
     Currency, IntentStatus, Interval, Mode, PaymentMethodKind, PaymentStatus, ReturnUrl,
-    SessionStatus, SubscriptionStatus,
+    SessionStatus,
 };
 
 #[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
@@ -367,149 +366,3 @@ pub struct PublicCheckoutSession {
     pub expires_at: i64,
     pub livemode: bool,
 }
-
-/// A string that never shows in `Debug` output or logs (card number, CVC).
-#[derive(Clone, Deserialize, ToSchema)]
-#[serde(transparent)]
-#[schema(value_type = String)]
-pub struct Sensitive(pub String);
-
-impl std::fmt::Debug for Sensitive {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CardInput {
-    /// 13–19 digits, Luhn-valid. Spaces are ignored.
-    #[schema(example = "4242424242424242")]
-    pub number: Option<Sensitive>,
-    pub exp_month: Option<i64>,
-    pub exp_year: Option<i64>,
-    /// 3 or 4 digits.
-    #[schema(example = "123")]
-    pub cvc: Option<Sensitive>,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MobileMoneyInput {
-    /// `orange_money`, `mtn_momo`, `moov_money` or `wave`.
-    pub provider: Option<String>,
-    /// E.164, such as `+2250700000000`.
-    pub phone: Option<String>,
-}
-
-/// One of `card` / `mobile_money`, with the matching sub-object.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentMethodInput {
-    pub r#type: Option<PaymentMethodKind>,
-    pub card: Option<CardInput>,
-    pub mobile_money: Option<MobileMoneyInput>,
-}
-
-/// Amount and currency always come from the session: the body cannot carry them.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"payment_method": {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}, "email": "buyer@example.com"}))]
-pub struct PayRequest {
-    pub payment_method: Option<PaymentMethodInput>,
-    pub email: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PayIntentRef {
-    pub id: String,
-    pub status: IntentStatus,
-}
-
-/// The one answer of the pay route.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PayResponse {
-    /// `succeeded` or `processing`.
-    pub status: IntentStatus,
-    pub payment_intent: PayIntentRef,
-    pub session: PublicCheckoutSession,
-    /// success_url with the session id substituted; null while processing.
-    pub redirect_url: Option<String>,
-}
-
-/// Card or mobile-money summary: never a full number.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct PaymentMethodSummary {
-    /// `card`, `mobile_money` or `test_helper`.
-    pub r#type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub brand: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last4: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exp_month: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exp_year: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
-    /// Such as `+225******0000`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PaymentIntentOut {
-    /// `pi_…`
-    pub id: String,
-    /// Always `payment_intent`.
-    pub object: &'static str,
-    pub status: IntentStatus,
-    pub amount: i64,
-    pub currency: String,
-    pub checkout_session: String,
-    pub payment_method: Option<PaymentMethodSummary>,
-    pub last_payment_error: Option<PaymentError>,
-    pub livemode: bool,
-    pub created: i64,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SubscriptionItemOut {
-    pub name: String,
-    pub amount: i64,
-    pub quantity: i64,
-    pub currency: String,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SubscriptionOut {
-    /// `sub_…`
-    pub id: String,
-    /// Always `subscription`.
-    pub object: &'static str,
-    pub status: SubscriptionStatus,
-    pub currency: String,
-    /// Amount per period, minor units.
-    pub amount: i64,
-    pub items: Vec<SubscriptionItemOut>,
-    pub recurring: RecurringOut,
-    pub current_period_start: i64,
-    pub current_period_end: i64,
-    pub cancel_at_period_end: bool,
-    pub canceled_at: Option<i64>,
-    pub checkout_session: String,
-    pub livemode: bool,
-    pub created: i64,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelSubscriptionRequest {
-    /// Cancel at the end of the current period instead of now. Default false.
-    pub at_period_end: Option<bool>,
-}
-
-/// Body of POST routes that take no parameters: empty or `{}`.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EmptyRequest {}

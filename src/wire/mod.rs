@@ -1,0 +1,8 @@
+//! Wire types: what clients send and receive over REST (and what the GraphQL
+//! mutations accept). Request DTOs carry the field-shape rules (`validator`);
+//! cross-field rules live in the service.
+mod checkout;
+mod payment;
+
+pub use checkout::*;
+pub use payment::*;
