@@ -1,63 +1,52 @@
 //! DataLoaders: one query per field per request, however many sessions.
+//! Each calls the service function REST uses for the same data.
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{line_item as li, payment_intent as pi, subscription as sub};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-/// All line items of sessions, by session id, in position order.
-pub struct LineItemLoader(pub DatabaseConnection);
+use crate::AppState;
+use crate::error::Error;
+use crate::service::{checkout, payment, subscription};
+
+/// Up to 100 (the most a page asks for) line items of sessions, by session id.
+pub struct LineItemLoader(pub AppState);
 
 /// Payment intents by id.
-pub struct IntentLoader(pub DatabaseConnection);
+pub struct IntentLoader(pub AppState);
 
 /// Subscriptions by id.
-pub struct SubscriptionLoader(pub DatabaseConnection);
+pub struct SubscriptionLoader(pub AppState);
+
+/// The most line items one GraphQL field returns.
+pub const MAX_ITEMS: u64 = 100;
 
 impl Loader<String> for LineItemLoader {
     type Value = Vec<li::Model>;
-    type Error = Arc<sea_orm::DbErr>;
+    type Error = Error;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let rows = li::Entity::find()
-            .filter(li::Column::SessionId.is_in(keys.iter().cloned()))
-            .order_by_asc(li::Column::Position)
-            .all(&self.0)
-            .await
-            .map_err(Arc::new)?;
-        let mut out: HashMap<String, Vec<li::Model>> = HashMap::new();
-        for r in rows {
-            out.entry(r.session_id.clone()).or_default().push(r);
-        }
-        Ok(out)
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Error> {
+        Ok(checkout::first_items(&self.0, keys, MAX_ITEMS)
+            .await?
+            .into_iter()
+            .collect())
     }
 }
 
 impl Loader<String> for IntentLoader {
     type Value = pi::Model;
-    type Error = Arc<sea_orm::DbErr>;
+    type Error = Error;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let rows = pi::Entity::find()
-            .filter(pi::Column::Id.is_in(keys.iter().cloned()))
-            .all(&self.0)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Error> {
+        payment::intents_by_id(&self.0, keys).await
     }
 }
 
 impl Loader<String> for SubscriptionLoader {
     type Value = sub::Model;
-    type Error = Arc<sea_orm::DbErr>;
+    type Error = Error;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let rows = sub::Entity::find()
-            .filter(sub::Column::Id.is_in(keys.iter().cloned()))
-            .all(&self.0)
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Error> {
+        subscription::by_ids(&self.0, keys).await
     }
 }

@@ -61,10 +61,6 @@ fn gql(e: Error) -> async_graphql::Error {
     e.extend()
 }
 
-fn db_error(e: &std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
-    gql(Error::Internal(format!("database: {e}")))
-}
-
 fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
     ctx.data::<AppState>()
 }
@@ -83,15 +79,15 @@ fn request_data(state: &AppState, auth: Result<Principal, Error>) -> Data {
     let mut data = Data::default();
     data.insert(Auth(auth));
     data.insert(DataLoader::new(
-        loaders::LineItemLoader(state.db.clone()),
+        loaders::LineItemLoader(state.clone()),
         tokio::spawn,
     ));
     data.insert(DataLoader::new(
-        loaders::IntentLoader(state.db.clone()),
+        loaders::IntentLoader(state.clone()),
         tokio::spawn,
     ));
     data.insert(DataLoader::new(
-        loaders::SubscriptionLoader(state.db.clone()),
+        loaders::SubscriptionLoader(state.clone()),
         tokio::spawn,
     ));
     data

@@ -92,7 +92,7 @@ impl MutationRoot {
         let v = checkout::create(state, principal(ctx)?, input.into())
             .await
             .map_err(gql)?;
-        Ok(CheckoutSession::new(v.session, state.clock.now()))
+        Ok(CheckoutSession::from_view(v))
     }
 
     async fn expire_checkout_session(&self, ctx: &Context<'_>, id: ID) -> Result<CheckoutSession> {
@@ -100,6 +100,6 @@ impl MutationRoot {
         let v = checkout::expire(state, principal(ctx)?, &id)
             .await
             .map_err(gql)?;
-        Ok(CheckoutSession::new(v.session, state.clock.now()))
+        Ok(CheckoutSession::from_view(v))
     }
 }

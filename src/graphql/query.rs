@@ -142,7 +142,7 @@ impl QueryRoot {
     async fn checkout_session(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CheckoutSession>> {
         let (state, p) = (app(ctx)?, principal(ctx)?);
         match checkout::get(state, p, &id).await {
-            Ok(v) => Ok(Some(CheckoutSession::new(v.session, state.clock.now()))),
+            Ok(v) => Ok(Some(CheckoutSession::from_view(v))),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(gql(e)),
         }

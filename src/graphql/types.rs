@@ -5,7 +5,7 @@ use entity::{checkout_session as cs, line_item as li, payment_intent as pi, subs
 
 use super::loaders::{IntentLoader, LineItemLoader, SubscriptionLoader};
 use super::scalars::{DateTime, Money};
-use super::{app, db_error, gql};
+use super::{app, gql};
 use crate::service::{checkout, stored, subscription};
 
 // GraphQL's views of the domain enums (`remote`: conversions both ways,
@@ -68,12 +68,34 @@ pub enum PaymentMethodType {
 pub struct CheckoutSession {
     pub model: cs::Model,
     pub status: crate::domain::SessionStatus,
+    /// The first items, when the service already loaded them with the session.
+    preloaded: Option<Vec<li::Model>>,
 }
 
 impl CheckoutSession {
     pub fn new(model: cs::Model, now: i64) -> Self {
         let status = checkout::effective_status(&model, now);
-        Self { model, status }
+        Self {
+            model,
+            status,
+            preloaded: None,
+        }
+    }
+
+    /// From a service view: its items are not loaded again.
+    pub fn from_view(v: checkout::SessionView) -> Self {
+        Self {
+            model: v.session,
+            status: v.status,
+            preloaded: Some(v.items),
+        }
+    }
+
+    /// The first `first` items, if what was preloaded holds them.
+    fn preloaded_items(&self, first: usize) -> Option<Vec<li::Model>> {
+        let items = self.preloaded.as_ref()?;
+        let all_loaded = items.len() as i64 >= i64::from(self.model.line_item_count);
+        (first <= items.len() || all_loaded).then(|| items.iter().take(first).cloned().collect())
     }
 }
 
@@ -114,11 +136,14 @@ impl CheckoutSession {
         ctx: &Context<'_>,
         #[graphql(default = 10, validator(minimum = 1, maximum = 100))] first: i32,
     ) -> Result<Vec<LineItem>> {
+        if let Some(items) = self.preloaded_items(first as usize) {
+            return Ok(items.into_iter().map(LineItem).collect());
+        }
         let loader = ctx.data::<DataLoader<LineItemLoader>>()?;
         let items = loader
             .load_one(self.model.id.clone())
             .await
-            .map_err(|e| db_error(&e))?
+            .map_err(gql)?
             .unwrap_or_default();
         Ok(items
             .into_iter()
@@ -134,7 +159,7 @@ impl CheckoutSession {
         Ok(loader
             .load_one(self.model.payment_intent_id.clone())
             .await
-            .map_err(|e| db_error(&e))?
+            .map_err(gql)?
             .map(PaymentIntent))
     }
     /// Batched: the session already belongs to the caller, so its subscription does too.
@@ -147,7 +172,7 @@ impl CheckoutSession {
         Ok(loader
             .load_one(id.clone())
             .await
-            .map_err(|e| db_error(&e))?
+            .map_err(gql)?
             .map(|s| Subscription(s, now)))
     }
     async fn success_url(&self) -> &str {

@@ -66,6 +66,18 @@ pub async fn create_for_session(
     Ok(())
 }
 
+/// Subscriptions by id (the caller owns the sessions they were reached through).
+pub async fn by_ids(
+    state: &AppState,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, sub::Model>> {
+    let rows = sub::Entity::find()
+        .filter(sub::Column::Id.is_in(ids.iter().cloned()))
+        .all(&state.db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+}
+
 pub async fn get(
     state: &AppState,
     p: &Principal,

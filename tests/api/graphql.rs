@@ -638,3 +638,23 @@ async fn subscriptions_resolve_through_sessions_and_by_id() {
         .await;
     assert_eq!(foreign["data"]["subscription"], Value::Null);
 }
+
+#[tokio::test]
+async fn items_loaded_with_the_session_are_not_loaded_again() {
+    let app = spawn_app().await;
+    let id = app.seed_session().await;
+    let count = |q: &'static str| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let before = app.statement_count();
+            let v = app.graphql(q, json!({"id": id})).await;
+            assert!(v.get("errors").is_none(), "{v}");
+            app.statement_count() - before
+        }
+    };
+    let without = count("query($id: ID!) { checkoutSession(id: $id) { id } }").await;
+    let with =
+        count("query($id: ID!) { checkoutSession(id: $id) { id lineItems { name } } }").await;
+    assert_eq!(with, without, "line items were queried again");
+}

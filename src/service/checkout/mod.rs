@@ -6,13 +6,13 @@ mod public;
 mod query;
 
 use entity::{checkout_session as cs, line_item as li};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 pub use create::create;
 pub use expiry::{expire, expire_by_id, sweep_expired};
 pub use public::{PublicView, public_view};
 pub use query::{
-    PageRequest, SessionFilter, count, find_owned, get, line_items, list, page, with_items,
+    PageRequest, SessionFilter, count, find_owned, first_items, get, line_items, list, page,
+    with_items,
 };
 
 use crate::AppState;
@@ -44,14 +44,10 @@ pub fn effective_status(s: &cs::Model, now: i64) -> SessionStatus {
 }
 
 async fn load_view(state: &AppState, session: cs::Model) -> Result<SessionView> {
-    // Positions are 0..n: a bound on the position instead of `LIMIT ?` keeps
-    // the statement cached (see `db::Unique`).
-    let items = li::Entity::find()
-        .filter(li::Column::SessionId.eq(&session.id))
-        .filter(li::Column::Position.lt(EMBEDDED_ITEMS as i32))
-        .order_by_asc(li::Column::Position)
-        .all(&state.db)
-        .await?;
+    let items = first_items(state, std::slice::from_ref(&session.id), EMBEDDED_ITEMS)
+        .await?
+        .remove(&session.id)
+        .unwrap_or_default();
     let has_more_items = session.line_item_count as u64 > EMBEDDED_ITEMS;
     let status = effective_status(&session, state.clock.now());
     Ok(SessionView {

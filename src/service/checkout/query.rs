@@ -217,23 +217,7 @@ pub async fn count(state: &AppState, p: &Principal, f: &SessionFilter) -> Result
 /// Loads the first items of many sessions in one query.
 pub async fn with_items(state: &AppState, sessions: Vec<cs::Model>) -> Result<Vec<SessionView>> {
     let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
-    let items = if ids.is_empty() {
-        Vec::new()
-    } else {
-        li::Entity::find()
-            .filter(li::Column::SessionId.is_in(ids))
-            .filter(li::Column::Position.lt(EMBEDDED_ITEMS as i32))
-            .order_by_asc(li::Column::Position)
-            .all(&state.db)
-            .await?
-    };
-    let mut by_session: BTreeMap<String, Vec<li::Model>> = BTreeMap::new();
-    for it in items {
-        by_session
-            .entry(it.session_id.clone())
-            .or_default()
-            .push(it);
-    }
+    let mut by_session = first_items(state, &ids, EMBEDDED_ITEMS).await?;
     let now = state.clock.now();
     Ok(sessions
         .into_iter()
@@ -244,6 +228,33 @@ pub async fn with_items(state: &AppState, sessions: Vec<cs::Model>) -> Result<Ve
             session: s,
         })
         .collect())
+}
+
+/// The first `first` line items of each session, in position order: the one
+/// implementation behind embedded items, REST and GraphQL. Positions are
+/// 0..n, so a bound on the position replaces `LIMIT` per session.
+pub async fn first_items(
+    state: &AppState,
+    session_ids: &[String],
+    first: u64,
+) -> Result<BTreeMap<String, Vec<li::Model>>> {
+    let mut by_session: BTreeMap<String, Vec<li::Model>> = BTreeMap::new();
+    if session_ids.is_empty() {
+        return Ok(by_session);
+    }
+    let items = li::Entity::find()
+        .filter(li::Column::SessionId.is_in(session_ids.iter().cloned()))
+        .filter(li::Column::Position.lt(i32::try_from(first).unwrap_or(i32::MAX)))
+        .order_by_asc(li::Column::Position)
+        .all(&state.db)
+        .await?;
+    for it in items {
+        by_session
+            .entry(it.session_id.clone())
+            .or_default()
+            .push(it);
+    }
+    Ok(by_session)
 }
 
 pub async fn line_items(

@@ -260,6 +260,18 @@ fn payment_error(d: &Decline) -> PaymentError {
     }
 }
 
+/// Intents by id (the caller owns the sessions they were reached through).
+pub async fn intents_by_id(
+    state: &AppState,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, pi::Model>> {
+    let rows = pi::Entity::find()
+        .filter(pi::Column::Id.is_in(ids.iter().cloned()))
+        .all(&state.db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+}
+
 pub async fn get_intent(state: &AppState, p: &Principal, id: &str) -> Result<pi::Model> {
     p.require(Scope::Read)?;
     if !ids::well_formed(id) {
