@@ -1,9 +1,11 @@
 //! Domain types built once at the edge and trusted afterwards.
 pub mod card;
+pub mod checkout;
 pub mod currency;
 pub mod ids;
 pub mod locale;
 pub mod money;
+pub mod payment_method;
 pub mod phone;
 pub mod principal;
 pub mod return_url;

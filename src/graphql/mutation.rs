@@ -89,7 +89,8 @@ impl MutationRoot {
         input: CreateCheckoutSessionInput,
     ) -> Result<CheckoutSession> {
         let state = app(ctx)?;
-        let v = checkout::create(state, principal(ctx)?, input.into())
+        let body = CreateCheckoutSessionRequest::from(input);
+        let v = checkout::create(state, principal(ctx)?, &body)
             .await
             .map_err(gql)?;
         Ok(CheckoutSession::from_view(v))

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::domain::IntentStatus;
+use crate::domain::payment_method::PaymentMethodInput;
 use crate::error::{ErrorResponse, Result};
 use crate::rest::{extract, rate_limit};
 use crate::service::{checkout, payment};
@@ -61,7 +62,8 @@ async fn pay(
 ) -> Result<Response> {
     let client = rate_limit::client_ip(addr.ip(), &headers, &state.config.trusted_proxies);
     state.pay_limiter.check(client, &session_id)?;
-    let paid = payment::pay(&state, &session_id, &req).await?;
+    let method = PaymentMethodInput::try_from(&req)?;
+    let paid = payment::pay(&state, &session_id, method).await?;
     let body = PayResponse {
         status: if paid.processing {
             IntentStatus::Processing

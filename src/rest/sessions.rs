@@ -34,7 +34,7 @@ async fn create_session(
     p: Principal,
     extract::Json(req): extract::Json<CreateCheckoutSessionRequest>,
 ) -> Result<Json<CheckoutSessionOut>> {
-    let v = checkout::create(&state, &p, req).await?;
+    let v = checkout::create(&state, &p, &req).await?;
     Ok(Json(CheckoutSessionOut::new(
         &v,
         &state.config.checkout_url,

@@ -2,6 +2,7 @@
 //! mutations accept). Request DTOs carry the field-shape rules (`validator`);
 //! cross-field rules live in the service.
 mod checkout;
+mod commands;
 mod payment;
 
 pub use checkout::*;

@@ -19,8 +19,6 @@ use crate::AppState;
 use crate::domain::SessionStatus;
 use crate::error::Result;
 
-pub const MIN_EXPIRY_SECS: i64 = 30 * 60;
-pub const MAX_EXPIRY_SECS: i64 = 24 * 3600;
 /// Line items embedded in a session object.
 pub const EMBEDDED_ITEMS: u64 = 10;
 

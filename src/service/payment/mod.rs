@@ -29,9 +29,9 @@ use crate::service::stored::{
     StoredPaymentError as PaymentError, StoredPaymentMethod as PaymentMethodSummary,
 };
 use crate::service::subscription;
-use crate::wire::PayRequest;
 
-use method::parse_method;
+use crate::domain::payment_method::PaymentMethodInput;
+use method::MethodExt;
 pub use settlement::{recover, schedule_settlement, settle_due};
 pub use test_helpers::{test_helper_expire, test_helper_settle};
 
@@ -48,9 +48,9 @@ pub struct Paid {
 }
 
 #[tracing::instrument(skip_all, fields(session = %session_id))]
-pub async fn pay(state: &AppState, session_id: &str, req: &PayRequest) -> Result<Paid> {
+pub async fn pay(state: &AppState, session_id: &str, method: PaymentMethodInput) -> Result<Paid> {
     let now = state.clock.now();
-    let method = parse_method(req, now)?;
+    method.check_not_expired(now)?;
     let view = checkout::public_view(state, session_id).await?;
     match view.status {
         SessionStatus::Complete => return Err(Error::Conflict(Conflict::SessionCompleted)),
