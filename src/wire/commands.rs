@@ -8,7 +8,7 @@ use crate::domain::phone::is_e164;
 use crate::domain::{Amount, Currency, Interval, Mode};
 use crate::domain::{PaymentMethodKind, Provider};
 use crate::error::{Error, FieldError, Result};
-use crate::wire::{CreateCheckoutSessionRequest, PayRequest};
+use crate::wire::{CardInput, CreateCheckoutSessionRequest, MobileMoneyInput, PayRequest};
 
 impl TryFrom<&PayRequest> for Method {
     type Error = Error;
@@ -18,7 +18,8 @@ impl TryFrom<&PayRequest> for Method {
     }
 }
 
-/// Format checks of SPEC §4. Messages are fixed texts: they never echo input.
+/// Format checks of SPEC §4, every violated field collected. Messages are
+/// fixed texts: they never echo input (a card number or CVC).
 fn parse_method(req: &PayRequest) -> Result<Method> {
     let mut errs = Vec::new();
     let Some(pm) = &req.payment_method else {
@@ -46,78 +47,8 @@ fn parse_method(req: &PayRequest) -> Result<Method> {
                     "Only `card` details may accompany type card.",
                 ));
             }
-            match &pm.card {
-                None => {
-                    errs.push(FieldError::missing("payment_method.card"));
-                    None
-                }
-                Some(c) => {
-                    let number: String = c
-                        .number
-                        .as_ref()
-                        .map(|n| n.0.chars().filter(|ch| *ch != ' ' && *ch != '-').collect())
-                        .unwrap_or_default();
-                    match &c.number {
-                        None => errs.push(FieldError::missing("payment_method.card.number")),
-                        Some(_)
-                            if !(13..=19).contains(&number.len())
-                                || !number.bytes().all(|b| b.is_ascii_digit()) =>
-                        {
-                            errs.push(FieldError::invalid(
-                                "payment_method.card.number",
-                                "The card number must be 13 to 19 digits.",
-                            ))
-                        }
-                        Some(_) if !luhn_ok(&number) => errs.push(FieldError::invalid(
-                            "payment_method.card.number",
-                            "The card number is not valid.",
-                        )),
-                        Some(_) => {}
-                    }
-                    let month = c.exp_month.filter(|m| (1..=12).contains(m));
-                    match c.exp_month {
-                        None => errs.push(FieldError::missing("payment_method.card.exp_month")),
-                        Some(_) if month.is_none() => errs.push(FieldError::invalid(
-                            "payment_method.card.exp_month",
-                            "exp_month must be between 1 and 12.",
-                        )),
-                        _ => {}
-                    }
-                    let year = c
-                        .exp_year
-                        .map(|y| if (0..100).contains(&y) { 2000 + y } else { y });
-                    match (year, month) {
-                        (None, _) => errs.push(FieldError::missing("payment_method.card.exp_year")),
-                        (Some(y), _) if !(2000..=2100).contains(&y) => {
-                            errs.push(FieldError::invalid(
-                                "payment_method.card.exp_year",
-                                "exp_year is not a valid year.",
-                            ))
-                        }
-                        _ => {}
-                    }
-                    let cvc = c.cvc.as_ref().map(|s| s.0.clone()).unwrap_or_default();
-                    match &c.cvc {
-                        None => errs.push(FieldError::missing("payment_method.card.cvc")),
-                        Some(_)
-                            if !(3..=4).contains(&cvc.len())
-                                || !cvc.bytes().all(|b| b.is_ascii_digit()) =>
-                        {
-                            errs.push(FieldError::invalid(
-                                "payment_method.card.cvc",
-                                "The CVC must be 3 or 4 digits.",
-                            ))
-                        }
-                        _ => {}
-                    }
-                    Some(Method::Card {
-                        number: CardSecret::new(number),
-                        exp_month: month.unwrap_or(0) as u32,
-                        exp_year: year.unwrap_or(0) as u32,
-                        cvc: CardSecret::new(cvc),
-                    })
-                }
-            }
+            required(pm.card.as_ref(), "payment_method.card", &mut errs)
+                .map(|c| parse_card(c, &mut errs))
         }
         Some(PaymentMethodKind::MobileMoney) => {
             if pm.card.is_some() {
@@ -126,44 +57,115 @@ fn parse_method(req: &PayRequest) -> Result<Method> {
                     "Only `mobile_money` details may accompany type mobile_money.",
                 ));
             }
-            match &pm.mobile_money {
-                None => {
-                    errs.push(FieldError::missing("payment_method.mobile_money"));
-                    None
-                }
-                Some(m) => {
-                    let provider = m.provider.as_deref().map(Provider::parse);
-                    match provider {
-                        None => {
-                            errs.push(FieldError::missing("payment_method.mobile_money.provider"))
-                        }
-                        Some(None) => errs.push(FieldError::invalid(
-                            "payment_method.mobile_money.provider",
-                            "provider must be one of orange_money, mtn_momo, moov_money, wave.",
-                        )),
-                        Some(Some(_)) => {}
-                    }
-                    match m.phone.as_deref() {
-                        None => errs.push(FieldError::missing("payment_method.mobile_money.phone")),
-                        Some(p) if !is_e164(p) => errs.push(FieldError::invalid(
-                            "payment_method.mobile_money.phone",
-                            "phone must be in E.164 format, such as +2250700000000.",
-                        )),
-                        _ => {}
-                    }
-                    // Only used when no error was found, so the provider parsed.
-                    provider.flatten().map(|provider| Method::MobileMoney {
-                        provider,
-                        phone: m.phone.clone().unwrap_or_default(),
-                    })
-                }
-            }
+            required(
+                pm.mobile_money.as_ref(),
+                "payment_method.mobile_money",
+                &mut errs,
+            )
+            .and_then(|m| parse_mobile_money(m, &mut errs))
         }
     };
     match method {
         Some(m) if errs.is_empty() => Ok(m),
         _ => Err(Error::Validation(errs)),
     }
+}
+
+/// `value`, or a `parameter_missing` for `param`.
+fn required<'a, T>(value: Option<&'a T>, param: &str, errs: &mut Vec<FieldError>) -> Option<&'a T> {
+    if value.is_none() {
+        errs.push(FieldError::missing(param));
+    }
+    value
+}
+
+fn parse_card(c: &CardInput, errs: &mut Vec<FieldError>) -> Method {
+    const P: &str = "payment_method.card";
+    let number: String = c
+        .number
+        .as_ref()
+        .map(|n| n.0.chars().filter(|ch| *ch != ' ' && *ch != '-').collect())
+        .unwrap_or_default();
+    match &c.number {
+        None => errs.push(FieldError::missing(format!("{P}.number"))),
+        Some(_)
+            if !(13..=19).contains(&number.len())
+                || !number.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            errs.push(FieldError::invalid(
+                format!("{P}.number"),
+                "The card number must be 13 to 19 digits.",
+            ))
+        }
+        Some(_) if !luhn_ok(&number) => errs.push(FieldError::invalid(
+            format!("{P}.number"),
+            "The card number is not valid.",
+        )),
+        Some(_) => {}
+    }
+    let month = c.exp_month.filter(|m| (1..=12).contains(m));
+    match c.exp_month {
+        None => errs.push(FieldError::missing(format!("{P}.exp_month"))),
+        Some(_) if month.is_none() => errs.push(FieldError::invalid(
+            format!("{P}.exp_month"),
+            "exp_month must be between 1 and 12.",
+        )),
+        _ => {}
+    }
+    let year = c
+        .exp_year
+        .map(|y| if (0..100).contains(&y) { 2000 + y } else { y });
+    match year {
+        None => errs.push(FieldError::missing(format!("{P}.exp_year"))),
+        Some(y) if !(2000..=2100).contains(&y) => errs.push(FieldError::invalid(
+            format!("{P}.exp_year"),
+            "exp_year is not a valid year.",
+        )),
+        _ => {}
+    }
+    let cvc = c.cvc.as_ref().map(|s| s.0.clone()).unwrap_or_default();
+    match &c.cvc {
+        None => errs.push(FieldError::missing(format!("{P}.cvc"))),
+        Some(_) if !(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()) => {
+            errs.push(FieldError::invalid(
+                format!("{P}.cvc"),
+                "The CVC must be 3 or 4 digits.",
+            ))
+        }
+        _ => {}
+    }
+    Method::Card {
+        number: CardSecret::new(number),
+        exp_month: month.unwrap_or(0) as u32,
+        exp_year: year.unwrap_or(0) as u32,
+        cvc: CardSecret::new(cvc),
+    }
+}
+
+fn parse_mobile_money(m: &MobileMoneyInput, errs: &mut Vec<FieldError>) -> Option<Method> {
+    const P: &str = "payment_method.mobile_money";
+    let provider = m.provider.as_deref().map(Provider::parse);
+    match provider {
+        None => errs.push(FieldError::missing(format!("{P}.provider"))),
+        Some(None) => errs.push(FieldError::invalid(
+            format!("{P}.provider"),
+            "provider must be one of orange_money, mtn_momo, moov_money, wave.",
+        )),
+        Some(Some(_)) => {}
+    }
+    match m.phone.as_deref() {
+        None => errs.push(FieldError::missing(format!("{P}.phone"))),
+        Some(p) if !is_e164(p) => errs.push(FieldError::invalid(
+            format!("{P}.phone"),
+            "phone must be in E.164 format, such as +2250700000000.",
+        )),
+        _ => {}
+    }
+    // Only used when no error was found, so the provider parsed.
+    provider.flatten().map(|provider| Method::MobileMoney {
+        provider,
+        phone: m.phone.clone().unwrap_or_default(),
+    })
 }
 
 impl TryFrom<&CreateCheckoutSessionRequest> for NewCheckoutSession {
@@ -218,25 +220,7 @@ fn cross_field(req: &CreateCheckoutSessionRequest) -> Result<(Currency, Vec<NewL
             r.interval
                 .map(|iv| (iv, r.interval_count.unwrap_or(1) as i32))
         });
-        match (mode, &recurring) {
-            (Mode::Payment, Some(_)) => errors.push(FieldError::invalid(
-                format!("line_items[{i}].recurring"),
-                "recurring is only allowed in subscription mode.",
-            )),
-            (Mode::Subscription, None) => errors.push(FieldError::invalid(
-                format!("line_items[{i}].recurring"),
-                "Every line item needs recurring in subscription mode.",
-            )),
-            (Mode::Subscription, Some(r)) => match &interval {
-                Some(first) if first != r => errors.push(FieldError::invalid(
-                    format!("line_items[{i}].recurring"),
-                    "All line items must share one billing interval.",
-                )),
-                None => interval = Some(*r),
-                _ => {}
-            },
-            _ => {}
-        }
+        check_recurring(i, mode, recurring, &mut interval, &mut errors);
         let amount = Amount::new(it.amount.unwrap_or(0)).unwrap_or(Amount::ZERO);
         let quantity = it.quantity.unwrap_or(1);
         let line_total = amount.times(quantity).filter(|t| t.minor() <= MAX_TOTAL);
@@ -270,5 +254,36 @@ fn cross_field(req: &CreateCheckoutSessionRequest) -> Result<(Currency, Vec<NewL
             "line_items[0].currency",
             "A currency is required.",
         )),
+    }
+}
+
+/// Payment mode takes no `recurring`; subscription mode needs it on every
+/// item, all with one interval.
+fn check_recurring(
+    i: usize,
+    mode: Mode,
+    recurring: Option<(Interval, i32)>,
+    interval: &mut Option<(Interval, i32)>,
+    errors: &mut Vec<FieldError>,
+) {
+    let param = format!("line_items[{i}].recurring");
+    match (mode, recurring) {
+        (Mode::Payment, Some(_)) => errors.push(FieldError::invalid(
+            param,
+            "recurring is only allowed in subscription mode.",
+        )),
+        (Mode::Subscription, None) => errors.push(FieldError::invalid(
+            param,
+            "Every line item needs recurring in subscription mode.",
+        )),
+        (Mode::Subscription, Some(r)) => match interval {
+            Some(first) if *first != r => errors.push(FieldError::invalid(
+                param,
+                "All line items must share one billing interval.",
+            )),
+            None => *interval = Some(r),
+            Some(_) => {}
+        },
+        (Mode::Payment, None) => {}
     }
 }

@@ -21,81 +21,13 @@ pub async fn create(
     let cmd = cmd.try_into()?;
     let now = state.clock.now();
     cmd.check_context(p.livemode, now)?;
-    let NewCheckoutSession {
-        currency,
-        items,
-        total,
-        ..
-    } = &cmd;
-    let (currency, total) = (*currency, *total);
-    let session_id = ids::session_id(p.livemode, state.clock.now_ms());
-    let intent_id = ids::new_id("pi");
-    let methods = cmd
-        .payment_method_types
-        .iter()
-        .map(|m| m.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
-    let session = cs::ActiveModel {
-        id: Set(session_id.clone()),
-        merchant_id: Set(p.merchant_id.clone()),
-        livemode: Set(p.livemode),
-        status: Set(SessionStatus::Open),
-        payment_status: Set(PaymentStatus::Unpaid),
-        mode: Set(cmd.mode),
-        currency: Set(currency.code().into()),
-        amount_subtotal: Set(total.minor()),
-        amount_total: Set(total.minor()),
-        line_item_count: Set(items.len() as i32),
-        payment_intent_id: Set(intent_id.clone()),
-        subscription_id: Set(None),
-        success_url: Set(cmd.success_url.clone()),
-        cancel_url: Set(cmd.cancel_url.clone()),
-        customer_email: Set(cmd.customer_email.clone()),
-        client_reference_id: Set(cmd.client_reference_id.clone()),
-        metadata: Set(
-            serde_json::to_string(&cmd.metadata).map_err(|e| Error::Internal(e.to_string()))?
-        ),
-        locale: Set(locale::resolve(cmd.locale.as_deref()).into()),
-        payment_method_types: Set(methods),
-        created: Set(now),
-        expires_at: Set(cmd.expires_at.unwrap_or(now + MAX_EXPIRY_SECS)),
-        completed_at: Set(None),
+    let ids = NewIds {
+        session: ids::session_id(p.livemode, state.clock.now_ms()),
+        intent: ids::new_id("pi"),
     };
-    let rows: Vec<li::Model> = items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| li::Model {
-            id: ids::new_id("li"),
-            session_id: session_id.clone(),
-            position: i as i32,
-            name: it.name.clone(),
-            description: it.description.clone(),
-            images: serde_json::to_string(&it.images).unwrap_or_else(|_| "[]".into()),
-            amount: it.amount.minor(),
-            currency: currency.code().into(),
-            quantity: it.quantity,
-            amount_total: it.total.minor(),
-            recurring_interval: it.recurring.as_ref().map(|r| r.0),
-            recurring_interval_count: it.recurring.as_ref().map(|r| r.1),
-        })
-        .collect();
-    let intent = pi::ActiveModel {
-        id: Set(intent_id),
-        merchant_id: Set(p.merchant_id.clone()),
-        livemode: Set(p.livemode),
-        session_id: Set(session_id.clone()),
-        amount: Set(total.minor()),
-        currency: Set(currency.code().into()),
-        status: Set(IntentStatus::RequiresPaymentMethod),
-        attempt_id: Set(None),
-        payment_method: Set(None),
-        last_payment_error: Set(None),
-        pending_outcome: Set(None),
-        settle_at: Set(None),
-        created: Set(now),
-        updated: Set(now),
-    };
+    let session = session_row(&cmd, p, &ids, now)?;
+    let rows = item_rows(&cmd, &ids.session)?;
+    let intent = intent_row(&cmd, p, &ids, now);
     let tx = crate::db::begin_write(&state.db).await?;
     let session = session.insert(&tx).await?;
     li::Entity::insert_many(rows.iter().cloned().map(IntoActiveModel::into_active_model))
@@ -113,4 +45,91 @@ pub async fn create(
         has_more_items,
         status,
     })
+}
+
+struct NewIds {
+    session: String,
+    intent: String,
+}
+
+fn session_row(
+    cmd: &NewCheckoutSession,
+    p: &Principal,
+    ids: &NewIds,
+    now: i64,
+) -> Result<cs::ActiveModel> {
+    let methods: Vec<&str> = cmd
+        .payment_method_types
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    let metadata =
+        serde_json::to_string(&cmd.metadata).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(cs::ActiveModel {
+        id: Set(ids.session.clone()),
+        merchant_id: Set(p.merchant_id.clone()),
+        livemode: Set(p.livemode),
+        status: Set(SessionStatus::Open),
+        payment_status: Set(PaymentStatus::Unpaid),
+        mode: Set(cmd.mode),
+        currency: Set(cmd.currency.code().into()),
+        amount_subtotal: Set(cmd.total.minor()),
+        amount_total: Set(cmd.total.minor()),
+        line_item_count: Set(cmd.items.len() as i32),
+        payment_intent_id: Set(ids.intent.clone()),
+        subscription_id: Set(None),
+        success_url: Set(cmd.success_url.clone()),
+        cancel_url: Set(cmd.cancel_url.clone()),
+        customer_email: Set(cmd.customer_email.clone()),
+        client_reference_id: Set(cmd.client_reference_id.clone()),
+        metadata: Set(metadata),
+        locale: Set(locale::resolve(cmd.locale.as_deref()).into()),
+        payment_method_types: Set(methods.join(",")),
+        created: Set(now),
+        expires_at: Set(cmd.expires_at.unwrap_or(now + MAX_EXPIRY_SECS)),
+        completed_at: Set(None),
+    })
+}
+
+fn item_rows(cmd: &NewCheckoutSession, session_id: &str) -> Result<Vec<li::Model>> {
+    cmd.items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            Ok(li::Model {
+                id: ids::new_id("li"),
+                session_id: session_id.to_string(),
+                position: i as i32,
+                name: it.name.clone(),
+                description: it.description.clone(),
+                images: serde_json::to_string(&it.images)
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+                amount: it.amount.minor(),
+                currency: cmd.currency.code().into(),
+                quantity: it.quantity,
+                amount_total: it.total.minor(),
+                recurring_interval: it.recurring.map(|r| r.0),
+                recurring_interval_count: it.recurring.map(|r| r.1),
+            })
+        })
+        .collect()
+}
+
+fn intent_row(cmd: &NewCheckoutSession, p: &Principal, ids: &NewIds, now: i64) -> pi::ActiveModel {
+    pi::ActiveModel {
+        id: Set(ids.intent.clone()),
+        merchant_id: Set(p.merchant_id.clone()),
+        livemode: Set(p.livemode),
+        session_id: Set(ids.session.clone()),
+        amount: Set(cmd.total.minor()),
+        currency: Set(cmd.currency.code().into()),
+        status: Set(IntentStatus::RequiresPaymentMethod),
+        attempt_id: Set(None),
+        payment_method: Set(None),
+        last_payment_error: Set(None),
+        pending_outcome: Set(None),
+        settle_at: Set(None),
+        created: Set(now),
+        updated: Set(now),
+    }
 }

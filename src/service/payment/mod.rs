@@ -196,24 +196,10 @@ pub async fn settle(
         tx.rollback().await?;
         return Ok(false);
     }
-    let row = payment::ActiveModel {
-        id: Set(attempt.to_string()),
-        payment_intent_id: Set(intent.id.clone()),
-        session_id: Set(intent.session_id.clone()),
-        status: Set(if error.is_none() {
-            ChargeStatus::Succeeded
-        } else {
-            ChargeStatus::Failed
-        }),
-        amount: Set(intent.amount),
-        currency: Set(intent.currency.clone()),
-        payment_method: Set(intent.payment_method.clone().unwrap_or_else(|| "{}".into())),
-        failure_code: Set(error
-            .as_ref()
-            .map(|e| e.decline_code.clone().unwrap_or_else(|| e.code.clone()))),
-        created: Set(now),
-    };
-    if let Err(e) = row.insert(&tx).await {
+    if let Err(e) = payment_row(&intent, attempt, error.as_ref(), now)
+        .insert(&tx)
+        .await
+    {
         tx.rollback().await?;
         if crate::db::is_unique_violation(&e) {
             tracing::error!("second successful payment refused by the database");
@@ -221,22 +207,11 @@ pub async fn settle(
         }
         return Err(e.into());
     }
-    if error.is_none() {
-        let completed = cs::Entity::update_many()
-            .col_expr(cs::Column::Status, Expr::value(SessionStatus::Complete))
-            .col_expr(cs::Column::PaymentStatus, Expr::value(PaymentStatus::Paid))
-            .col_expr(cs::Column::CompletedAt, Expr::value(now))
-            .filter(cs::Column::Id.eq(&intent.session_id))
-            .filter(cs::Column::Status.eq(SessionStatus::Open))
-            .exec(&tx)
-            .await?;
-        if completed.rows_affected != 1 {
-            tx.rollback().await?;
-            return Err(Error::Internal(
-                "paid intent on a session that is not open".into(),
-            ));
-        }
-        subscription::create_for_session(&tx, &intent.session_id, now).await?;
+    if error.is_none()
+        && let Err(e) = complete_session(&tx, &intent.session_id, now).await
+    {
+        tx.rollback().await?;
+        return Err(e);
     }
     tx.commit().await?;
     if error.is_none() {
@@ -249,6 +224,54 @@ pub async fn settle(
         events::session_changed(state, event).await;
     }
     Ok(true)
+}
+
+/// The `payments` row of a settled attempt (its partial unique index admits
+/// one succeeded payment per session).
+fn payment_row(
+    intent: &pi::Model,
+    attempt: &str,
+    error: Option<&PaymentError>,
+    now: i64,
+) -> payment::ActiveModel {
+    payment::ActiveModel {
+        id: Set(attempt.to_string()),
+        payment_intent_id: Set(intent.id.clone()),
+        session_id: Set(intent.session_id.clone()),
+        status: Set(if error.is_none() {
+            ChargeStatus::Succeeded
+        } else {
+            ChargeStatus::Failed
+        }),
+        amount: Set(intent.amount),
+        currency: Set(intent.currency.clone()),
+        payment_method: Set(intent.payment_method.clone().unwrap_or_else(|| "{}".into())),
+        failure_code: Set(error.map(|e| e.decline_code.clone().unwrap_or_else(|| e.code.clone()))),
+        created: Set(now),
+    }
+}
+
+/// `open → complete, paid` in the settling transaction, and the
+/// subscription a subscription-mode session starts.
+async fn complete_session(
+    tx: &sea_orm::DatabaseTransaction,
+    session_id: &str,
+    now: i64,
+) -> Result<()> {
+    let completed = cs::Entity::update_many()
+        .col_expr(cs::Column::Status, Expr::value(SessionStatus::Complete))
+        .col_expr(cs::Column::PaymentStatus, Expr::value(PaymentStatus::Paid))
+        .col_expr(cs::Column::CompletedAt, Expr::value(now))
+        .filter(cs::Column::Id.eq(session_id))
+        .filter(cs::Column::Status.eq(SessionStatus::Open))
+        .exec(tx)
+        .await?;
+    if completed.rows_affected != 1 {
+        return Err(Error::Internal(
+            "paid intent on a session that is not open".into(),
+        ));
+    }
+    subscription::create_for_session(tx, session_id, now).await
 }
 
 fn payment_error(d: &Decline) -> PaymentError {
