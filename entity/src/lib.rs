@@ -2,6 +2,7 @@
 //! service layer of the root crate, wire types in its `rest`/`graphql` modules.
 pub mod api_key;
 pub mod checkout_session;
+pub mod currency;
 pub mod idempotency_key;
 pub mod line_item;
 pub mod merchant;

@@ -13,10 +13,10 @@ pub struct Model {
     pub name: String,
     pub description: Option<String>,
     pub images: String,
-    pub amount: i64,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: crate::currency::Currency,
     pub quantity: i64,
-    pub amount_total: i64,
+    pub amount_total: Amount,
     pub recurring_interval: Option<Interval>,
     pub recurring_interval_count: Option<i32>,
 }

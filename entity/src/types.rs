@@ -7,6 +7,37 @@ use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Money in integer minor units with checked arithmetic.
+/// A non-negative amount in a currency's minor unit.
+/// Stored as BIGINT minor units. Only `new` makes one from outside input.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, DeriveValueType, Serialize, ToSchema,
+)]
+#[serde(transparent)]
+pub struct Amount(i64);
+
+impl Amount {
+    pub const ZERO: Amount = Amount(0);
+
+    pub fn new(minor: i64) -> Option<Amount> {
+        (minor >= 0).then_some(Amount(minor))
+    }
+
+    pub fn minor(self) -> i64 {
+        self.0
+    }
+
+    /// `self × quantity`, `None` on overflow.
+    pub fn times(self, quantity: i64) -> Option<Amount> {
+        self.0.checked_mul(quantity).and_then(Amount::new)
+    }
+
+    /// `self + other`, `None` on overflow.
+    pub fn plus(self, other: Amount) -> Option<Amount> {
+        self.0.checked_add(other.0).map(Amount)
+    }
+}
+
 /// Declares a string-valued enum: variant = "stored and wire value".
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident $(as $schema:ident)? { $($(#[$vdoc:meta])* $variant:ident = $value:literal),+ $(,)? }) => {

@@ -53,7 +53,7 @@ impl From<CreateCheckoutSessionInput> for CreateCheckoutSessionRequest {
                     .into_iter()
                     .map(|it| LineItemInput {
                         name: Some(it.name),
-                        amount: Some(it.amount.0),
+                        amount: Some(it.amount.0.minor()),
                         currency: Some(it.currency),
                         quantity: Some(i64::from(it.quantity)),
                         description: it.description,

@@ -6,6 +6,7 @@ use super::types::{
     CheckoutMode, CheckoutSession, CheckoutSessionStatus, PaymentIntent, Subscription,
 };
 use super::{app, gql, principal};
+use crate::domain::Amount;
 use crate::error::Error;
 use crate::service::checkout::{self, PageRequest, SessionFilter};
 use crate::service::{payment, stats, subscription};
@@ -123,11 +124,16 @@ pub struct CheckoutStats {
     pub series: Vec<DayStat>,
 }
 
-fn volumes(v: Vec<stats::Volume>) -> Vec<MoneyAmount> {
+/// Volumes are sums of non-negative amounts; anything else is a bug, said so.
+fn volumes(v: Vec<stats::Volume>) -> Result<Vec<MoneyAmount>> {
     v.into_iter()
-        .map(|v| MoneyAmount {
-            currency: v.currency,
-            amount: Money(v.amount),
+        .map(|v| {
+            let amount = Amount::new(v.amount)
+                .ok_or_else(|| gql(Error::Internal(format!("negative volume {}", v.amount))))?;
+            Ok(MoneyAmount {
+                currency: v.currency,
+                amount: Money(amount),
+            })
         })
         .collect()
 }
@@ -234,18 +240,20 @@ impl QueryRoot {
                 complete: s.complete,
                 expired: s.expired,
             },
-            gross_volume: volumes(s.gross_volume),
+            gross_volume: volumes(s.gross_volume)?,
             conversion_rate: s.conversion_rate,
             series: s
                 .series
                 .into_iter()
-                .map(|d| DayStat {
-                    date: DateTime(d.day),
-                    created: d.created,
-                    completed: d.completed,
-                    gross_volume: volumes(d.gross_volume),
+                .map(|d| {
+                    Ok(DayStat {
+                        date: DateTime(d.day),
+                        created: d.created,
+                        completed: d.completed,
+                        gross_volume: volumes(d.gross_volume)?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
         })
     }
 

@@ -1,29 +1,38 @@
 //! Custom scalars: money in 64-bit minor units, timestamps as RFC 3339.
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 
-use crate::domain::time;
+use crate::domain::{Amount, time};
 
 /// An amount in the currency's smallest unit (XOF: francs, USD: cents), as a
 /// 64-bit integer. GraphQL `Int` is 32-bit and cannot hold 10¹² minor units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Money(pub i64);
+pub struct Money(pub Amount);
 
 #[Scalar(name = "Money")]
 impl ScalarType for Money {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::Number(n) => n.as_i64().map(Money).ok_or_else(|| {
-                InputValueError::custom("Money must be an integer number of minor units")
+            Value::Number(n) => n.as_i64().and_then(Amount::new).map(Money).ok_or_else(|| {
+                InputValueError::custom(
+                    "Money must be a non-negative integer number of minor units",
+                )
             }),
-            Value::String(s) => s.parse().map(Money).map_err(|_| {
-                InputValueError::custom("Money must be an integer number of minor units")
-            }),
+            Value::String(s) => s
+                .parse()
+                .ok()
+                .and_then(Amount::new)
+                .map(Money)
+                .ok_or_else(|| {
+                    InputValueError::custom(
+                        "Money must be a non-negative integer number of minor units",
+                    )
+                }),
             _ => Err(InputValueError::expected_type(value)),
         }
     }
 
     fn to_value(&self) -> Value {
-        Value::Number(self.0.into())
+        Value::Number(self.0.minor().into())
     }
 }
 

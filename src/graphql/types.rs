@@ -122,7 +122,7 @@ impl CheckoutSession {
         self.model.mode.into()
     }
     async fn currency(&self) -> &str {
-        &self.model.currency
+        self.model.currency.code()
     }
     async fn amount_subtotal(&self) -> Money {
         Money(self.model.amount_subtotal)
@@ -246,7 +246,7 @@ impl LineItem {
         Money(self.0.amount_total)
     }
     async fn currency(&self) -> &str {
-        &self.0.currency
+        self.0.currency.code()
     }
     async fn recurring(&self) -> Option<Recurring> {
         self.0.recurring_interval.map(|interval| Recurring {
@@ -291,7 +291,7 @@ impl PaymentIntent {
         Money(self.0.amount)
     }
     async fn currency(&self) -> &str {
-        &self.0.currency
+        self.0.currency.code()
     }
     async fn checkout_session_id(&self) -> ID {
         ID(self.0.session_id.clone())
@@ -341,7 +341,7 @@ impl Subscription {
         subscription::effective(&self.0, self.1).0.into()
     }
     async fn currency(&self) -> &str {
-        &self.0.currency
+        self.0.currency.code()
     }
     async fn amount(&self) -> Money {
         Money(self.0.amount)

@@ -25,10 +25,10 @@ impl TryFrom<&li::Model> for LineItemOut {
             name: i.name.clone(),
             description: i.description.clone(),
             images: stored::images(i)?,
-            amount: i.amount,
+            amount: i.amount.minor(),
             quantity: i.quantity,
-            amount_total: i.amount_total,
-            currency: i.currency.clone(),
+            amount_total: i.amount_total.minor(),
+            currency: i.currency.code().into(),
             recurring: recurring(i),
         })
     }
@@ -41,10 +41,10 @@ impl TryFrom<&li::Model> for PublicLineItem {
             name: i.name.clone(),
             description: i.description.clone(),
             images: stored::images(i)?,
-            amount: i.amount,
+            amount: i.amount.minor(),
             quantity: i.quantity,
-            amount_total: i.amount_total,
-            currency: i.currency.clone(),
+            amount_total: i.amount_total.minor(),
+            currency: i.currency.code().into(),
             recurring: recurring(i),
         })
     }
@@ -61,9 +61,9 @@ impl CheckoutSessionOut {
             status: v.status,
             payment_status: s.payment_status,
             mode: s.mode,
-            currency: s.currency.clone(),
-            amount_subtotal: s.amount_subtotal,
-            amount_total: s.amount_total,
+            currency: s.currency.code().into(),
+            amount_subtotal: s.amount_subtotal.minor(),
+            amount_total: s.amount_total.minor(),
             line_items: LineItemList {
                 object: "list",
                 data: v
@@ -104,9 +104,9 @@ impl TryFrom<&PublicView> for PublicCheckoutSession {
             mode: s.mode,
             status: v.status,
             payment_status: s.payment_status,
-            currency: s.currency.clone(),
-            amount_subtotal: s.amount_subtotal,
-            amount_total: s.amount_total,
+            currency: s.currency.code().into(),
+            amount_subtotal: s.amount_subtotal.minor(),
+            amount_total: s.amount_total.minor(),
             line_items: v
                 .items
                 .iter()
@@ -132,8 +132,8 @@ impl TryFrom<&pi::Model> for PaymentIntentOut {
             id: i.id.clone(),
             object: "payment_intent",
             status: i.status,
-            amount: i.amount,
-            currency: i.currency.clone(),
+            amount: i.amount.minor(),
+            currency: i.currency.code().into(),
             checkout_session: i.session_id.clone(),
             payment_method: stored::payment_method(i)?.map(PaymentMethodSummary::from),
             last_payment_error: stored::last_payment_error(i)?.map(PaymentError::from),
@@ -150,15 +150,15 @@ impl SubscriptionOut {
             id: s.id.clone(),
             object: "subscription",
             status,
-            currency: s.currency.clone(),
-            amount: s.amount,
+            currency: s.currency.code().into(),
+            amount: s.amount.minor(),
             items: items
                 .iter()
                 .map(|i| SubscriptionItemOut {
                     name: i.name.clone(),
-                    amount: i.amount,
+                    amount: i.amount.minor(),
                     quantity: i.quantity,
-                    currency: i.currency.clone(),
+                    currency: i.currency.code().into(),
                 })
                 .collect(),
             recurring: RecurringOut {

@@ -46,7 +46,7 @@ pub async fn create_for_session(
         livemode: Set(session.livemode),
         session_id: Set(session.id.clone()),
         status: Set(SubscriptionStatus::Active),
-        currency: Set(session.currency.clone()),
+        currency: Set(session.currency),
         amount: Set(session.amount_total),
         current_period_start: Set(now),
         current_period_end: Set(time::period_end(now, interval, i64::from(count))),

@@ -2,7 +2,7 @@
 //! French `50 000 F CFA` (U+202F between digit groups, U+00A0 before the
 //! currency), English `XOF 50,000`.
 use super::i18n::Lang;
-use crate::domain::{Currency, Interval};
+use crate::domain::{Amount, Currency, Interval};
 
 const NNBSP: char = '\u{202F}';
 const NBSP: char = '\u{00A0}';
@@ -18,9 +18,10 @@ fn group(digits: &str, sep: char) -> String {
     out
 }
 
-/// `minor` units of `currency` for a reader of `lang`.
-pub fn amount(minor: i64, currency: &str, lang: Lang) -> String {
-    let exp = Currency::parse(currency).map_or(2, |c| c.exponent()) as u32;
+/// `amount` of `currency` for a reader of `lang`.
+pub fn amount(amount: Amount, currency: Currency, lang: Lang) -> String {
+    let minor = amount.minor();
+    let exp = u32::from(currency.exponent());
     let neg = minor < 0;
     let abs = minor.unsigned_abs();
     let unit = 10u64.pow(exp);
@@ -37,10 +38,10 @@ pub fn amount(minor: i64, currency: &str, lang: Lang) -> String {
     if neg {
         n.insert(0, '-');
     }
-    let code = currency.to_ascii_uppercase();
+    let code = currency.code();
     match lang {
         Lang::Fr => {
-            let symbol = match code.as_str() {
+            let symbol = match code {
                 "XOF" | "XAF" => "F CFA",
                 "EUR" => "€",
                 other => other,
@@ -75,18 +76,51 @@ mod tests {
     #[test]
     fn spec_examples() {
         assert_eq!(
-            amount(50_000, "XOF", Lang::Fr),
+            amount(
+                Amount::new(50_000).unwrap(),
+                Currency::parse("XOF").unwrap(),
+                Lang::Fr
+            ),
             "50\u{202F}000\u{00A0}F CFA"
         );
-        assert_eq!(amount(50_000, "XOF", Lang::En), "XOF 50,000");
-        assert_eq!(amount(1_234_567, "USD", Lang::En), "USD 12,345.67");
         assert_eq!(
-            amount(1_234_567, "EUR", Lang::Fr),
+            amount(
+                Amount::new(50_000).unwrap(),
+                Currency::parse("XOF").unwrap(),
+                Lang::En
+            ),
+            "XOF 50,000"
+        );
+        assert_eq!(
+            amount(
+                Amount::new(1_234_567).unwrap(),
+                Currency::parse("USD").unwrap(),
+                Lang::En
+            ),
+            "USD 12,345.67"
+        );
+        assert_eq!(
+            amount(
+                Amount::new(1_234_567).unwrap(),
+                Currency::parse("EUR").unwrap(),
+                Lang::Fr
+            ),
             "12\u{202F}345,67\u{00A0}€"
         );
-        assert_eq!(amount(999, "XOF", Lang::Fr), "999\u{00A0}F CFA");
         assert_eq!(
-            amount(1_000_000_000_000, "XOF", Lang::En),
+            amount(
+                Amount::new(999).unwrap(),
+                Currency::parse("XOF").unwrap(),
+                Lang::Fr
+            ),
+            "999\u{00A0}F CFA"
+        );
+        assert_eq!(
+            amount(
+                Amount::new(1_000_000_000_000).unwrap(),
+                Currency::parse("XOF").unwrap(),
+                Lang::En
+            ),
             "XOF 1,000,000,000,000"
         );
         assert_eq!(interval(Interval::Month, 1, Lang::Fr), "par mois");

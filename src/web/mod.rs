@@ -150,8 +150,8 @@ fn items(v: &PublicView, lang: Lang) -> Result<Vec<ItemView>, Error> {
                 name: i.name.clone(),
                 description: i.description.clone(),
                 quantity: i.quantity,
-                unit: format::amount(i.amount, &i.currency, lang),
-                line_total: format::amount(i.amount_total, &i.currency, lang),
+                unit: format::amount(i.amount, i.currency, lang),
+                line_total: format::amount(i.amount_total, i.currency, lang),
                 image: stored::images(i)?.into_iter().next(),
             })
         })
@@ -207,7 +207,7 @@ async fn page(
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
-    let total = format::amount(s.amount_total, &s.currency, lang);
+    let total = format::amount(s.amount_total, s.currency, lang);
     match view.status {
         SessionStatus::Expired => {
             let p = ExpiredPage {

@@ -244,7 +244,7 @@ fn payment_row(
             ChargeStatus::Failed
         }),
         amount: Set(intent.amount),
-        currency: Set(intent.currency.clone()),
+        currency: Set(intent.currency),
         payment_method: Set(intent.payment_method.clone().unwrap_or_else(|| "{}".into())),
         failure_code: Set(error.map(|e| e.decline_code.clone().unwrap_or_else(|| e.code.clone()))),
         created: Set(now),
