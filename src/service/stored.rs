@@ -29,6 +29,21 @@ pub struct StoredPaymentMethod {
     pub phone: Option<String>,
 }
 
+impl StoredPaymentMethod {
+    /// A summary of `type` with no details yet.
+    pub fn of_type(r#type: &str) -> Self {
+        StoredPaymentMethod {
+            r#type: r#type.into(),
+            brand: None,
+            last4: None,
+            exp_month: None,
+            exp_year: None,
+            provider: None,
+            phone: None,
+        }
+    }
+}
+
 /// `payment_intents.last_payment_error`: why the last attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredPaymentError {

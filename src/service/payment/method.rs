@@ -14,15 +14,7 @@ pub(super) trait MethodExt {
 
 impl MethodExt for Method {
     fn summary(&self) -> PaymentMethodSummary {
-        let mut s = PaymentMethodSummary {
-            r#type: self.kind().as_str().into(),
-            brand: None,
-            last4: None,
-            exp_month: None,
-            exp_year: None,
-            provider: None,
-            phone: None,
-        };
+        let mut s = PaymentMethodSummary::of_type(self.kind().as_str());
         match self {
             Method::Card {
                 number,

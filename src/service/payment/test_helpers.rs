@@ -56,15 +56,7 @@ pub async fn test_helper_settle(
         }
         _ => {
             let attempt = ids::new_id("py");
-            let summary = PaymentMethodSummary {
-                r#type: "test_helper".into(),
-                brand: None,
-                last4: None,
-                exp_month: None,
-                exp_year: None,
-                provider: None,
-                phone: None,
-            };
+            let summary = PaymentMethodSummary::of_type("test_helper");
             claim(state, &intent.id, &attempt, &summary).await?;
             attempt
         }
