@@ -184,38 +184,42 @@ async fn page(
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    let view = match checkout::public_view(&state, &id).await {
-        Ok(v) => v,
-        Err(Error::NotFound { .. }) => {
-            let lang = i18n::negotiate(None, accept);
-            let t = lang.strings();
-            let p = NotFoundPage {
-                t,
-                lang: lang.code(),
-                version: &VERSION,
-                merchant: "Ikawaari Checkout",
-                test_mode: false,
-            };
-            return html(StatusCode::NOT_FOUND, p.render());
-        }
-        Err(e) => return e.into_response(),
+    match checkout::public_view(&state, &id).await {
+        Ok(view) => render(&view, i18n::negotiate(Some(&view.session.locale), accept)),
+        Err(Error::NotFound { .. }) => not_found(i18n::negotiate(None, accept)),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn not_found(lang: Lang) -> Response {
+    let p = NotFoundPage {
+        t: lang.strings(),
+        lang: lang.code(),
+        version: &VERSION,
+        merchant: "Ikawaari Checkout",
+        test_mode: false,
     };
-    let lang = i18n::negotiate(Some(&view.session.locale), accept);
+    html(StatusCode::NOT_FOUND, p.render())
+}
+
+/// The page for the session's state: expired, receipt, or the payment form.
+fn render(view: &PublicView, lang: Lang) -> Response {
     let t = lang.strings();
     let s = &view.session;
-    let item_views = match items(&view, lang) {
+    let item_views = match items(view, lang) {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
     let total = format::amount(s.amount_total, s.currency, lang);
+    let (merchant, test_mode) = (view.merchant_name.as_str(), !s.livemode);
     match view.status {
         SessionStatus::Expired => {
             let p = ExpiredPage {
                 t,
                 lang: lang.code(),
                 version: &VERSION,
-                merchant: &view.merchant_name,
-                test_mode: !s.livemode,
+                merchant,
+                test_mode,
                 cancel_url: s.cancel_url.as_deref(),
             };
             html(StatusCode::GONE, p.render())
@@ -225,11 +229,11 @@ async fn page(
                 t,
                 lang: lang.code(),
                 version: &VERSION,
-                merchant: &view.merchant_name,
-                test_mode: !s.livemode,
+                merchant,
+                test_mode,
                 items: item_views,
                 total,
-                interval: interval(&view, lang),
+                interval: interval(view, lang),
                 continue_url: Some(resolve(&s.success_url, &s.id)),
             };
             html(StatusCode::OK, p.render())
@@ -239,12 +243,12 @@ async fn page(
                 t,
                 lang: lang.code(),
                 version: &VERSION,
-                merchant: &view.merchant_name,
-                test_mode: !s.livemode,
+                merchant,
+                test_mode,
                 session_id: &s.id,
                 items: item_views,
                 total,
-                interval: interval(&view, lang),
+                interval: interval(view, lang),
                 card: stored::accepts(s, PaymentMethodKind::Card),
                 momo: stored::accepts(s, PaymentMethodKind::MobileMoney),
                 cancel_url: s.cancel_url.as_deref(),

@@ -415,3 +415,43 @@ async fn idempotency_compares_the_parsed_request() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_oversized_websocket_message_closes_only_its_socket() {
+    let app = spawn_app().await;
+    let mut ws = ws_connect_base(
+        &app.base,
+        json!({"authorization": format!("Bearer {}", app.key)}),
+    )
+    .await;
+    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "connection_ack");
+    let big = format!(
+        "{{\"id\":\"1\",\"type\":\"subscribe\",\"payload\":{{\"query\":\"{}\"}}}}",
+        " ".repeat(300 * 1024)
+    );
+    let _ = ws.send(Message::text(big)).await;
+    // The server drops this socket (over the 256 KiB message limit)...
+    let mut closed = false;
+    while let Ok(next) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        match next {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
+                closed = true;
+                break;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(closed, "a 300 KiB message was accepted");
+    // ...and everyone else is served.
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut other = ws_connect_base(
+        &app.base,
+        json!({"authorization": format!("Bearer {}", app.key)}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut other).await.unwrap()["type"],
+        "connection_ack"
+    );
+}

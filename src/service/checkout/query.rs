@@ -85,16 +85,7 @@ fn filtered(p: &Principal, f: &SessionFilter, now: i64) -> Result<sea_orm::Selec
         let status = SessionStatus::parse(status).ok_or_else(|| {
             Error::invalid("status", "status must be one of open, complete, expired.")
         })?;
-        let open = Condition::all().add(cs::Column::Status.eq(SessionStatus::Open));
-        find = find.filter(match status {
-            SessionStatus::Open => open.add(cs::Column::ExpiresAt.gt(now)),
-            SessionStatus::Expired => Condition::any()
-                .add(cs::Column::Status.eq(SessionStatus::Expired))
-                .add(open.add(cs::Column::ExpiresAt.lte(now))),
-            SessionStatus::Complete => {
-                Condition::all().add(cs::Column::Status.eq(SessionStatus::Complete))
-            }
-        });
+        find = find.filter(status_condition(status, now));
     }
     if let Some(mode) = f.mode.as_deref() {
         let mode = Mode::parse(mode)
@@ -129,6 +120,21 @@ fn filtered(p: &Principal, f: &SessionFilter, now: i64) -> Result<sea_orm::Selec
         );
     }
     Ok(find)
+}
+
+/// Sessions a reader sees in `status` at `now` (an open session past
+/// `expires_at` reads as expired before the sweeper persists it).
+fn status_condition(status: SessionStatus, now: i64) -> Condition {
+    let open = Condition::all().add(cs::Column::Status.eq(SessionStatus::Open));
+    match status {
+        SessionStatus::Open => open.add(cs::Column::ExpiresAt.gt(now)),
+        SessionStatus::Expired => Condition::any()
+            .add(cs::Column::Status.eq(SessionStatus::Expired))
+            .add(open.add(cs::Column::ExpiresAt.lte(now))),
+        SessionStatus::Complete => {
+            Condition::all().add(cs::Column::Status.eq(SessionStatus::Complete))
+        }
+    }
 }
 
 /// Newest first; a cursor is a session id of the same caller, giving its
