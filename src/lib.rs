@@ -62,6 +62,10 @@ pub struct AppState {
     /// Cancelled at shutdown: every background task (sweeper, settlement
     /// timers, the PostgreSQL listener) stops on it.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Starts the timer that settles a pending payment when due
+    /// (`workers::settlement::schedule_settlement`): a field, so the service
+    /// that asks for it does not depend on the workers that run it.
+    pub schedule_settlement: fn(AppState, String, String, Duration),
 }
 
 impl AppState {
@@ -81,6 +85,7 @@ impl AppState {
             metrics: Arc::default(),
             merchant_names: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
+            schedule_settlement: workers::settlement::schedule_settlement,
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Background work: the expiry sweeper, pending-payment recovery and
 //! idempotency-key purge. Safe with several processes: every change is a
 //! conditional update that only one process can win.
+pub mod settlement;
+
 use std::time::Duration;
 
 use crate::AppState;
-use crate::service::{checkout, idempotency, payment};
+use crate::service::{checkout, idempotency};
 
 /// Runs once at start-up, then every `sweep_interval_ms`, until
 /// `state.shutdown` is cancelled.
@@ -29,12 +31,12 @@ pub async fn tick(state: &AppState) -> crate::error::Result<()> {
     if expired > 0 {
         tracing::info!(expired, "expired checkout sessions");
     }
-    payment::settle_due(state).await?;
+    settlement::settle_due(state).await?;
     idempotency::purge(state).await?;
     Ok(())
 }
 
 /// Recovery of pending payments happens once per process start.
 pub async fn recover(state: &AppState) -> crate::error::Result<()> {
-    payment::recover(state).await
+    settlement::recover(state).await
 }

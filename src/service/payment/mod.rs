@@ -7,7 +7,6 @@
 //! in the transaction that inserts the `payments` row, whose partial unique
 //! index admits one succeeded payment per session.
 mod method;
-mod settlement;
 mod test_helpers;
 
 use entity::{checkout_session as cs, payment, payment_intent as pi};
@@ -32,12 +31,11 @@ use crate::service::subscription;
 
 use crate::domain::payment_method::PaymentMethodInput;
 use method::MethodExt;
-pub use settlement::{recover, schedule_settlement, settle_due};
 pub use test_helpers::{test_helper_expire, test_helper_settle};
 
 /// A claimed card attempt older than this with no pending settlement was cut
 /// short by a crash; it is released so the customer can pay again.
-const STALE_CLAIM_SECS: i64 = 120;
+pub const STALE_CLAIM_SECS: i64 = 120;
 
 /// The result of a pay call that did not fail.
 pub struct Paid {
@@ -91,7 +89,7 @@ pub async fn pay(state: &AppState, session_id: &str, method: PaymentMethodInput)
                 .filter(pi::Column::AttemptId.eq(&attempt))
                 .exec(&state.db)
                 .await?;
-            schedule_settlement(
+            (state.schedule_settlement)(
                 state.clone(),
                 view.intent.id.clone(),
                 attempt.clone(),
@@ -306,4 +304,18 @@ pub async fn get_intent(state: &AppState, p: &Principal, id: &str) -> Result<pi:
         .unique(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("payment_intent", id))
+}
+
+/// Settles `attempt` of a pending payment from its stored outcome, if it
+/// still holds the intent (a timer or the sweep calls this).
+pub async fn settle_pending(state: &AppState, intent_id: &str, attempt: &str) -> Result<bool> {
+    let Some(i) = pi::Entity::find_by_id(intent_id).unique(&state.db).await? else {
+        return Ok(false);
+    };
+    match (i.attempt_id.as_deref(), i.pending_outcome.as_deref()) {
+        (Some(a), Some(outcome)) if a == attempt && i.status == IntentStatus::Processing => {
+            settle(state, intent_id, attempt, Settlement::decode(outcome)).await
+        }
+        _ => Ok(false),
+    }
 }

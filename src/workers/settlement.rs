@@ -1,6 +1,8 @@
 //! Pending (mobile money) payments: timers, the periodic sweep of due and
 //! interrupted attempts, and start-up recovery. Safe with several processes:
-//! every change is a conditional update only one process can win.
+//! every change is a conditional update only one process can win. The
+//! settling itself is the service's (`payment::settle`); this module decides
+//! when.
 use std::time::Duration;
 
 use entity::payment_intent as pi;
@@ -8,12 +10,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::AppState;
-use crate::db::Unique;
 use crate::domain::IntentStatus;
 use crate::error::Result;
 use crate::processor::{Outcome, Settlement};
 
-use super::*;
+use crate::service::payment::{STALE_CLAIM_SECS, settle, settle_pending};
 
 /// Settles a pending payment after `after`, unless someone settles it first.
 pub fn schedule_settlement(state: AppState, intent_id: String, attempt: String, after: Duration) {
@@ -27,18 +28,6 @@ pub fn schedule_settlement(state: AppState, intent_id: String, attempt: String, 
             tracing::warn!(error = %e, "pending settlement failed; the recovery scan will retry");
         }
     });
-}
-
-async fn settle_pending(state: &AppState, intent_id: &str, attempt: &str) -> Result<bool> {
-    let Some(i) = pi::Entity::find_by_id(intent_id).unique(&state.db).await? else {
-        return Ok(false);
-    };
-    match (i.attempt_id.as_deref(), i.pending_outcome.as_deref()) {
-        (Some(a), Some(outcome)) if a == attempt && i.status == IntentStatus::Processing => {
-            settle(state, intent_id, attempt, Settlement::decode(outcome)).await
-        }
-        _ => Ok(false),
-    }
 }
 
 /// Periodically (any process): settles pending payments that are due and
