@@ -65,7 +65,7 @@ pub struct AppState {
     /// Starts the timer that settles a pending payment when due
     /// (`workers::settlement::schedule_settlement`): a field, so the service
     /// that asks for it does not depend on the workers that run it.
-    pub schedule_settlement: fn(AppState, String, String, Duration),
+    pub schedule_settlement: fn(AppState, domain::PaymentIntentId, String, Duration),
 }
 
 impl AppState {

@@ -1,12 +1,14 @@
 //! SeaORM entity for `api_keys`.
 use sea_orm::entity::prelude::*;
 
+use crate::types::*;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub kind: String,
     pub livemode: bool,
     pub prefix: String,

@@ -7,8 +7,8 @@ use crate::types::*;
 #[sea_orm(table_name = "checkout_sessions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub merchant_id: String,
+    pub id: CheckoutSessionId,
+    pub merchant_id: MerchantId,
     pub livemode: bool,
     pub status: SessionStatus,
     pub payment_status: PaymentStatus,
@@ -17,8 +17,8 @@ pub struct Model {
     pub amount_subtotal: Amount,
     pub amount_total: Amount,
     pub line_item_count: i32,
-    pub payment_intent_id: String,
-    pub subscription_id: Option<String>,
+    pub payment_intent_id: PaymentIntentId,
+    pub subscription_id: Option<SubscriptionId>,
     pub success_url: String,
     pub cancel_url: Option<String>,
     pub customer_email: Option<String>,

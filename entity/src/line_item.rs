@@ -7,8 +7,8 @@ use crate::types::*;
 #[sea_orm(table_name = "line_items")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub session_id: String,
+    pub id: LineItemId,
+    pub session_id: CheckoutSessionId,
     pub position: i32,
     pub name: String,
     pub description: Option<String>,

@@ -8,8 +8,8 @@ use crate::types::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub payment_intent_id: String,
-    pub session_id: String,
+    pub payment_intent_id: PaymentIntentId,
+    pub session_id: CheckoutSessionId,
     pub status: ChargeStatus,
     pub amount: Amount,
     pub currency: crate::currency::Currency,

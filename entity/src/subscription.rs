@@ -7,10 +7,10 @@ use crate::types::*;
 #[sea_orm(table_name = "subscriptions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub merchant_id: String,
+    pub id: SubscriptionId,
+    pub merchant_id: MerchantId,
     pub livemode: bool,
-    pub session_id: String,
+    pub session_id: CheckoutSessionId,
     pub status: SubscriptionStatus,
     pub currency: crate::currency::Currency,
     pub amount: Amount,

@@ -175,3 +175,97 @@ mod tests {
         assert_eq!(SessionStatus::parse("opened"), None);
     }
 }
+
+/// Declares a prefixed id type (svix's `create_id_type!`): a column type
+/// (TEXT), a wire string, and parsed from outside only by `parse`, which
+/// refuses anything that could not be one of ours (wrong prefix, a NUL
+/// byte, 10 000 characters) so such an id is an unknown one without a query.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, DeriveValueType,
+            Serialize, Deserialize, ToSchema,
+        )]
+        #[serde(transparent)]
+        #[schema(value_type = String)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// An id from outside (path, query, GraphQL): `None` when it
+            /// cannot be one of ours.
+            pub fn parse(s: &str) -> Option<Self> {
+                (s.starts_with($prefix) && id_chars_ok(s)).then(|| $name(s.to_string()))
+            }
+
+            /// An id this service minted.
+            pub fn trusted(s: String) -> Self {
+                $name(s)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&$name> for sea_orm::Value {
+            fn from(id: &$name) -> sea_orm::Value {
+                id.0.clone().into()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl From<&$name> for $name {
+            fn from(id: &$name) -> $name {
+                id.clone()
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        // Primary keys are never auto-incremented integers.
+        impl sea_orm::TryFromU64 for $name {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
+    };
+}
+
+/// Prefix, `_`, base-62: at most 64 characters.
+fn id_chars_ok(s: &str) -> bool {
+    (3..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+id_type!(
+    /// `cs_test_…` / `cs_live_…`: a capability, it opens the hosted page.
+    CheckoutSessionId, "cs_"
+);
+id_type!(PaymentIntentId, "pi_");
+id_type!(MerchantId, "acct_");
+id_type!(LineItemId, "li_");
+id_type!(SubscriptionId, "sub_");

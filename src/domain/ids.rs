@@ -11,13 +11,6 @@ pub fn random_token(len: usize) -> String {
         .collect()
 }
 
-/// Whether `id` could be one of our ids (prefix, `_`, base-62). Anything
-/// else — a NUL byte, a space, 10 000 characters — is answered as an unknown
-/// id without a query, the same way on SQLite and PostgreSQL.
-pub fn well_formed(id: &str) -> bool {
-    (3..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 /// An object id such as `pi_…` (24 chars: 142 random bits).
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", random_token(24))

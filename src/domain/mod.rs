@@ -13,8 +13,9 @@ pub mod time;
 
 pub use currency::Currency;
 pub use entity::types::{
-    ChargeStatus, IntentStatus, Interval, Mode, PaymentMethodKind, PaymentStatus, Provider,
-    SessionStatus, SubscriptionStatus,
+    ChargeStatus, CheckoutSessionId, IntentStatus, Interval, LineItemId, MerchantId, Mode,
+    PaymentIntentId, PaymentMethodKind, PaymentStatus, Provider, SessionStatus, SubscriptionId,
+    SubscriptionStatus,
 };
 pub use money::Amount;
 pub use return_url::ReturnUrl;

@@ -27,7 +27,7 @@ impl Scope {
 /// Who is calling: one merchant in one mode, with scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub merchant_id: String,
+    pub merchant_id: super::MerchantId,
     pub livemode: bool,
     pub can_read: bool,
     pub can_write: bool,

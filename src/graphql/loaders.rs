@@ -6,6 +6,7 @@ use async_graphql::dataloader::Loader;
 use entity::{line_item as li, payment_intent as pi, subscription as sub};
 
 use crate::AppState;
+use crate::domain::CheckoutSessionId;
 use crate::error::Error;
 use crate::service::{checkout, payment, subscription};
 
@@ -26,9 +27,15 @@ impl Loader<String> for LineItemLoader {
     type Error = Error;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Error> {
-        Ok(checkout::first_items(&self.0, keys, MAX_ITEMS)
+        // Keys are ids of sessions this request already read.
+        let ids: Vec<CheckoutSessionId> = keys
+            .iter()
+            .filter_map(|k| CheckoutSessionId::parse(k))
+            .collect();
+        Ok(checkout::first_items(&self.0, &ids, MAX_ITEMS)
             .await?
             .into_iter()
+            .map(|(id, items)| (id.to_string(), items))
             .collect())
     }
 }

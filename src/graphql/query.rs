@@ -192,7 +192,7 @@ impl QueryRoot {
         let edges: Vec<CheckoutSessionEdge> = rows
             .into_iter()
             .map(|m| CheckoutSessionEdge {
-                cursor: m.id.clone(),
+                cursor: m.id.to_string(),
                 node: CheckoutSession::new(m, now),
             })
             .collect();

@@ -34,7 +34,7 @@ impl SubscriptionRoot {
         let wanted = id.map(|i| i.0);
         Ok(events
             .filter(move |e| {
-                let keep = e.merchant_id == p.merchant_id
+                let keep = e.merchant_id == p.merchant_id.as_str()
                     && e.livemode == p.livemode
                     && wanted.as_ref().is_none_or(|w| *w == e.session_id);
                 async move { keep }
@@ -44,7 +44,8 @@ impl SubscriptionRoot {
                 async move {
                     let now = state.clock.now();
                     use sea_orm::EntityTrait;
-                    let s = entity::checkout_session::Entity::find_by_id(&e.session_id)
+                    let id = crate::domain::CheckoutSessionId::parse(&e.session_id)?;
+                    let s = entity::checkout_session::Entity::find_by_id(id)
                         .unique(&state.db)
                         .await
                         .ok()

@@ -102,7 +102,7 @@ impl CheckoutSession {
 #[Object]
 impl CheckoutSession {
     async fn id(&self) -> ID {
-        ID(self.model.id.clone())
+        ID(self.model.id.to_string())
     }
     /// The hosted checkout page.
     async fn url(&self, ctx: &Context<'_>) -> Result<String> {
@@ -141,7 +141,7 @@ impl CheckoutSession {
         }
         let loader = ctx.data::<DataLoader<LineItemLoader>>()?;
         let items = loader
-            .load_one(self.model.id.clone())
+            .load_one(self.model.id.to_string())
             .await
             .map_err(gql)?
             .unwrap_or_default();
@@ -157,7 +157,7 @@ impl CheckoutSession {
     async fn payment_intent(&self, ctx: &Context<'_>) -> Result<Option<PaymentIntent>> {
         let loader = ctx.data::<DataLoader<IntentLoader>>()?;
         Ok(loader
-            .load_one(self.model.payment_intent_id.clone())
+            .load_one(self.model.payment_intent_id.to_string())
             .await
             .map_err(gql)?
             .map(PaymentIntent))
@@ -170,7 +170,7 @@ impl CheckoutSession {
         let loader = ctx.data::<DataLoader<SubscriptionLoader>>()?;
         let now = app(ctx)?.clock.now();
         Ok(loader
-            .load_one(id.clone())
+            .load_one(id.to_string())
             .await
             .map_err(gql)?
             .map(|s| Subscription(s, now)))
@@ -223,7 +223,7 @@ pub struct Recurring {
 #[Object]
 impl LineItem {
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.0.id.to_string())
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -282,7 +282,7 @@ pub struct LastPaymentError {
 #[Object]
 impl PaymentIntent {
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.0.id.to_string())
     }
     async fn status(&self) -> PaymentIntentStatus {
         self.0.status.into()
@@ -294,7 +294,7 @@ impl PaymentIntent {
         self.0.currency.code()
     }
     async fn checkout_session_id(&self) -> ID {
-        ID(self.0.session_id.clone())
+        ID(self.0.session_id.to_string())
     }
     async fn payment_method(&self) -> Result<Option<PaymentMethod>> {
         let Some(m) = stored::payment_method(&self.0).map_err(gql)? else {
@@ -335,7 +335,7 @@ pub struct Subscription(pub sub::Model, pub i64);
 #[Object]
 impl Subscription {
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.0.id.to_string())
     }
     async fn status(&self) -> SubscriptionStatus {
         subscription::effective(&self.0, self.1).0.into()
@@ -365,7 +365,7 @@ impl Subscription {
         subscription::effective(&self.0, self.1).1.map(DateTime)
     }
     async fn checkout_session_id(&self) -> ID {
-        ID(self.0.session_id.clone())
+        ID(self.0.session_id.to_string())
     }
     async fn livemode(&self) -> bool {
         self.0.livemode

@@ -20,7 +20,7 @@ impl TryFrom<&li::Model> for LineItemOut {
     type Error = Error;
     fn try_from(i: &li::Model) -> Result<Self> {
         Ok(LineItemOut {
-            id: i.id.clone(),
+            id: i.id.to_string(),
             object: "item",
             name: i.name.clone(),
             description: i.description.clone(),
@@ -55,7 +55,7 @@ impl CheckoutSessionOut {
     pub fn new(v: &SessionView, checkout_base: &str) -> Result<Self> {
         let s = &v.session;
         Ok(CheckoutSessionOut {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             object: "checkout.session",
             url: format!("{checkout_base}/{}", s.id),
             status: v.status,
@@ -74,8 +74,8 @@ impl CheckoutSessionOut {
                 has_more: v.has_more_items,
                 url: format!("/api/v1/checkout/sessions/{}/line_items", s.id),
             },
-            payment_intent: s.payment_intent_id.clone(),
-            subscription: s.subscription_id.clone(),
+            payment_intent: s.payment_intent_id.to_string(),
+            subscription: s.subscription_id.as_ref().map(ToString::to_string),
             success_url: s.success_url.clone(),
             cancel_url: s.cancel_url.clone(),
             customer_email: s.customer_email.clone(),
@@ -96,7 +96,7 @@ impl TryFrom<&PublicView> for PublicCheckoutSession {
     fn try_from(v: &PublicView) -> Result<Self> {
         let s = &v.session;
         Ok(PublicCheckoutSession {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             object: "checkout.session.public",
             merchant: MerchantPublic {
                 display_name: v.merchant_name.clone(),
@@ -129,12 +129,12 @@ impl TryFrom<&pi::Model> for PaymentIntentOut {
     type Error = Error;
     fn try_from(i: &pi::Model) -> Result<Self> {
         Ok(PaymentIntentOut {
-            id: i.id.clone(),
+            id: i.id.to_string(),
             object: "payment_intent",
             status: i.status,
             amount: i.amount.minor(),
             currency: i.currency.code().into(),
-            checkout_session: i.session_id.clone(),
+            checkout_session: i.session_id.to_string(),
             payment_method: stored::payment_method(i)?.map(PaymentMethodSummary::from),
             last_payment_error: stored::last_payment_error(i)?.map(PaymentError::from),
             livemode: i.livemode,
@@ -147,7 +147,7 @@ impl SubscriptionOut {
     pub fn new(s: &sub::Model, items: &[li::Model], now: i64) -> Self {
         let (status, canceled_at) = crate::service::subscription::effective(s, now);
         SubscriptionOut {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             object: "subscription",
             status,
             currency: s.currency.code().into(),
@@ -169,7 +169,7 @@ impl SubscriptionOut {
             current_period_end: s.current_period_end,
             cancel_at_period_end: s.cancel_at_period_end,
             canceled_at,
-            checkout_session: s.session_id.clone(),
+            checkout_session: s.session_id.to_string(),
             livemode: s.livemode,
             created: s.created,
         }

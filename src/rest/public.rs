@@ -71,7 +71,7 @@ async fn pay(
             IntentStatus::Succeeded
         },
         payment_intent: PayIntentRef {
-            id: paid.intent.id.clone(),
+            id: paid.intent.id.to_string(),
             status: paid.intent.status,
         },
         session: PublicCheckoutSession::try_from(&paid.view)?,

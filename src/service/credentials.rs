@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::db::Unique;
+use crate::domain::MerchantId;
 use crate::domain::ids::{new_id, random_token};
 use crate::domain::principal::{Principal, Scope};
 use crate::error::{Error, Result};
@@ -41,7 +42,7 @@ pub async fn create_merchant(state: &AppState, display_name: &str) -> Result<mer
         ));
     }
     let m = merchant::ActiveModel {
-        id: Set(new_id("acct")),
+        id: Set(MerchantId::trusted(new_id("acct"))),
         display_name: Set(name.to_string()),
         created: Set(state.clock.now()),
     };
@@ -55,10 +56,12 @@ pub async fn issue(
     kind: TokenKind,
     scopes: &[Scope],
 ) -> Result<IssuedToken> {
-    merchant::Entity::find_by_id(merchant_id)
+    let unknown = || Error::not_found("merchant", merchant_id);
+    let merchant_id = MerchantId::parse(merchant_id).ok_or_else(unknown)?;
+    merchant::Entity::find_by_id(merchant_id.clone())
         .unique(&state.db)
         .await?
-        .ok_or_else(|| Error::not_found("merchant", merchant_id))?;
+        .ok_or_else(unknown)?;
     if scopes.is_empty() {
         return Err(Error::invalid("scopes", "At least one scope is required."));
     }
@@ -76,7 +79,7 @@ pub async fn issue(
         .join(",");
     let row = api_key::ActiveModel {
         id: Set(new_id("key")),
-        merchant_id: Set(merchant_id.to_string()),
+        merchant_id: Set(merchant_id),
         kind: Set(if kind == TokenKind::AppToken {
             "app_token"
         } else {

@@ -9,14 +9,14 @@ use sea_orm::{
 use crate::AppState;
 use crate::db::Unique;
 use crate::domain::principal::{Principal, Scope};
-use crate::domain::{Mode, SubscriptionStatus, ids, time};
+use crate::domain::{CheckoutSessionId, Mode, SubscriptionId, SubscriptionStatus, ids, time};
 use crate::error::{Error, Result};
 
 /// Inside the settlement transaction: creates `sub_…` and links it, for
 /// subscription-mode sessions only.
 pub async fn create_for_session(
     tx: &DatabaseTransaction,
-    session_id: &str,
+    session_id: &CheckoutSessionId,
     now: i64,
 ) -> Result<()> {
     let session = cs::Entity::find_by_id(session_id)
@@ -39,7 +39,7 @@ pub async fn create_for_session(
             ))
         })
         .ok_or_else(|| Error::Internal("subscription session without recurring items".into()))?;
-    let id = ids::new_id("sub");
+    let id = SubscriptionId::trusted(ids::new_id("sub"));
     sub::ActiveModel {
         id: Set(id.clone()),
         merchant_id: Set(session.merchant_id.clone()),
@@ -75,7 +75,7 @@ pub async fn by_ids(
         .filter(sub::Column::Id.is_in(ids.iter().cloned()))
         .all(&state.db)
         .await?;
-    Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    Ok(rows.into_iter().map(|r| (r.id.to_string(), r)).collect())
 }
 
 pub async fn get(
@@ -84,10 +84,10 @@ pub async fn get(
     id: &str,
 ) -> Result<(sub::Model, Vec<li::Model>)> {
     p.require(Scope::Read)?;
-    if !crate::domain::ids::well_formed(id) {
+    let Some(typed) = SubscriptionId::parse(id) else {
         return Err(Error::not_found("subscription", id));
-    }
-    let s = sub::Entity::find_by_id(id)
+    };
+    let s = sub::Entity::find_by_id(typed)
         .filter(sub::Column::MerchantId.eq(&p.merchant_id))
         .filter(sub::Column::Livemode.eq(p.livemode))
         .unique(&state.db)

@@ -10,14 +10,19 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::AppState;
-use crate::domain::IntentStatus;
+use crate::domain::{IntentStatus, PaymentIntentId};
 use crate::error::Result;
 use crate::processor::{Outcome, Settlement};
 
 use crate::service::payment::{STALE_CLAIM_SECS, settle, settle_pending};
 
 /// Settles a pending payment after `after`, unless someone settles it first.
-pub fn schedule_settlement(state: AppState, intent_id: String, attempt: String, after: Duration) {
+pub fn schedule_settlement(
+    state: AppState,
+    intent_id: PaymentIntentId,
+    attempt: String,
+    after: Duration,
+) {
     tokio::spawn(async move {
         tokio::select! {
             _ = tokio::time::sleep(after) => {}
@@ -48,7 +53,7 @@ pub async fn settle_due(state: &AppState) -> Result<()> {
         let Some(last) = batch.last() else {
             return Ok(());
         };
-        after = last.id.clone();
+        after = last.id.to_string();
         let full = batch.len() as u64 == BATCH;
         settle_batch(state, batch).await?;
         if !full {
@@ -80,7 +85,7 @@ async fn settle_batch(state: &AppState, processing: Vec<pi::Model>) -> Result<()
 /// of the attempt and settle from its answer. Only an attempt the processor
 /// never received is failed; an unreachable processor is asked again at the
 /// next sweep, never guessed.
-async fn recover_claim(state: &AppState, intent_id: &str, attempt: &str) -> Result<()> {
+async fn recover_claim(state: &AppState, intent_id: &PaymentIntentId, attempt: &str) -> Result<()> {
     let outcome = match state.processor.lookup(attempt).await {
         Ok(o) => o,
         Err(e) => {
@@ -118,12 +123,7 @@ async fn recover_claim(state: &AppState, intent_id: &str, attempt: &str) -> Resu
                 .filter(pi::Column::Status.eq(IntentStatus::Processing))
                 .exec(&state.db)
                 .await?;
-            schedule_settlement(
-                state.clone(),
-                intent_id.to_string(),
-                attempt.to_string(),
-                after,
-            );
+            schedule_settlement(state.clone(), intent_id.clone(), attempt.to_string(), after);
         }
     }
     Ok(())

@@ -175,7 +175,7 @@ pub async fn spawn_app_through(
             .build()
             .expect("client"),
         state,
-        merchant_id: m.id,
+        merchant_id: m.id.to_string(),
         key,
         live_key,
         db,

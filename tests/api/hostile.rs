@@ -455,3 +455,34 @@ async fn an_oversized_websocket_message_closes_only_its_socket() {
         "connection_ack"
     );
 }
+
+#[tokio::test]
+async fn an_id_of_the_wrong_kind_is_unknown_without_a_query() {
+    let app = spawn_app().await;
+    let session = app.seed_session().await;
+    let created: Value = app
+        .get(&format!("/api/v1/checkout/sessions/{session}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let intent = created["payment_intent"].as_str().unwrap().to_string();
+    let statements = |path: String| {
+        let app = &app;
+        async move {
+            let before = app.statement_count();
+            let res = app.get(&path).await;
+            assert_error(res, 404, "resource_missing", None).await;
+            app.statement_count() - before
+        }
+    };
+    // A payment intent's id where a session's is expected, and the reverse.
+    let wrong_kind = statements(format!("/api/v1/checkout/sessions/{intent}")).await;
+    let wrong_kind_2 = statements(format!("/api/v1/payment_intents/{session}")).await;
+    let unknown =
+        statements("/api/v1/checkout/sessions/cs_test_0000000000000000000000000000".into()).await;
+    assert!(
+        wrong_kind < unknown && wrong_kind_2 < unknown,
+        "{wrong_kind} {wrong_kind_2} {unknown}"
+    );
+}

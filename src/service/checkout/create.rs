@@ -8,7 +8,10 @@ use super::*;
 use crate::AppState;
 use crate::domain::checkout::{MAX_EXPIRY_SECS, NewCheckoutSession};
 use crate::domain::principal::{Principal, Scope};
-use crate::domain::{IntentStatus, PaymentStatus, SessionStatus, ids, locale};
+use crate::domain::{
+    CheckoutSessionId, IntentStatus, LineItemId, PaymentIntentId, PaymentStatus, SessionStatus,
+    ids, locale,
+};
 use crate::error::{Error, Result};
 
 #[tracing::instrument(skip_all, fields(merchant = %p.merchant_id, livemode = p.livemode))]
@@ -22,8 +25,8 @@ pub async fn create(
     let now = state.clock.now();
     cmd.check_context(p.livemode, now)?;
     let ids = NewIds {
-        session: ids::session_id(p.livemode, state.clock.now_ms()),
-        intent: ids::new_id("pi"),
+        session: CheckoutSessionId::trusted(ids::session_id(p.livemode, state.clock.now_ms())),
+        intent: PaymentIntentId::trusted(ids::new_id("pi")),
     };
     let session = session_row(&cmd, p, &ids, now)?;
     let rows = item_rows(&cmd, &ids.session)?;
@@ -48,8 +51,8 @@ pub async fn create(
 }
 
 struct NewIds {
-    session: String,
-    intent: String,
+    session: CheckoutSessionId,
+    intent: PaymentIntentId,
 }
 
 fn session_row(
@@ -91,14 +94,14 @@ fn session_row(
     })
 }
 
-fn item_rows(cmd: &NewCheckoutSession, session_id: &str) -> Result<Vec<li::Model>> {
+fn item_rows(cmd: &NewCheckoutSession, session_id: &CheckoutSessionId) -> Result<Vec<li::Model>> {
     cmd.items
         .iter()
         .enumerate()
         .map(|(i, it)| {
             Ok(li::Model {
-                id: ids::new_id("li"),
-                session_id: session_id.to_string(),
+                id: LineItemId::trusted(ids::new_id("li")),
+                session_id: session_id.clone(),
                 position: i as i32,
                 name: it.name.clone(),
                 description: it.description.clone(),

@@ -6,7 +6,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use super::*;
 use crate::AppState;
 use crate::db::Unique;
-use crate::domain::{SessionStatus, ids};
+use crate::domain::SessionStatus;
+use crate::domain::{CheckoutSessionId, MerchantId};
 use crate::error::{Error, Result};
 
 /// The public view's pieces: session, all items, merchant name, intent.
@@ -21,10 +22,10 @@ pub struct PublicView {
 /// Two queries: the session joined with its intent, then its items; the
 /// merchant's name comes from a cache (names never change once created).
 pub async fn public_view(state: &AppState, id: &str) -> Result<PublicView> {
-    if !ids::well_formed(id) {
+    let Some(typed) = CheckoutSessionId::parse(id) else {
         return Err(Error::not_found("checkout session", id));
-    }
-    let (session, intent) = cs::Entity::find_by_id(id)
+    };
+    let (session, intent) = cs::Entity::find_by_id(&typed)
         .find_also_related(pi::Entity)
         .unique(&state.db)
         .await?
@@ -46,12 +47,12 @@ pub async fn public_view(state: &AppState, id: &str) -> Result<PublicView> {
     })
 }
 
-async fn merchant_name(state: &AppState, merchant_id: &str) -> Result<String> {
+async fn merchant_name(state: &AppState, merchant_id: &MerchantId) -> Result<String> {
     if let Some(name) = state
         .merchant_names
         .read()
         .ok()
-        .and_then(|m| m.get(merchant_id).cloned())
+        .and_then(|m| m.get(merchant_id.as_str()).cloned())
     {
         return Ok(name);
     }
@@ -60,7 +61,7 @@ async fn merchant_name(state: &AppState, merchant_id: &str) -> Result<String> {
         .await?
         .ok_or_else(|| Error::Internal("session without merchant".into()))?;
     if let Ok(mut cache) = state.merchant_names.write() {
-        cache.insert(m.id, m.display_name.clone());
+        cache.insert(m.id.to_string(), m.display_name.clone());
     }
     Ok(m.display_name)
 }

@@ -10,15 +10,16 @@ use super::*;
 use crate::AppState;
 use crate::db::Unique;
 use crate::domain::principal::{Principal, Scope};
-use crate::domain::{Currency, Mode, SessionStatus, ids};
+use crate::domain::{CheckoutSessionId, LineItemId};
+use crate::domain::{Currency, Mode, SessionStatus};
 use crate::error::{Error, Result};
 
 /// A session of this merchant and mode, or `404`.
 pub async fn find_owned(state: &AppState, p: &Principal, id: &str) -> Result<cs::Model> {
-    if !ids::well_formed(id) {
+    let Some(typed) = CheckoutSessionId::parse(id) else {
         return Err(Error::not_found("checkout session", id));
-    }
-    cs::Entity::find_by_id(id)
+    };
+    cs::Entity::find_by_id(typed)
         .filter(cs::Column::MerchantId.eq(&p.merchant_id))
         .filter(cs::Column::Livemode.eq(p.livemode))
         .unique(&state.db)
@@ -222,7 +223,7 @@ pub async fn count(state: &AppState, p: &Principal, f: &SessionFilter) -> Result
 
 /// Loads the first items of many sessions in one query.
 pub async fn with_items(state: &AppState, sessions: Vec<cs::Model>) -> Result<Vec<SessionView>> {
-    let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+    let ids: Vec<CheckoutSessionId> = sessions.iter().map(|s| s.id.clone()).collect();
     let mut by_session = first_items(state, &ids, EMBEDDED_ITEMS).await?;
     let now = state.clock.now();
     Ok(sessions
@@ -241,10 +242,10 @@ pub async fn with_items(state: &AppState, sessions: Vec<cs::Model>) -> Result<Ve
 /// 0..n, so a bound on the position replaces `LIMIT` per session.
 pub async fn first_items(
     state: &AppState,
-    session_ids: &[String],
+    session_ids: &[CheckoutSessionId],
     first: u64,
-) -> Result<BTreeMap<String, Vec<li::Model>>> {
-    let mut by_session: BTreeMap<String, Vec<li::Model>> = BTreeMap::new();
+) -> Result<BTreeMap<CheckoutSessionId, Vec<li::Model>>> {
+    let mut by_session: BTreeMap<CheckoutSessionId, Vec<li::Model>> = BTreeMap::new();
     if session_ids.is_empty() {
         return Ok(by_session);
     }
@@ -276,10 +277,10 @@ pub async fn line_items(
         let item = item.to_string();
         let session = id.to_string();
         async move {
-            if !ids::well_formed(&item) {
+            let Some(item) = LineItemId::parse(&item) else {
                 return Err(Error::invalid(param, "No such line item in this session."));
-            }
-            li::Entity::find_by_id(&item)
+            };
+            li::Entity::find_by_id(item)
                 .filter(li::Column::SessionId.eq(session))
                 .unique(&state.db)
                 .await?

@@ -30,6 +30,7 @@ use crate::service::stored::{
 use crate::service::subscription;
 
 use crate::domain::payment_method::PaymentMethodInput;
+use crate::domain::{CheckoutSessionId, PaymentIntentId};
 use method::MethodExt;
 pub use test_helpers::{test_helper_expire, test_helper_settle};
 
@@ -118,7 +119,7 @@ async fn result(state: &AppState, session_id: &str) -> Result<Paid> {
 /// `requires_payment_method → processing` for exactly one attempt.
 async fn claim(
     state: &AppState,
-    intent_id: &str,
+    intent_id: &PaymentIntentId,
     attempt: &str,
     summary: &PaymentMethodSummary,
 ) -> Result<()> {
@@ -160,7 +161,7 @@ async fn claim(
 /// attempt no longer holds the intent (someone else settled it).
 pub async fn settle(
     state: &AppState,
-    intent_id: &str,
+    intent_id: &PaymentIntentId,
     attempt: &str,
     how: Settlement,
 ) -> Result<bool> {
@@ -214,8 +215,8 @@ pub async fn settle(
     tx.commit().await?;
     if error.is_none() {
         let event = events::SessionEvent {
-            session_id: intent.session_id.clone(),
-            merchant_id: intent.merchant_id.clone(),
+            session_id: intent.session_id.to_string(),
+            merchant_id: intent.merchant_id.to_string(),
             livemode: intent.livemode,
             status: SessionStatus::Complete,
         };
@@ -253,7 +254,7 @@ fn payment_row(
 /// subscription a subscription-mode session starts.
 async fn complete_session(
     tx: &sea_orm::DatabaseTransaction,
-    session_id: &str,
+    session_id: &CheckoutSessionId,
     now: i64,
 ) -> Result<()> {
     let completed = cs::Entity::update_many()
@@ -290,15 +291,15 @@ pub async fn intents_by_id(
         .filter(pi::Column::Id.is_in(ids.iter().cloned()))
         .all(&state.db)
         .await?;
-    Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    Ok(rows.into_iter().map(|r| (r.id.to_string(), r)).collect())
 }
 
 pub async fn get_intent(state: &AppState, p: &Principal, id: &str) -> Result<pi::Model> {
     p.require(Scope::Read)?;
-    if !ids::well_formed(id) {
+    let Some(typed) = PaymentIntentId::parse(id) else {
         return Err(Error::not_found("payment_intent", id));
-    }
-    pi::Entity::find_by_id(id)
+    };
+    pi::Entity::find_by_id(typed)
         .filter(pi::Column::MerchantId.eq(&p.merchant_id))
         .filter(pi::Column::Livemode.eq(p.livemode))
         .unique(&state.db)
@@ -308,7 +309,11 @@ pub async fn get_intent(state: &AppState, p: &Principal, id: &str) -> Result<pi:
 
 /// Settles `attempt` of a pending payment from its stored outcome, if it
 /// still holds the intent (a timer or the sweep calls this).
-pub async fn settle_pending(state: &AppState, intent_id: &str, attempt: &str) -> Result<bool> {
+pub async fn settle_pending(
+    state: &AppState,
+    intent_id: &PaymentIntentId,
+    attempt: &str,
+) -> Result<bool> {
     let Some(i) = pi::Entity::find_by_id(intent_id).unique(&state.db).await? else {
         return Ok(false);
     };
