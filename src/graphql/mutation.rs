@@ -6,6 +6,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object, Result};
 use super::scalars::{DateTime, Money};
 use super::types::{CheckoutMode, CheckoutSession, Interval, PaymentMethodType};
 use super::{app, gql, principal};
+use crate::domain::checkout::NewCheckoutSession;
 use crate::service::checkout;
 use crate::wire::{CreateCheckoutSessionRequest, LineItemInput, RecurringInput};
 
@@ -45,39 +46,48 @@ pub struct CreateCheckoutSessionInput {
     pub payment_method_types: Option<Vec<PaymentMethodType>>,
 }
 
-impl From<CreateCheckoutSessionInput> for CreateCheckoutSessionRequest {
-    fn from(i: CreateCheckoutSessionInput) -> Self {
-        CreateCheckoutSessionRequest {
-            line_items: Some(
-                i.line_items
-                    .into_iter()
-                    .map(|it| LineItemInput {
-                        name: Some(it.name),
-                        amount: Some(it.amount.0.minor()),
-                        currency: Some(it.currency),
-                        quantity: Some(i64::from(it.quantity)),
-                        description: it.description,
-                        images: it.images,
-                        recurring: it.recurring.map(|r| RecurringInput {
-                            interval: Some(r.interval.into()),
-                            interval_count: r.interval_count.map(i64::from),
-                        }),
-                    })
-                    .collect(),
-            ),
-            mode: Some(i.mode.into()),
-            success_url: Some(i.success_url),
-            cancel_url: i.cancel_url,
-            currency: i.currency,
-            customer_email: i.customer_email,
-            client_reference_id: i.client_reference_id,
-            metadata: i.metadata.map(|m| m.0),
-            expires_at: i.expires_at.map(|d| d.0),
-            locale: i.locale,
-            payment_method_types: i
-                .payment_method_types
-                .map(|v| v.into_iter().map(Into::into).collect()),
-        }
+/// The GraphQL input becomes the same command as the REST body, by the
+/// same rules (`wire::commands`): its fields map onto the shared request
+/// shape, whose `TryFrom` holds the rules.
+impl TryFrom<CreateCheckoutSessionInput> for NewCheckoutSession {
+    type Error = crate::error::Error;
+
+    fn try_from(i: CreateCheckoutSessionInput) -> Result<Self, Self::Error> {
+        NewCheckoutSession::try_from(&request_shape(i))
+    }
+}
+
+fn request_shape(i: CreateCheckoutSessionInput) -> CreateCheckoutSessionRequest {
+    CreateCheckoutSessionRequest {
+        line_items: Some(
+            i.line_items
+                .into_iter()
+                .map(|it| LineItemInput {
+                    name: Some(it.name),
+                    amount: Some(it.amount.0.minor()),
+                    currency: Some(it.currency),
+                    quantity: Some(i64::from(it.quantity)),
+                    description: it.description,
+                    images: it.images,
+                    recurring: it.recurring.map(|r| RecurringInput {
+                        interval: Some(r.interval.into()),
+                        interval_count: r.interval_count.map(i64::from),
+                    }),
+                })
+                .collect(),
+        ),
+        mode: Some(i.mode.into()),
+        success_url: Some(i.success_url),
+        cancel_url: i.cancel_url,
+        currency: i.currency,
+        customer_email: i.customer_email,
+        client_reference_id: i.client_reference_id,
+        metadata: i.metadata.map(|m| m.0),
+        expires_at: i.expires_at.map(|d| d.0),
+        locale: i.locale,
+        payment_method_types: i
+            .payment_method_types
+            .map(|v| v.into_iter().map(Into::into).collect()),
     }
 }
 
@@ -89,8 +99,7 @@ impl MutationRoot {
         input: CreateCheckoutSessionInput,
     ) -> Result<CheckoutSession> {
         let state = app(ctx)?;
-        let body = CreateCheckoutSessionRequest::from(input);
-        let v = checkout::create(state, principal(ctx)?, &body)
+        let v = checkout::create(state, principal(ctx)?, input)
             .await
             .map_err(gql)?;
         Ok(CheckoutSession::from_view(v))
