@@ -148,24 +148,7 @@ async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Merchant {
             command: MerchantCommand::Create { name },
-        } => {
-            let state = state_for(&cli.db).await?;
-            let m = credentials::create_merchant(&state, &name)
-                .await
-                .map_err(describe)?;
-            let key = credentials::issue(
-                &state,
-                &m.id,
-                false,
-                TokenKind::SecretKey,
-                &[Scope::Read, Scope::Write],
-            )
-            .await
-            .map_err(describe)?;
-            println!("merchant: {}", m.id);
-            println!("{}", key.secret);
-            Ok(())
-        }
+        } => create_merchant(&cli.db, &name).await,
         Command::Key {
             command:
                 KeyCommand::Create {
@@ -176,15 +159,7 @@ async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         } => issue_and_print(&cli.db, &merchant, mode, TokenKind::SecretKey, &scopes).await,
         Command::Key {
             command: KeyCommand::Revoke { prefix },
-        } => {
-            let state = state_for(&cli.db).await?;
-            let id = credentials::revoke(&state, &prefix)
-                .await
-                .map_err(describe)?;
-            println!("revoked: {prefix}");
-            println!("{id}");
-            Ok(())
-        }
+        } => revoke(&cli.db, &prefix).await,
         Command::AppToken {
             command:
                 AppTokenCommand::Create {
@@ -194,6 +169,37 @@ async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 },
         } => issue_and_print(&cli.db, &merchant, mode, TokenKind::AppToken, &scopes).await,
     }
+}
+
+/// `merchant create`: the merchant, then its first test key alone on the last line.
+async fn create_merchant(db: &DbArgs, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let state = state_for(db).await?;
+    let m = credentials::create_merchant(&state, name)
+        .await
+        .map_err(describe)?;
+    let key = credentials::issue(
+        &state,
+        &m.id,
+        false,
+        TokenKind::SecretKey,
+        &[Scope::Read, Scope::Write],
+    )
+    .await
+    .map_err(describe)?;
+    println!("merchant: {}", m.id);
+    println!("{}", key.secret);
+    Ok(())
+}
+
+/// `key revoke`: the prefix, then the revoked credential's id.
+async fn revoke(db: &DbArgs, prefix: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let state = state_for(db).await?;
+    let id = credentials::revoke(&state, prefix)
+        .await
+        .map_err(describe)?;
+    println!("revoked: {prefix}");
+    println!("{id}");
+    Ok(())
 }
 
 /// `key create` / `app-token create`: the prefix, then the secret alone on the last line.

@@ -181,7 +181,7 @@ mod tests {
 /// refuses anything that could not be one of ours (wrong prefix, a NUL
 /// byte, 10 000 characters) so such an id is an unknown one without a query.
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
         $(#[$doc])*
         #[derive(
             Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, DeriveValueType,
@@ -235,6 +235,19 @@ macro_rules! id_type {
             }
         }
 
+        impl From<&$name> for String {
+            fn from(id: &$name) -> String {
+                id.0.clone()
+            }
+        }
+
+        impl IdKind for $name {
+            const KIND: &'static str = $kind;
+            fn parse_id(s: &str) -> Option<Self> {
+                $name::parse(s)
+            }
+        }
+
         impl From<&$name> for $name {
             fn from(id: &$name) -> $name {
                 id.clone()
@@ -256,6 +269,13 @@ macro_rules! id_type {
     };
 }
 
+/// What the edges need to parse an id from a path or a GraphQL `ID`.
+pub trait IdKind: Sized {
+    /// How an unknown one is named in a `404`.
+    const KIND: &'static str;
+    fn parse_id(s: &str) -> Option<Self>;
+}
+
 /// Prefix, `_`, base-62: at most 64 characters.
 fn id_chars_ok(s: &str) -> bool {
     (3..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -263,9 +283,9 @@ fn id_chars_ok(s: &str) -> bool {
 
 id_type!(
     /// `cs_test_…` / `cs_live_…`: a capability, it opens the hosted page.
-    CheckoutSessionId, "cs_"
+    CheckoutSessionId, "cs_", "checkout session"
 );
-id_type!(PaymentIntentId, "pi_");
-id_type!(MerchantId, "acct_");
-id_type!(LineItemId, "li_");
-id_type!(SubscriptionId, "sub_");
+id_type!(PaymentIntentId, "pi_", "payment_intent");
+id_type!(MerchantId, "acct_", "merchant");
+id_type!(LineItemId, "li_", "line item");
+id_type!(SubscriptionId, "sub_", "subscription");

@@ -6,6 +6,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object, Result};
 use super::scalars::{DateTime, Money};
 use super::types::{CheckoutMode, CheckoutSession, Interval, PaymentMethodType};
 use super::{app, gql, principal};
+use crate::domain::CheckoutSessionId;
 use crate::domain::checkout::NewCheckoutSession;
 use crate::service::checkout;
 use crate::wire::{CreateCheckoutSessionRequest, LineItemInput, RecurringInput};
@@ -107,6 +108,12 @@ impl MutationRoot {
 
     async fn expire_checkout_session(&self, ctx: &Context<'_>, id: ID) -> Result<CheckoutSession> {
         let state = app(ctx)?;
+        let id = CheckoutSessionId::parse(&id).ok_or_else(|| {
+            gql(crate::error::Error::not_found(
+                "checkout session",
+                id.as_str(),
+            ))
+        })?;
         let v = checkout::expire(state, principal(ctx)?, &id)
             .await
             .map_err(gql)?;

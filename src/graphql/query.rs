@@ -6,7 +6,7 @@ use super::types::{
     CheckoutMode, CheckoutSession, CheckoutSessionStatus, PaymentIntent, Subscription,
 };
 use super::{app, gql, principal};
-use crate::domain::Amount;
+use crate::domain::{Amount, CheckoutSessionId, PaymentIntentId, SubscriptionId};
 use crate::error::Error;
 use crate::service::checkout::{self, PageRequest, SessionFilter};
 use crate::service::{payment, stats, subscription};
@@ -147,6 +147,9 @@ const CONNECTION_COST: usize = 50;
 impl QueryRoot {
     async fn checkout_session(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CheckoutSession>> {
         let (state, p) = (app(ctx)?, principal(ctx)?);
+        let Some(id) = CheckoutSessionId::parse(&id) else {
+            return Ok(None);
+        };
         match checkout::get(state, p, &id).await {
             Ok(v) => Ok(Some(CheckoutSession::from_view(v))),
             Err(Error::NotFound { .. }) => Ok(None),
@@ -258,6 +261,9 @@ impl QueryRoot {
     }
 
     async fn payment_intent(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PaymentIntent>> {
+        let Some(id) = PaymentIntentId::parse(&id) else {
+            return Ok(None);
+        };
         match payment::get_intent(app(ctx)?, principal(ctx)?, &id).await {
             Ok(i) => Ok(Some(PaymentIntent(i))),
             Err(Error::NotFound { .. }) => Ok(None),
@@ -267,6 +273,9 @@ impl QueryRoot {
 
     async fn subscription(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Subscription>> {
         let state = app(ctx)?;
+        let Some(id) = SubscriptionId::parse(&id) else {
+            return Ok(None);
+        };
         match subscription::get(state, principal(ctx)?, &id).await {
             Ok((s, _)) => Ok(Some(Subscription(s, state.clock.now()))),
             Err(Error::NotFound { .. }) => Ok(None),

@@ -104,3 +104,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             })
     }
 }
+
+/// A typed id from the path: one that cannot be of this kind is the same
+/// `404` as an unknown one, before any query.
+pub struct PathId<T>(pub T);
+
+impl<T: entity::types::IdKind + Send, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| Error::RouteNotFound)?;
+        T::parse_id(&raw)
+            .map(PathId)
+            .ok_or_else(|| Error::not_found(T::KIND, raw))
+    }
+}

@@ -1,13 +1,15 @@
 //! Payment intents, subscriptions and test helpers.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::domain::{CheckoutSessionId, PaymentIntentId, SubscriptionId};
 use crate::error::{ErrorResponse, Result};
 use crate::rest::extract::OptionalJson;
+use crate::rest::extract::PathId;
 use crate::service::{checkout, payment, subscription};
 use crate::wire::{
     CancelSubscriptionRequest, CheckoutSessionOut, EmptyRequest, PaymentIntentOut, SubscriptionOut,
@@ -32,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn get_payment_intent(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<PaymentIntentId>,
 ) -> Result<Json<PaymentIntentOut>> {
     let i = payment::get_intent(&state, &p, &id).await?;
     Ok(Json(PaymentIntentOut::try_from(&i)?))
@@ -45,7 +47,7 @@ async fn get_payment_intent(
 async fn get_subscription(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
 ) -> Result<Json<SubscriptionOut>> {
     let (s, items) = subscription::get(&state, &p, &id).await?;
     Ok(Json(SubscriptionOut::new(&s, &items, state.clock.now())))
@@ -61,7 +63,7 @@ async fn get_subscription(
 async fn cancel_subscription(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     OptionalJson(req): OptionalJson<CancelSubscriptionRequest>,
 ) -> Result<Json<SubscriptionOut>> {
     let (s, items) =
@@ -72,7 +74,7 @@ async fn cancel_subscription(
 async fn helper(
     state: &AppState,
     p: &Principal,
-    id: &str,
+    id: &CheckoutSessionId,
     action: &str,
 ) -> Result<Json<CheckoutSessionOut>> {
     match action {
@@ -98,7 +100,7 @@ async fn helper(
 async fn helper_succeed(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<CheckoutSessionId>,
     OptionalJson(_empty): OptionalJson<EmptyRequest>,
 ) -> Result<Json<CheckoutSessionOut>> {
     helper(&state, &p, &id, "succeed").await
@@ -115,7 +117,7 @@ async fn helper_succeed(
 async fn helper_fail(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<CheckoutSessionId>,
     OptionalJson(_empty): OptionalJson<EmptyRequest>,
 ) -> Result<Json<CheckoutSessionOut>> {
     helper(&state, &p, &id, "fail").await
@@ -130,7 +132,7 @@ async fn helper_fail(
 async fn helper_expire(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<CheckoutSessionId>,
     OptionalJson(_empty): OptionalJson<EmptyRequest>,
 ) -> Result<Json<CheckoutSessionOut>> {
     helper(&state, &p, &id, "expire").await

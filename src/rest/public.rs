@@ -2,16 +2,18 @@
 //! No auth: the unguessable session id is the capability.
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::domain::CheckoutSessionId;
 use crate::domain::IntentStatus;
 use crate::domain::payment_method::PaymentMethodInput;
 use crate::error::{ErrorResponse, Result};
+use crate::rest::extract::PathId;
 use crate::rest::{extract, rate_limit};
 use crate::service::{checkout, payment};
 use crate::wire::{PayIntentRef, PayRequest, PayResponse, PublicCheckoutSession};
@@ -30,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, description = "The public view", body = PublicCheckoutSession)))]
 async fn get_public_session(
     State(state): State<AppState>,
-    Path(session_id): Path<String>,
+    PathId(session_id): PathId<CheckoutSessionId>,
 ) -> Result<Json<PublicCheckoutSession>> {
     let v = checkout::public_view(&state, &session_id).await?;
     Ok(Json(PublicCheckoutSession::try_from(&v)?))
@@ -57,7 +59,7 @@ async fn pay(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
-    Path(session_id): Path<String>,
+    PathId(session_id): PathId<CheckoutSessionId>,
     extract::Json(req): extract::Json<PayRequest>,
 ) -> Result<Response> {
     let client = rate_limit::client_ip(addr.ip(), &headers, &state.config.trusted_proxies);

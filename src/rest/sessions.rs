@@ -1,12 +1,14 @@
 //! `/api/v1/checkout/sessions` — the merchant's checkout sessions.
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::domain::CheckoutSessionId;
 use crate::error::{ErrorResponse, Result};
+use crate::rest::extract::PathId;
 use crate::rest::extract::{self, OptionalJson, Query};
 use crate::service::checkout::{self, PageRequest, SessionFilter};
 use crate::wire::{
@@ -72,7 +74,7 @@ async fn list_sessions(
 async fn get_session(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<CheckoutSessionId>,
 ) -> Result<Json<CheckoutSessionOut>> {
     let v = checkout::get(&state, &p, &id).await?;
     Ok(Json(CheckoutSessionOut::new(
@@ -88,7 +90,7 @@ async fn get_session(
 async fn list_line_items(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<CheckoutSessionId>,
     Query(q): Query<ListLineItemsQuery>,
 ) -> Result<Json<LineItemList>> {
     let page = PageRequest {
@@ -120,7 +122,7 @@ async fn list_line_items(
 async fn expire_session(
     State(state): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId<CheckoutSessionId>,
     OptionalJson(_empty): OptionalJson<EmptyRequest>,
 ) -> Result<Json<CheckoutSessionOut>> {
     let v = checkout::expire(&state, &p, &id).await?;

@@ -82,6 +82,38 @@ pub async fn checkout_stats(
             })
         })
         .transpose()?;
+    let mut stats = CheckoutStats {
+        from,
+        to,
+        ..Default::default()
+    };
+    for (st, n) in counts_by_status(state, p, from, to, currency).await? {
+        stats.created += n;
+        match st {
+            SessionStatus::Open => stats.open += n,
+            SessionStatus::Complete => stats.complete += n,
+            SessionStatus::Expired => stats.expired += n,
+        }
+    }
+    let (series, gross_volume) = series(state, p, from, to, currency).await?;
+    stats.series = series;
+    stats.gross_volume = gross_volume;
+    stats.conversion_rate = if stats.created > 0 {
+        stats.complete as f64 / stats.created as f64
+    } else {
+        0.0
+    };
+    Ok(stats)
+}
+
+/// Sessions created in the range, by the status a reader sees now.
+async fn counts_by_status(
+    state: &AppState,
+    p: &Principal,
+    from: i64,
+    to: i64,
+    currency: Option<Currency>,
+) -> Result<Vec<(SessionStatus, i64)>> {
     let now = state.clock.now();
     // `now` is an integer we format ourselves: no injection.
     let status = format!(
@@ -89,13 +121,24 @@ pub async fn checkout_stats(
         open = SessionStatus::Open,
         expired = SessionStatus::Expired,
     );
-    let by_status: Vec<(SessionStatus, i64)> = in_range(p, from, to, currency)
+    Ok(in_range(p, from, to, currency)
         .column_as(Expr::cust(status.clone()), "st")
         .column_as(Expr::cust("COUNT(*)"), "n")
         .group_by(Expr::cust(status))
         .into_tuple()
         .all(&state.db)
-        .await?;
+        .await?)
+}
+
+/// Per UTC day: created, completed, paid volume per currency; and the
+/// range's volume per currency.
+async fn series(
+    state: &AppState,
+    p: &Principal,
+    from: i64,
+    to: i64,
+    currency: Option<Currency>,
+) -> Result<(Vec<DayStats>, Vec<Volume>)> {
     let day = "(created / 86400)";
     let rows: Vec<(i64, String, i64, i64, i64)> = in_range(p, from, to, currency)
         .column_as(Expr::cust(day), "day")
@@ -121,19 +164,6 @@ pub async fn checkout_stats(
         .into_tuple()
         .all(&state.db)
         .await?;
-    let mut stats = CheckoutStats {
-        from,
-        to,
-        ..Default::default()
-    };
-    for (st, n) in by_status {
-        stats.created += n;
-        match st {
-            SessionStatus::Open => stats.open += n,
-            SessionStatus::Complete => stats.complete += n,
-            SessionStatus::Expired => stats.expired += n,
-        }
-    }
     let mut days: BTreeMap<i64, DayStats> = BTreeMap::new();
     let mut totals: BTreeMap<String, i64> = BTreeMap::new();
     for (d, cur, created, completed, volume) in rows {
@@ -154,15 +184,9 @@ pub async fn checkout_stats(
                 .ok_or_else(|| Error::Internal("volume overflow".into()))?;
         }
     }
-    stats.gross_volume = totals
+    let gross = totals
         .into_iter()
         .map(|(currency, amount)| Volume { currency, amount })
         .collect();
-    stats.series = days.into_values().collect();
-    stats.conversion_rate = if stats.created > 0 {
-        stats.complete as f64 / stats.created as f64
-    } else {
-        0.0
-    };
-    Ok(stats)
+    Ok((days.into_values().collect(), gross))
 }

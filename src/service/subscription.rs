@@ -81,13 +81,10 @@ pub async fn by_ids(
 pub async fn get(
     state: &AppState,
     p: &Principal,
-    id: &str,
+    id: &SubscriptionId,
 ) -> Result<(sub::Model, Vec<li::Model>)> {
     p.require(Scope::Read)?;
-    let Some(typed) = SubscriptionId::parse(id) else {
-        return Err(Error::not_found("subscription", id));
-    };
-    let s = sub::Entity::find_by_id(typed)
+    let s = sub::Entity::find_by_id(id)
         .filter(sub::Column::MerchantId.eq(&p.merchant_id))
         .filter(sub::Column::Livemode.eq(p.livemode))
         .unique(&state.db)
@@ -106,7 +103,7 @@ pub async fn get(
 pub async fn cancel(
     state: &AppState,
     p: &Principal,
-    id: &str,
+    id: &SubscriptionId,
     at_period_end: bool,
 ) -> Result<(sub::Model, Vec<li::Model>)> {
     p.require(Scope::Write)?;

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use self::i18n::{Lang, Strings};
 use crate::AppState;
 use crate::domain::return_url::resolve;
-use crate::domain::{PaymentMethodKind, SessionStatus};
+use crate::domain::{CheckoutSessionId, PaymentMethodKind, SessionStatus};
 use crate::error::Error;
 use crate::service::checkout::{self, PublicView};
 use crate::service::stored;
@@ -184,6 +184,9 @@ async fn page(
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
+    let Some(id) = CheckoutSessionId::parse(&id) else {
+        return not_found(i18n::negotiate(None, accept));
+    };
     match checkout::public_view(&state, &id).await {
         Ok(view) => render(&view, i18n::negotiate(Some(&view.session.locale), accept)),
         Err(Error::NotFound { .. }) => not_found(i18n::negotiate(None, accept)),
@@ -262,7 +265,10 @@ fn render(view: &PublicView, lang: Lang) -> Response {
 /// Where the page sends the customer once an asynchronous payment settled:
 /// the merchant's success URL for a paid session, the page otherwise.
 async fn complete(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match checkout::public_view(&state, &id).await {
+    let Some(typed) = CheckoutSessionId::parse(&id) else {
+        return Redirect::to(&format!("/checkout/{}", id_chars(&id))).into_response();
+    };
+    match checkout::public_view(&state, &typed).await {
         Ok(v) if v.status == SessionStatus::Complete => {
             Redirect::to(&resolve(&v.session.success_url, &v.session.id)).into_response()
         }

@@ -8,7 +8,7 @@ use super::*;
 use crate::AppState;
 use crate::db::Unique;
 use crate::domain::principal::{Principal, Scope};
-use crate::domain::{IntentStatus, SessionStatus};
+use crate::domain::{CheckoutSessionId, IntentStatus, SessionStatus};
 use crate::error::{Conflict, Error, Result};
 use crate::service::events;
 
@@ -57,7 +57,11 @@ pub async fn expire_by_id(
 
 /// `POST …/{id}/expire`: only open sessions (an already time-expired one is
 /// persisted as expired and returned, as Stripe does).
-pub async fn expire(state: &AppState, p: &Principal, id: &str) -> Result<SessionView> {
+pub async fn expire(
+    state: &AppState,
+    p: &Principal,
+    id: &CheckoutSessionId,
+) -> Result<SessionView> {
     p.require(Scope::Write)?;
     let s = find_owned(state, p, id).await?;
     if s.status != SessionStatus::Open {

@@ -21,11 +21,8 @@ pub struct PublicView {
 
 /// Two queries: the session joined with its intent, then its items; the
 /// merchant's name comes from a cache (names never change once created).
-pub async fn public_view(state: &AppState, id: &str) -> Result<PublicView> {
-    let Some(typed) = CheckoutSessionId::parse(id) else {
-        return Err(Error::not_found("checkout session", id));
-    };
-    let (session, intent) = cs::Entity::find_by_id(&typed)
+pub async fn public_view(state: &AppState, id: &CheckoutSessionId) -> Result<PublicView> {
+    let (session, intent) = cs::Entity::find_by_id(id)
         .find_also_related(pi::Entity)
         .unique(&state.db)
         .await?

@@ -15,11 +15,12 @@ use crate::domain::{Currency, Mode, SessionStatus};
 use crate::error::{Error, Result};
 
 /// A session of this merchant and mode, or `404`.
-pub async fn find_owned(state: &AppState, p: &Principal, id: &str) -> Result<cs::Model> {
-    let Some(typed) = CheckoutSessionId::parse(id) else {
-        return Err(Error::not_found("checkout session", id));
-    };
-    cs::Entity::find_by_id(typed)
+pub async fn find_owned(
+    state: &AppState,
+    p: &Principal,
+    id: &CheckoutSessionId,
+) -> Result<cs::Model> {
+    cs::Entity::find_by_id(id)
         .filter(cs::Column::MerchantId.eq(&p.merchant_id))
         .filter(cs::Column::Livemode.eq(p.livemode))
         .unique(&state.db)
@@ -27,7 +28,7 @@ pub async fn find_owned(state: &AppState, p: &Principal, id: &str) -> Result<cs:
         .ok_or_else(|| Error::not_found("checkout session", id))
 }
 
-pub async fn get(state: &AppState, p: &Principal, id: &str) -> Result<SessionView> {
+pub async fn get(state: &AppState, p: &Principal, id: &CheckoutSessionId) -> Result<SessionView> {
     p.require(Scope::Read)?;
     let s = find_owned(state, p, id).await?;
     load_view(state, s).await
@@ -189,9 +190,9 @@ async fn beyond_cursor(
     param: &'static str,
     older: bool,
 ) -> Result<Condition> {
-    let c = find_owned(state, p, id)
-        .await
-        .map_err(|_| Error::invalid(param, "No such checkout session."))?;
+    let no_such = || Error::invalid(param, "No such checkout session.");
+    let id = CheckoutSessionId::parse(id).ok_or_else(no_such)?;
+    let c = find_owned(state, p, &id).await.map_err(|_| no_such())?;
     let (created, tie) = if older {
         (cs::Column::Created.lt(c.created), cs::Column::Id.lt(c.id))
     } else {
@@ -267,7 +268,7 @@ pub async fn first_items(
 pub async fn line_items(
     state: &AppState,
     p: &Principal,
-    id: &str,
+    id: &CheckoutSessionId,
     q: &PageRequest,
 ) -> Result<(Vec<li::Model>, bool)> {
     p.require(Scope::Read)?;
@@ -275,7 +276,7 @@ pub async fn line_items(
     find_owned(state, p, id).await?;
     let position_of = |item: &str, param: &'static str| {
         let item = item.to_string();
-        let session = id.to_string();
+        let session = id.clone();
         async move {
             let Some(item) = LineItemId::parse(&item) else {
                 return Err(Error::invalid(param, "No such line item in this session."));

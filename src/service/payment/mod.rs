@@ -47,7 +47,11 @@ pub struct Paid {
 }
 
 #[tracing::instrument(skip_all, fields(session = %session_id))]
-pub async fn pay(state: &AppState, session_id: &str, method: PaymentMethodInput) -> Result<Paid> {
+pub async fn pay(
+    state: &AppState,
+    session_id: &CheckoutSessionId,
+    method: PaymentMethodInput,
+) -> Result<Paid> {
     let now = state.clock.now();
     method.check_not_expired(now)?;
     let view = checkout::public_view(state, session_id).await?;
@@ -102,7 +106,7 @@ pub async fn pay(state: &AppState, session_id: &str, method: PaymentMethodInput)
 }
 
 /// The pay response's pieces, re-read after the change.
-async fn result(state: &AppState, session_id: &str) -> Result<Paid> {
+async fn result(state: &AppState, session_id: &CheckoutSessionId) -> Result<Paid> {
     let view = checkout::public_view(state, session_id).await?;
     let intent = view.intent.clone();
     let processing = intent.status == IntentStatus::Processing;
@@ -294,12 +298,13 @@ pub async fn intents_by_id(
     Ok(rows.into_iter().map(|r| (r.id.to_string(), r)).collect())
 }
 
-pub async fn get_intent(state: &AppState, p: &Principal, id: &str) -> Result<pi::Model> {
+pub async fn get_intent(
+    state: &AppState,
+    p: &Principal,
+    id: &PaymentIntentId,
+) -> Result<pi::Model> {
     p.require(Scope::Read)?;
-    let Some(typed) = PaymentIntentId::parse(id) else {
-        return Err(Error::not_found("payment_intent", id));
-    };
-    pi::Entity::find_by_id(typed)
+    pi::Entity::find_by_id(id)
         .filter(pi::Column::MerchantId.eq(&p.merchant_id))
         .filter(pi::Column::Livemode.eq(p.livemode))
         .unique(&state.db)

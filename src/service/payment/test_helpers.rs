@@ -5,6 +5,7 @@ use sea_orm::EntityTrait;
 
 use crate::AppState;
 use crate::db::Unique;
+use crate::domain::CheckoutSessionId;
 use crate::domain::ids;
 use crate::domain::principal::{Principal, Scope};
 use crate::domain::{IntentStatus, SessionStatus};
@@ -19,7 +20,7 @@ use super::*;
 pub async fn test_helper_settle(
     state: &AppState,
     p: &Principal,
-    session_id: &str,
+    session_id: &CheckoutSessionId,
     succeed: bool,
 ) -> Result<()> {
     p.require(Scope::Write)?;
@@ -68,7 +69,11 @@ pub async fn test_helper_settle(
 }
 
 /// Test helper `expire`: the expire route, test mode only.
-pub async fn test_helper_expire(state: &AppState, p: &Principal, session_id: &str) -> Result<()> {
+pub async fn test_helper_expire(
+    state: &AppState,
+    p: &Principal,
+    session_id: &CheckoutSessionId,
+) -> Result<()> {
     p.require(Scope::Write)?;
     if p.livemode {
         return Err(Error::TestModeOnly);
