@@ -105,7 +105,6 @@ pub struct Config {
     pub pay_rate_limit: u32,
     pub sweep_interval_ms: u64,
     pub cors_origins: String,
-    pub log_format: LogFormat,
     /// Request timeout.
     pub request_timeout_ms: u64,
     pub limits: crate::server::Limits,
@@ -117,12 +116,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(
-        db: &DbArgs,
-        log: &LogArgs,
-        serve: &ServeArgs,
-        bound: std::net::SocketAddr,
-    ) -> Config {
+    pub fn new(db: &DbArgs, serve: &ServeArgs, bound: std::net::SocketAddr) -> Config {
         let checkout_url = serve
             .checkout_url
             .clone()
@@ -132,7 +126,6 @@ impl Config {
             pay_rate_limit: serve.pay_rate_limit,
             sweep_interval_ms: serve.sweep_interval_ms,
             cors_origins: serve.cors_origins.clone(),
-            log_format: log.log_format,
             limits: crate::server::Limits {
                 max_connections: serve.max_connections,
                 header_timeout: Duration::from_millis(serve.header_timeout_ms),
@@ -153,7 +146,6 @@ impl Config {
             pay_rate_limit: DEFAULTS.pay_rate_limit,
             sweep_interval_ms: DEFAULTS.sweep_interval_ms,
             cors_origins: DEFAULTS.cors_origins.into(),
-            log_format: LogFormat::default(),
             request_timeout_ms: DEFAULTS.request_timeout_ms,
             limits: crate::server::Limits {
                 max_connections: DEFAULTS.max_connections,

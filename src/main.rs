@@ -132,7 +132,7 @@ fn describe(e: ikawaari::error::Error) -> Box<dyn std::error::Error> {
 
 async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Serve(args) => serve(cli.db, cli.log, args).await,
+        Command::Serve(args) => serve(cli.db, args).await,
         Command::Openapi => {
             println!("{}", ikawaari::openapi().to_pretty_json()?);
             Ok(())
@@ -220,16 +220,12 @@ async fn issue_and_print(
     Ok(())
 }
 
-async fn serve(
-    db: DbArgs,
-    log: LogArgs,
-    args: ServeArgs,
-) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let conn = ikawaari::db::connect(&db.database_url, 10).await?;
     ikawaari::db::migrate(&conn).await?;
     let listener = tokio::net::TcpListener::bind(&args.bind).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(conn, Config::new(&db, &log, &args, addr), Clock::default());
+    let state = AppState::new(conn, Config::new(&db, &args, addr), Clock::default());
     match credentials::seed_demo(&state).await.map_err(describe)? {
         Some((m, key)) => {
             println!("merchant: {} ({})", m.id, m.display_name);

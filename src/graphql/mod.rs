@@ -106,12 +106,7 @@ struct GqlState {
 
 async fn execute(State(g): State<GqlState>, headers: HeaderMap, body: Bytes) -> Response {
     // The same content-type rule as REST: JSON only.
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
+    if !crate::rest::extract::is_json_type(&headers) {
         return Error::UnsupportedMediaType.into_response();
     }
     let mut req: async_graphql::Request = match crate::rest::extract::parse(&body) {
@@ -136,6 +131,8 @@ async fn execute(State(g): State<GqlState>, headers: HeaderMap, body: Bytes) -> 
     )
     .await;
     req.data = request_data(&g.app, auth);
+    // Scanned above; the extension (which covers WebSocket) skips it.
+    req.data.insert(guard::Scanned);
     GraphQLResponse::from(g.schema.execute(req).await).into_response()
 }
 

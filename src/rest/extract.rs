@@ -13,7 +13,13 @@ use crate::validation;
 pub struct OptionalJson<T>(pub T);
 
 fn is_json(req: &Request) -> bool {
-    req.headers()
+    is_json_type(req.headers())
+}
+
+/// `application/json` or `application/…+json`: the one content-type rule of
+/// every JSON body, REST and GraphQL.
+pub fn is_json_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())

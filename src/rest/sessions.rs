@@ -134,21 +134,19 @@ async fn expire_session(
 
 /// The query string's filter and page, in the service's terms.
 fn filter_and_page(q: &ListSessionsQuery) -> (SessionFilter, PageRequest) {
-    {
-        let filter = SessionFilter {
-            status: q.status.clone(),
-            created_gte: q.created_gte,
-            created_lte: q.created_lte,
-            payment_intent: q.payment_intent.clone(),
-            client_reference_id: q.client_reference_id.clone(),
-            ..Default::default()
-        };
-        let page = PageRequest {
-            limit: q.limit,
-            starting_after: q.starting_after.clone(),
-            ending_before: q.ending_before.clone(),
-            from_end: false,
-        };
-        (filter, page)
-    }
+    let filter = SessionFilter {
+        status: q.status.clone(),
+        created_gte: q.created_gte,
+        created_lte: q.created_lte,
+        payment_intent: q.payment_intent.clone(),
+        client_reference_id: q.client_reference_id.clone(),
+        ..Default::default()
+    };
+    let page = PageRequest {
+        limit: q.limit,
+        starting_after: q.starting_after.clone(),
+        ending_before: q.ending_before.clone(),
+        from_end: false,
+    };
+    (filter, page)
 }
