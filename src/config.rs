@@ -18,6 +18,9 @@ pub struct Defaults {
     pub body_timeout_ms: u64,
     pub request_timeout_ms: u64,
     pub credential_recheck_ms: u64,
+    pub webhook_retry_base_ms: u64,
+    pub webhook_timeout_ms: u64,
+    pub secrets_key_file: &'static str,
 }
 
 pub const DEFAULTS: Defaults = Defaults {
@@ -33,6 +36,9 @@ pub const DEFAULTS: Defaults = Defaults {
     body_timeout_ms: 10_000,
     request_timeout_ms: 30_000,
     credential_recheck_ms: 5_000,
+    webhook_retry_base_ms: 60_000,
+    webhook_timeout_ms: 10_000,
+    secrets_key_file: "ikawaari.key",
 };
 
 #[derive(Debug, Clone, Args)]
@@ -94,6 +100,19 @@ pub struct ServeArgs {
         hide = true
     )]
     pub trusted_proxies: String,
+    /// First webhook retry wait; each next one doubles (±20 % jitter, ≤ 6 h).
+    #[arg(long, env = "IKAWAARI_WEBHOOK_RETRY_BASE_MS", default_value_t = DEFAULTS.webhook_retry_base_ms)]
+    pub webhook_retry_base_ms: u64,
+    /// How long a webhook receiver has to answer.
+    #[arg(long, env = "IKAWAARI_WEBHOOK_TIMEOUT_MS", default_value_t = DEFAULTS.webhook_timeout_ms, hide = true)]
+    pub webhook_timeout_ms: u64,
+    /// Key sealing webhook secrets at rest: 64 hex characters. Every process
+    /// sharing a database needs the same one.
+    #[arg(long, env = "IKAWAARI_SECRETS_KEY", hide_env_values = true)]
+    pub secrets_key: Option<String>,
+    /// Without `IKAWAARI_SECRETS_KEY`: the file holding it, created (0600) on first start.
+    #[arg(long, env = "IKAWAARI_SECRETS_KEY_FILE", default_value = DEFAULTS.secrets_key_file)]
+    pub secrets_key_file: String,
 }
 
 /// Everything the running service needs; tests build one with `Config::with_defaults`.
@@ -113,6 +132,10 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How often an open GraphQL subscription re-checks its credential.
     pub credential_recheck_ms: u64,
+    pub webhook_retry_base_ms: u64,
+    pub webhook_timeout_ms: u64,
+    /// Seals webhook secrets in the database.
+    pub secrets_key: crate::crypto::SecretsKey,
 }
 
 impl Config {
@@ -133,6 +156,8 @@ impl Config {
             },
             body_timeout_ms: serve.body_timeout_ms,
             trusted_proxies: parse_cidrs(&serve.trusted_proxies),
+            webhook_retry_base_ms: serve.webhook_retry_base_ms,
+            webhook_timeout_ms: serve.webhook_timeout_ms,
             ..Config::with_defaults(&db.database_url, &checkout_url)
         }
     }
@@ -155,7 +180,39 @@ impl Config {
             body_timeout_ms: DEFAULTS.body_timeout_ms,
             trusted_proxies: Vec::new(),
             credential_recheck_ms: DEFAULTS.credential_recheck_ms,
+            webhook_retry_base_ms: DEFAULTS.webhook_retry_base_ms,
+            webhook_timeout_ms: DEFAULTS.webhook_timeout_ms,
+            secrets_key: crate::crypto::SecretsKey::random(),
         }
+    }
+}
+
+/// The secrets key from `IKAWAARI_SECRETS_KEY`, else from its file (created
+/// with a fresh random key, readable by the owner only, on first start).
+pub fn load_secrets_key(serve: &ServeArgs) -> std::io::Result<crate::crypto::SecretsKey> {
+    use crate::crypto::SecretsKey;
+    let invalid = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{what}: expected 64 hex characters"),
+        )
+    };
+    if let Some(hex) = &serve.secrets_key {
+        return SecretsKey::from_hex(hex).ok_or_else(|| invalid("IKAWAARI_SECRETS_KEY"));
+    }
+    let path = std::path::Path::new(&serve.secrets_key_file);
+    match std::fs::read_to_string(path) {
+        Ok(s) => SecretsKey::from_hex(&s).ok_or_else(|| invalid(&serve.secrets_key_file)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretsKey::random();
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            std::io::Write::write_all(&mut opts.open(path)?, key.to_hex().as_bytes())?;
+            Ok(key)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -102,3 +102,17 @@ impl<E: sea_orm::EntityTrait, F: sea_orm::EntityTrait> Unique for sea_orm::Selec
         Ok(self.all(db).await?.into_iter().next())
     }
 }
+
+/// Ends a hand-managed transaction: commits on `Ok`, rolls back on `Err`.
+pub async fn end<T, E: From<DbErr>>(tx: DatabaseTransaction, result: Result<T, E>) -> Result<T, E> {
+    match result {
+        Ok(v) => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}

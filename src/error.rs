@@ -94,6 +94,9 @@ pub enum Error {
     Declined(Decline),
     #[error("scope missing")]
     ScopeMissing(&'static str),
+    /// Webhook endpoints hold signing secrets: managed with a secret API key only.
+    #[error("secret key required")]
+    SecretKeyRequired,
     #[error("no such {kind}")]
     NotFound { kind: &'static str, id: String },
     #[error("route not found")]
@@ -173,6 +176,8 @@ impl Error {
             Declined(d) => (S::PAYMENT_REQUIRED, "card_error", d.code.clone().into(), d.message.clone().into()),
             ScopeMissing(scope) => (S::FORBIDDEN, "permission_error", "scope_missing".into(),
                 format!("This token lacks the `{scope}` scope.").into()),
+            SecretKeyRequired => (S::FORBIDDEN, "permission_error", "scope_missing".into(),
+                "Webhook endpoints are managed with a secret API key (`ik_test_…`/`ik_live_…`), not an app token.".into()),
             NotFound { kind, id } => (S::NOT_FOUND, INVALID, "resource_missing".into(),
                 format!("No such {kind}: '{}'", truncate(id, 80)).into()),
             RouteNotFound | TestModeOnly => (S::NOT_FOUND, INVALID, "route_not_found".into(), "Unrecognized request URL.".into()),

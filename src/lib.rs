@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -66,6 +67,19 @@ pub struct AppState {
     /// (`workers::settlement::schedule_settlement`): a field, so the service
     /// that asks for it does not depend on the workers that run it.
     pub schedule_settlement: fn(AppState, domain::PaymentIntentId, String, Duration),
+    /// Renders an event's object in its REST shape (`rest::present`): a
+    /// field, so the service writing events does not depend on a front end.
+    pub event_object:
+        fn(&AppState, service::outbox::EventObject<'_>) -> error::Result<serde_json::Value>,
+    /// Wakes this process's webhook delivery worker after a commit.
+    pub deliveries: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// Call after committing a transaction that recorded events.
+    pub fn wake_deliveries(&self) {
+        self.deliveries.notify_one();
+    }
 }
 
 impl AppState {
@@ -86,6 +100,8 @@ impl AppState {
             merchant_names: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
             schedule_settlement: workers::settlement::schedule_settlement,
+            event_object: rest::present::event_object,
+            deliveries: Arc::default(),
         }
     }
 }

@@ -225,7 +225,9 @@ async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Er
     ikawaari::db::migrate(&conn).await?;
     let listener = tokio::net::TcpListener::bind(&args.bind).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(conn, Config::new(&db, &args, addr), Clock::default());
+    let mut config = Config::new(&db, &args, addr);
+    config.secrets_key = ikawaari::config::load_secrets_key(&args)?;
+    let state = AppState::new(conn, config, Clock::default());
     match credentials::seed_demo(&state).await.map_err(describe)? {
         Some((m, key)) => {
             println!("merchant: {} ({})", m.id, m.display_name);

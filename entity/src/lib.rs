@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod checkout_session;
 pub mod currency;
+pub mod event;
 pub mod idempotency_key;
 pub mod line_item;
 pub mod merchant;
@@ -11,3 +12,5 @@ pub mod payment_intent;
 pub mod subscription;
 pub mod test_processor_attempt;
 pub mod types;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

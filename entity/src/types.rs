@@ -146,6 +146,21 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Whether an endpoint receives events.
+    EndpointStatus as WebhookEndpointStatus { Enabled = "enabled", Disabled = "disabled" }
+);
+
+string_enum!(
+    /// One webhook attempt: waiting to be sent (or in flight), answered
+    /// 2xx, or not.
+    DeliveryStatus as WebhookDeliveryStatus {
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Failed = "failed",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,3 +304,5 @@ id_type!(PaymentIntentId, "pi_", "payment_intent");
 id_type!(MerchantId, "acct_", "merchant");
 id_type!(LineItemId, "li_", "line item");
 id_type!(SubscriptionId, "sub_", "subscription");
+id_type!(EventId, "evt_", "event");
+id_type!(WebhookEndpointId, "we_", "webhook_endpoint");

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_init;
 mod m20261127_000001_test_processor_ledger;
+mod m20261127_000002_events_webhooks;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261127_000001_test_processor_ledger::Migration),
+            Box::new(m20261127_000002_events_webhooks::Migration),
         ]
     }
 }

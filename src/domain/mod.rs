@@ -2,6 +2,7 @@
 pub mod card;
 pub mod checkout;
 pub mod currency;
+pub mod event;
 pub mod ids;
 pub mod locale;
 pub mod money;
@@ -10,12 +11,14 @@ pub mod phone;
 pub mod principal;
 pub mod return_url;
 pub mod time;
+pub mod webhook_url;
 
 pub use currency::Currency;
+pub use event::{EnabledEvents, EventType, TypeFilter};
 pub use entity::types::{
-    ChargeStatus, CheckoutSessionId, IntentStatus, Interval, LineItemId, MerchantId, Mode,
-    PaymentIntentId, PaymentMethodKind, PaymentStatus, Provider, SessionStatus, SubscriptionId,
-    SubscriptionStatus,
+    ChargeStatus, CheckoutSessionId, DeliveryStatus, EndpointStatus, EventId, IntentStatus,
+    Interval, LineItemId, MerchantId, Mode, PaymentIntentId, PaymentMethodKind, PaymentStatus,
+    Provider, SessionStatus, SubscriptionId, SubscriptionStatus, WebhookEndpointId,
 };
 pub use money::Amount;
 pub use return_url::ReturnUrl;

@@ -31,6 +31,8 @@ pub struct Principal {
     pub livemode: bool,
     pub can_read: bool,
     pub can_write: bool,
+    /// An `ik_app_` token (dashboards): never manages signing secrets.
+    pub app_token: bool,
 }
 
 impl Principal {
@@ -45,6 +47,16 @@ impl Principal {
         } else {
             Err(Error::ScopeMissing(scope.as_str()))
         }
+    }
+
+    /// Write access that only a secret API key has (webhook endpoints hold
+    /// signing secrets): an app token gets `403` even with `payments:write`.
+    pub fn require_secret_key(&self) -> Result<()> {
+        self.require(Scope::Write)?;
+        if self.app_token {
+            return Err(Error::SecretKeyRequired);
+        }
+        Ok(())
     }
 
     /// The idempotency scope of this caller: merchant and mode.

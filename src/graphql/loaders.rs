@@ -32,7 +32,7 @@ impl Loader<String> for LineItemLoader {
             .iter()
             .filter_map(|k| CheckoutSessionId::parse(k))
             .collect();
-        Ok(checkout::first_items(&self.0, &ids, MAX_ITEMS)
+        Ok(checkout::first_items(&self.0.db, &ids, MAX_ITEMS)
             .await?
             .into_iter()
             .map(|(id, items)| (id.to_string(), items))

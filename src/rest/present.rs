@@ -4,7 +4,9 @@
 //! a default.
 use entity::{line_item as li, payment_intent as pi, subscription as sub};
 
+use crate::AppState;
 use crate::error::{Error, Result};
+use crate::service::outbox::EventObject;
 use crate::service::checkout::{PublicView, SessionView};
 use crate::service::stored::{self, StoredPaymentError, StoredPaymentMethod};
 use crate::wire::*;
@@ -199,4 +201,18 @@ impl From<StoredPaymentMethod> for PaymentMethodSummary {
             phone: m.phone,
         }
     }
+}
+
+/// An event's `data.object`: the object in the shape of its REST `GET`.
+pub fn event_object(state: &AppState, o: EventObject<'_>) -> Result<serde_json::Value> {
+    let value = match o {
+        EventObject::Session(v) => {
+            serde_json::to_value(CheckoutSessionOut::new(v, &state.config.checkout_url)?)
+        }
+        EventObject::Intent(i) => serde_json::to_value(PaymentIntentOut::try_from(i)?),
+        EventObject::Subscription(s, items) => {
+            serde_json::to_value(SubscriptionOut::new(s, items, state.clock.now()))
+        }
+    };
+    value.map_err(|e| Error::Internal(format!("event object: {e}")))
 }

@@ -135,6 +135,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
         livemode: key.livemode,
         can_read: scopes.contains(&Scope::Read),
         can_write: scopes.contains(&Scope::Write),
+        app_token: token.starts_with("ik_app_"),
     })
 }
 

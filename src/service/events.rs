@@ -78,7 +78,8 @@ async fn notify_other_processes(state: &crate::AppState, event: SessionEvent) {
 }
 
 /// On PostgreSQL: listens for other processes' changes and re-broadcasts
-/// them here. `PgListener` reconnects by itself after a lost connection.
+/// them here, and wakes this process's webhook worker when another
+/// process's commit queued deliveries. `PgListener` reconnects by itself after a lost connection.
 pub fn spawn_listener(state: crate::AppState) {
     if state.db.get_database_backend() != DbBackend::Postgres {
         return;
@@ -103,9 +104,15 @@ pub fn spawn_listener(state: crate::AppState) {
 async fn listen(state: &crate::AppState) -> Result<(), sea_orm::sqlx::Error> {
     let mut listener =
         sea_orm::sqlx::postgres::PgListener::connect(&state.config.database_url).await?;
-    listener.listen(CHANNEL).await?;
+    listener
+        .listen_all([CHANNEL, crate::service::outbox::WAKE_CHANNEL])
+        .await?;
     loop {
         let n = listener.recv().await?;
+        if n.channel() == crate::service::outbox::WAKE_CHANNEL {
+            state.wake_deliveries();
+            continue;
+        }
         match serde_json::from_str::<Notification>(n.payload()) {
             Ok(note) if note.origin != state.events.origin => state.events.publish(note.event),
             Ok(_) => {}

@@ -1,9 +1,12 @@
 //! The rules: every REST handler and GraphQL resolver calls into here.
 pub mod checkout;
 pub mod credentials;
+pub mod event_log;
 pub mod events;
 pub mod idempotency;
+pub mod outbox;
 pub mod payment;
 pub mod stats;
 pub mod stored;
 pub mod subscription;
+pub mod webhook;

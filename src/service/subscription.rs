@@ -6,11 +6,15 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
+
 use crate::AppState;
 use crate::db::Unique;
 use crate::domain::principal::{Principal, Scope};
-use crate::domain::{CheckoutSessionId, Mode, SubscriptionId, SubscriptionStatus, ids, time};
+use crate::domain::{
+    CheckoutSessionId, EventType, Mode, SubscriptionId, SubscriptionStatus, ids, time,
+};
 use crate::error::{Error, Result};
+use crate::service::outbox::{self, EventObject, NewEvent};
 
 /// Inside the settlement transaction: creates `sub_…` and links it, for
 /// subscription-mode sessions only.
@@ -90,16 +94,26 @@ pub async fn get(
         .unique(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("subscription", id))?;
-    let items = li::Entity::find()
-        .filter(li::Column::SessionId.eq(&s.session_id))
-        .order_by_asc(li::Column::Position)
-        .all(&state.db)
-        .await?;
+    let items = items(&state.db, &s.session_id).await?;
     Ok((s, items))
 }
 
-/// Cancels now (status `canceled`) or at period end (stays `active` with
-/// `cancel_at_period_end`). Cancelling a canceled subscription is a no-op.
+/// A subscription's items: its session's line items, in order.
+pub async fn items(
+    db: &impl sea_orm::ConnectionTrait,
+    session_id: &CheckoutSessionId,
+) -> Result<Vec<li::Model>> {
+    Ok(li::Entity::find()
+        .filter(li::Column::SessionId.eq(session_id))
+        .order_by_asc(li::Column::Position)
+        .all(db)
+        .await?)
+}
+
+/// Cancels now (status `canceled`, event `customer.subscription.deleted`)
+/// or at period end (stays `active` with `cancel_at_period_end`, event
+/// `customer.subscription.updated`), the event in the change's transaction.
+/// Cancelling a canceled subscription is a no-op.
 pub async fn cancel(
     state: &AppState,
     p: &Principal,
@@ -108,17 +122,90 @@ pub async fn cancel(
 ) -> Result<(sub::Model, Vec<li::Model>)> {
     p.require(Scope::Write)?;
     let (s, _) = get(state, p, id).await?;
-    if s.status == SubscriptionStatus::Active {
-        let mut a: sub::ActiveModel = s.into();
-        if at_period_end {
-            a.cancel_at_period_end = Set(true);
+    if s.status == SubscriptionStatus::Active && !(at_period_end && s.cancel_at_period_end) {
+        let now = state.clock.now();
+        let change = if at_period_end {
+            Change::AtPeriodEnd
         } else {
-            a.status = Set(SubscriptionStatus::Canceled);
-            a.canceled_at = Set(Some(state.clock.now()));
-        }
-        a.update(&state.db).await?;
+            Change::CancelAt(now)
+        };
+        transition(state, &s, change).await?;
     }
     get(state, p, id).await
+}
+
+#[derive(Clone, Copy)]
+enum Change {
+    AtPeriodEnd,
+    CancelAt(i64),
+}
+
+/// One conditional change of an active subscription and its event, in one
+/// transaction (a concurrent cancel or the sweeper writes it once).
+async fn transition(state: &AppState, s: &sub::Model, change: Change) -> Result<bool> {
+    let tx = crate::db::begin_write(&state.db).await?;
+    let result = async {
+        let update = sub::Entity::update_many()
+            .filter(sub::Column::Id.eq(&s.id))
+            .filter(sub::Column::Status.eq(SubscriptionStatus::Active));
+        let (update, kind) = match change {
+            Change::AtPeriodEnd => (
+                update
+                    .col_expr(sub::Column::CancelAtPeriodEnd, Expr::value(true))
+                    .filter(sub::Column::CancelAtPeriodEnd.eq(false)),
+                EventType::SubscriptionUpdated,
+            ),
+            Change::CancelAt(at) => (
+                update
+                    .col_expr(sub::Column::Status, Expr::value(SubscriptionStatus::Canceled))
+                    .col_expr(sub::Column::CanceledAt, Expr::value(at)),
+                EventType::SubscriptionDeleted,
+            ),
+        };
+        if update.exec(&tx).await?.rows_affected != 1 {
+            return Ok(false);
+        }
+        let after = sub::Entity::find_by_id(&s.id)
+            .unique(&tx)
+            .await?
+            .ok_or_else(|| Error::Internal("missing subscription".into()))?;
+        let items = items(&tx, &s.session_id).await?;
+        let event = NewEvent::new(state, kind, EventObject::Subscription(&after, &items))?;
+        outbox::record(state, &tx, &s.merchant_id, s.livemode, vec![event]).await?;
+        Ok(true)
+    }
+    .await;
+    match result {
+        Ok(changed) => {
+            tx.commit().await?;
+            state.wake_deliveries();
+            Ok(changed)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// Persists the end of subscriptions cancelled at period end whose period
+/// is over (they already read as canceled): `customer.subscription.deleted`.
+pub async fn sweep_ended(state: &AppState, batch: u64) -> Result<usize> {
+    use sea_orm::QuerySelect;
+    let due = sub::Entity::find()
+        .filter(sub::Column::Status.eq(SubscriptionStatus::Active))
+        .filter(sub::Column::CancelAtPeriodEnd.eq(true))
+        .filter(sub::Column::CurrentPeriodEnd.lte(state.clock.now()))
+        .limit(batch)
+        .all(&state.db)
+        .await?;
+    let mut n = 0;
+    for s in due {
+        if transition(state, &s, Change::CancelAt(s.current_period_end)).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// A subscription set to cancel at period end reads as canceled once the

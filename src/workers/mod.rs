@@ -2,16 +2,18 @@
 //! idempotency-key purge. Safe with several processes: every change is a
 //! conditional update that only one process can win.
 pub mod settlement;
+pub mod webhooks;
 
 use std::time::Duration;
 
 use crate::AppState;
-use crate::service::{checkout, idempotency};
+use crate::service::{checkout, event_log, idempotency, subscription};
 
 /// Runs once at start-up, then every `sweep_interval_ms`, until
 /// `state.shutdown` is cancelled.
 pub fn spawn(state: AppState) {
     crate::service::events::spawn_listener(state.clone());
+    webhooks::spawn(state.clone());
     tokio::spawn(async move {
         let interval = Duration::from_millis(state.config.sweep_interval_ms.max(50));
         loop {
@@ -32,7 +34,9 @@ pub async fn tick(state: &AppState) -> crate::error::Result<()> {
         tracing::info!(expired, "expired checkout sessions");
     }
     settlement::settle_due(state).await?;
+    subscription::sweep_ended(state, 500).await?;
     idempotency::purge(state).await?;
+    event_log::prune(state).await?;
     Ok(())
 }
 

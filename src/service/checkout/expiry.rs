@@ -8,13 +8,15 @@ use super::*;
 use crate::AppState;
 use crate::db::Unique;
 use crate::domain::principal::{Principal, Scope};
-use crate::domain::{CheckoutSessionId, IntentStatus, SessionStatus};
+use crate::domain::{CheckoutSessionId, EventType, IntentStatus, SessionStatus};
 use crate::error::{Conflict, Error, Result};
 use crate::service::events;
+use crate::service::outbox::{self, EventObject, NewEvent};
 
-/// Expires an open session and cancels its intent, in one transaction; the
-/// conditional updates make concurrent expiries (route, sweeper, other
-/// processes) and a concurrent payment claim exclude each other.
+/// Expires an open session and cancels its intent, in one transaction with
+/// its `checkout.session.expired` event; the conditional updates make
+/// concurrent expiries (route, sweeper, a read, other processes) and a
+/// concurrent payment claim exclude each other, so the event is written once.
 pub async fn expire_by_id(
     state: &AppState,
     session_id: &str,
@@ -44,7 +46,18 @@ pub async fn expire_by_id(
         tx.rollback().await?;
         return Ok(false);
     }
+    let id = CheckoutSessionId::trusted(session_id.to_string());
+    let written = async {
+        let view = view_in(&tx, &id, now).await?;
+        let event = NewEvent::new(state, EventType::SessionExpired, EventObject::Session(&view))?;
+        outbox::record(state, &tx, &view.session.merchant_id, livemode, vec![event]).await
+    };
+    if let Err(e) = written.await {
+        tx.rollback().await?;
+        return Err(e);
+    }
     tx.commit().await?;
+    state.wake_deliveries();
     let event = events::SessionEvent {
         session_id: session_id.to_string(),
         merchant_id: merchant_id.to_string(),
@@ -53,6 +66,23 @@ pub async fn expire_by_id(
     };
     events::session_changed(state, event).await;
     Ok(true)
+}
+
+/// A session read past `expires_at` while still stored `open` is expired
+/// now, by this read (its one event included), and returned as stored. The
+/// write runs in its own task: a reader that disconnects cannot cut it short.
+pub async fn expire_if_due(state: &AppState, s: cs::Model) -> Result<cs::Model> {
+    if effective_status(&s, state.clock.now()) != SessionStatus::Expired
+        || s.status != SessionStatus::Open
+    {
+        return Ok(s);
+    }
+    let task_state = state.clone();
+    let (id, merchant, livemode) = (s.id.to_string(), s.merchant_id.to_string(), s.livemode);
+    tokio::spawn(async move { expire_by_id(&task_state, &id, &merchant, livemode).await })
+        .await
+        .map_err(|e| Error::Internal(format!("expiry task: {e}")))??;
+    Ok(cs::Entity::find_by_id(&s.id).unique(&state.db).await?.unwrap_or(s))
 }
 
 /// `POST …/{id}/expire`: only open sessions (an already time-expired one is

@@ -8,7 +8,7 @@ mod query;
 use entity::{checkout_session as cs, line_item as li};
 
 pub use create::create;
-pub use expiry::{expire, expire_by_id, sweep_expired};
+pub use expiry::{expire, expire_by_id, expire_if_due, sweep_expired};
 pub use public::{PublicView, public_view};
 pub use query::{
     PageRequest, SessionFilter, count, find_owned, first_items, get, line_items, list, page,
@@ -41,13 +41,40 @@ pub fn effective_status(s: &cs::Model, now: i64) -> SessionStatus {
     }
 }
 
+/// The session as a reader sees it. A single read past `expires_at`
+/// persists the expiry (and its one event) before answering.
 async fn load_view(state: &AppState, session: cs::Model) -> Result<SessionView> {
-    let items = first_items(state, std::slice::from_ref(&session.id), EMBEDDED_ITEMS)
+    let session = expire_if_due(state, session).await?;
+    assemble_view(&state.db, session, state.clock.now()).await
+}
+
+/// The session as it is inside `tx`, after a change and before commit: the
+/// object the change's event carries.
+pub async fn view_in(
+    tx: &impl sea_orm::ConnectionTrait,
+    id: &crate::domain::CheckoutSessionId,
+    now: i64,
+) -> Result<SessionView> {
+    use crate::db::Unique;
+    use sea_orm::EntityTrait;
+    let session = cs::Entity::find_by_id(id)
+        .unique(tx)
+        .await?
+        .ok_or_else(|| crate::error::Error::Internal("missing session".into()))?;
+    assemble_view(tx, session, now).await
+}
+
+async fn assemble_view(
+    db: &impl sea_orm::ConnectionTrait,
+    session: cs::Model,
+    now: i64,
+) -> Result<SessionView> {
+    let items = first_items(db, std::slice::from_ref(&session.id), EMBEDDED_ITEMS)
         .await?
         .remove(&session.id)
         .unwrap_or_default();
     let has_more_items = session.line_item_count as u64 > EMBEDDED_ITEMS;
-    let status = effective_status(&session, state.clock.now());
+    let status = effective_status(&session, now);
     Ok(SessionView {
         session,
         items,

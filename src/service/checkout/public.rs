@@ -22,12 +22,12 @@ pub struct PublicView {
 /// Two queries: the session joined with its intent, then its items; the
 /// merchant's name comes from a cache (names never change once created).
 pub async fn public_view(state: &AppState, id: &CheckoutSessionId) -> Result<PublicView> {
-    let (session, intent) = cs::Entity::find_by_id(id)
-        .find_also_related(pi::Entity)
-        .unique(&state.db)
-        .await?
-        .ok_or_else(|| Error::not_found("checkout session", id))?;
-    let intent = intent.ok_or_else(|| Error::Internal("session without intent".into()))?;
+    let (mut session, mut intent) = session_and_intent(state, id).await?;
+    if session.status == SessionStatus::Open && state.clock.now() >= session.expires_at {
+        // The first read past `expires_at` persists the expiry.
+        expire_if_due(state, session).await?;
+        (session, intent) = session_and_intent(state, id).await?;
+    }
     let items = li::Entity::find()
         .filter(li::Column::SessionId.eq(id))
         .order_by_asc(li::Column::Position)
@@ -42,6 +42,19 @@ pub async fn public_view(state: &AppState, id: &CheckoutSessionId) -> Result<Pub
         merchant_name,
         intent,
     })
+}
+
+async fn session_and_intent(
+    state: &AppState,
+    id: &CheckoutSessionId,
+) -> Result<(cs::Model, pi::Model)> {
+    let (session, intent) = cs::Entity::find_by_id(id)
+        .find_also_related(pi::Entity)
+        .unique(&state.db)
+        .await?
+        .ok_or_else(|| Error::not_found("checkout session", id))?;
+    let intent = intent.ok_or_else(|| Error::Internal("session without intent".into()))?;
+    Ok((session, intent))
 }
 
 async fn merchant_name(state: &AppState, merchant_id: &MerchantId) -> Result<String> {

@@ -225,7 +225,7 @@ pub async fn count(state: &AppState, p: &Principal, f: &SessionFilter) -> Result
 /// Loads the first items of many sessions in one query.
 pub async fn with_items(state: &AppState, sessions: Vec<cs::Model>) -> Result<Vec<SessionView>> {
     let ids: Vec<CheckoutSessionId> = sessions.iter().map(|s| s.id.clone()).collect();
-    let mut by_session = first_items(state, &ids, EMBEDDED_ITEMS).await?;
+    let mut by_session = first_items(&state.db, &ids, EMBEDDED_ITEMS).await?;
     let now = state.clock.now();
     Ok(sessions
         .into_iter()
@@ -242,7 +242,7 @@ pub async fn with_items(state: &AppState, sessions: Vec<cs::Model>) -> Result<Ve
 /// implementation behind embedded items, REST and GraphQL. Positions are
 /// 0..n, so a bound on the position replaces `LIMIT` per session.
 pub async fn first_items(
-    state: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
     session_ids: &[CheckoutSessionId],
     first: u64,
 ) -> Result<BTreeMap<CheckoutSessionId, Vec<li::Model>>> {
@@ -254,7 +254,7 @@ pub async fn first_items(
         .filter(li::Column::SessionId.is_in(session_ids.iter().cloned()))
         .filter(li::Column::Position.lt(i32::try_from(first).unwrap_or(i32::MAX)))
         .order_by_asc(li::Column::Position)
-        .all(&state.db)
+        .all(db)
         .await?;
     for it in items {
         by_session

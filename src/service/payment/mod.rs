@@ -6,6 +6,7 @@
 //! settle. Settlement is a second conditional update on the same attempt id,
 //! in the transaction that inserts the `payments` row, whose partial unique
 //! index admits one succeeded payment per session.
+mod emit;
 mod method;
 mod test_helpers;
 
@@ -87,13 +88,7 @@ pub async fn pay(
         }
         Outcome::Pending { after, then } => {
             let settle_at = now + after.as_millis().div_ceil(1000) as i64;
-            pi::Entity::update_many()
-                .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()))
-                .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
-                .filter(pi::Column::Id.eq(&view.intent.id))
-                .filter(pi::Column::AttemptId.eq(&attempt))
-                .exec(&state.db)
-                .await?;
+            mark_pending(state, &view.intent.id, &attempt, &then, settle_at).await?;
             (state.schedule_settlement)(
                 state.clone(),
                 view.intent.id.clone(),
@@ -103,6 +98,43 @@ pub async fn pay(
         }
     }
     result(state, session_id).await
+}
+
+/// Records the outcome an asynchronous attempt will settle with, and its
+/// `payment_intent.processing` event, in one transaction.
+async fn mark_pending(
+    state: &AppState,
+    intent_id: &PaymentIntentId,
+    attempt: &str,
+    then: &Settlement,
+    settle_at: i64,
+) -> Result<()> {
+    let tx = crate::db::begin_write(&state.db).await?;
+    let result = async {
+        let updated = pi::Entity::update_many()
+            .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()))
+            .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
+            .filter(pi::Column::Id.eq(intent_id))
+            .filter(pi::Column::AttemptId.eq(attempt))
+            .exec(&tx)
+            .await?;
+        if updated.rows_affected == 1 {
+            emit::processing(state, &tx, intent_id).await?;
+        }
+        Ok::<_, Error>(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            tx.commit().await?;
+            state.wake_deliveries();
+            Ok(())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
 }
 
 /// The pay response's pieces, re-read after the change.
@@ -210,13 +242,20 @@ pub async fn settle(
         }
         return Err(e.into());
     }
-    if error.is_none()
-        && let Err(e) = complete_session(&tx, &intent.session_id, now).await
-    {
+    let succeeded = error.is_none();
+    let asynchronous = intent.pending_outcome.is_some();
+    let rest = async {
+        if succeeded {
+            complete_session(&tx, &intent.session_id, now).await?;
+        }
+        emit::settled(state, &tx, intent_id, succeeded, asynchronous, now).await
+    };
+    if let Err(e) = rest.await {
         tx.rollback().await?;
         return Err(e);
     }
     tx.commit().await?;
+    state.wake_deliveries();
     if error.is_none() {
         let event = events::SessionEvent {
             session_id: intent.session_id.to_string(),

@@ -1,0 +1,167 @@
+//! The transactional outbox (SPEC §5 "Events", "Delivery"): an event is
+//! written in the transaction of the change it describes, with one pending
+//! delivery row per matching enabled endpoint. No change without its event,
+//! no event without its change; the delivery worker takes it from there.
+use entity::{event, line_item as li, payment_intent as pi, subscription as sub};
+use entity::{webhook_delivery as wd, webhook_endpoint as we};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, Set, Statement,
+};
+use serde::Serialize;
+
+use crate::AppState;
+use crate::domain::{
+    DeliveryStatus, EnabledEvents, EndpointStatus, EventId, EventType, MerchantId, ids,
+};
+use crate::error::Result;
+use crate::service::checkout::SessionView;
+
+/// The PostgreSQL channel that wakes every process's delivery worker.
+pub const WAKE_CHANNEL: &str = "ikawaari_webhooks";
+
+/// The object an event carries, as it is after the change; rendered in its
+/// REST shape by `AppState::event_object`.
+pub enum EventObject<'a> {
+    Session(&'a SessionView),
+    Intent(&'a pi::Model),
+    Subscription(&'a sub::Model, &'a [li::Model]),
+}
+
+/// One event about to be written.
+pub struct NewEvent {
+    pub kind: EventType,
+    pub object_id: String,
+    pub object: serde_json::Value,
+}
+
+impl NewEvent {
+    pub fn new(state: &AppState, kind: EventType, object: EventObject<'_>) -> Result<NewEvent> {
+        let object_id = match &object {
+            EventObject::Session(v) => v.session.id.to_string(),
+            EventObject::Intent(i) => i.id.to_string(),
+            EventObject::Subscription(s, _) => s.id.to_string(),
+        };
+        Ok(NewEvent {
+            kind,
+            object_id,
+            object: (state.event_object)(state, object)?,
+        })
+    }
+}
+
+/// The stored and sent form of an event; field order is the wire order.
+#[derive(Serialize)]
+struct Payload<'a> {
+    id: &'a str,
+    object: &'static str,
+    r#type: &'static str,
+    created: i64,
+    livemode: bool,
+    data: Data<'a>,
+}
+
+#[derive(Serialize)]
+struct Data<'a> {
+    object: &'a serde_json::Value,
+}
+
+/// Writes `events`, in this order, and their deliveries inside `tx`. The
+/// caller calls `AppState::wake_deliveries` once `tx` has committed.
+pub async fn record(
+    state: &AppState,
+    tx: &DatabaseTransaction,
+    merchant_id: &MerchantId,
+    livemode: bool,
+    events: Vec<NewEvent>,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let now_ms = state.clock.now_ms();
+    let endpoints: Vec<(entity::types::WebhookEndpointId, EnabledEvents)> = we::Entity::find()
+        .filter(we::Column::MerchantId.eq(merchant_id))
+        .filter(we::Column::Livemode.eq(livemode))
+        .filter(we::Column::Status.eq(EndpointStatus::Enabled))
+        .all(tx)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, EnabledEvents::stored(&e.enabled_events)))
+        .collect();
+    let mut deliveries = Vec::new();
+    let mut rows = Vec::new();
+    for (position, e) in events.into_iter().enumerate() {
+        let id = EventId::trusted(ids::new_id("evt"));
+        let payload = serde_json::to_string(&Payload {
+            id: &id,
+            object: "event",
+            r#type: e.kind.as_str(),
+            created: now,
+            livemode,
+            data: Data { object: &e.object },
+        })
+        .map_err(|e| crate::error::Error::Internal(format!("event payload: {e}")))?;
+        for (endpoint, enabled) in &endpoints {
+            if enabled.matches(e.kind) {
+                deliveries.push(pending_delivery(endpoint, &id, e.kind.as_str(), now, 1, now_ms));
+            }
+        }
+        rows.push(event::ActiveModel {
+            id: Set(id.clone()),
+            merchant_id: Set(merchant_id.clone()),
+            livemode: Set(livemode),
+            r#type: Set(e.kind.as_str().to_string()),
+            object_id: Set(e.object_id),
+            created: Set(now),
+            sort_key: Set(format!("{now_ms:013}{position:03}{id}")),
+            payload: Set(payload),
+        });
+    }
+    event::Entity::insert_many(rows).exec(tx).await?;
+    if !deliveries.is_empty() {
+        wd::Entity::insert_many(deliveries).exec(tx).await?;
+        notify_in(tx).await?;
+    }
+    Ok(())
+}
+
+/// A pending attempt `attempt` of `event` to `endpoint`, due at `due_ms`.
+pub fn pending_delivery(
+    endpoint: &entity::types::WebhookEndpointId,
+    event: &EventId,
+    event_type: &str,
+    event_created: i64,
+    attempt: i32,
+    due_ms: i64,
+) -> wd::ActiveModel {
+    wd::ActiveModel {
+        id: Set(ids::new_id("whd")),
+        endpoint_id: Set(endpoint.clone()),
+        event_id: Set(event.clone()),
+        event_type: Set(event_type.to_string()),
+        event_created: Set(event_created),
+        attempt: Set(attempt),
+        status: Set(DeliveryStatus::Pending),
+        next_attempt_at: Set(Some(due_ms)),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        response_status: Set(None),
+        duration_ms: Set(None),
+        error: Set(None),
+        created: Set(due_ms),
+    }
+}
+
+/// On PostgreSQL, `NOTIFY` inside the transaction: delivered to every
+/// process's listener when (and only if) it commits.
+pub async fn notify_in(tx: &DatabaseTransaction) -> Result<()> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("NOTIFY {WAKE_CHANNEL}"),
+        ))
+        .await?;
+    }
+    Ok(())
+}

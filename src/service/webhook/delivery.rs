@@ -1,0 +1,274 @@
+//! The delivery queue (SPEC §5 "Delivery"). A `pending` row is due at
+//! `next_attempt_at`; a worker leases it with one conditional statement
+//! (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: the same `UPDATE …
+//! RETURNING` under its single writer), so several processes send each
+//! attempt once, and a lease left by a crashed process is taken over when
+//! it runs out. Finishing an attempt is conditional on still holding it.
+use entity::{event, webhook_delivery as wd, webhook_endpoint as we};
+use rand::Rng;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+};
+
+use crate::AppState;
+use crate::db::Unique;
+use crate::domain::{DeliveryStatus, EndpointStatus, EventId, WebhookEndpointId};
+use crate::error::{Error, Result};
+
+/// Longer than the 10 s request timeout plus bookkeeping: a live holder
+/// always finishes first.
+pub const LEASE_MS: i64 = 60_000;
+/// Retries stop this long after the event.
+pub const GIVE_UP_SECS: i64 = 3 * 86_400;
+/// No wait between attempts is longer.
+pub const MAX_WAIT_MS: i64 = 6 * 3_600_000;
+
+/// A leased attempt.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub endpoint_id: WebhookEndpointId,
+    pub event_id: EventId,
+    pub attempt: i32,
+    pub event_created: i64,
+}
+
+/// What to send for a claimed attempt.
+pub struct Target {
+    pub url: String,
+    pub livemode: bool,
+    pub secrets: Vec<String>,
+    pub payload: String,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub struct AttemptResult {
+    pub response_status: Option<u16>,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+    /// False when trying again cannot help (endpoint disabled, address refused).
+    pub retry: bool,
+}
+
+impl AttemptResult {
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none() && self.response_status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// Leases up to `limit` due attempts for `owner`, skipping `exclude`d
+/// endpoints (those this worker is already sending to at capacity).
+pub async fn claim(
+    state: &AppState,
+    owner: &str,
+    limit: u64,
+    exclude: &[WebhookEndpointId],
+) -> Result<Vec<Claimed>> {
+    let backend = state.db.get_database_backend();
+    let now = state.clock.now_ms();
+    // Values in the order their placeholders appear (SQLite's `?` are positional).
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut bind = |v: sea_orm::Value| {
+        values.push(v);
+        match backend {
+            DbBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_string(),
+        }
+    };
+    let due = bind(now.into());
+    let lease_free = bind(now.into());
+    let excluded: Vec<String> = exclude.iter().map(|e| bind(e.into())).collect();
+    let exclude_clause = if excluded.is_empty() {
+        String::new()
+    } else {
+        format!("AND endpoint_id NOT IN ({})", excluded.join(", "))
+    };
+    let lock = if backend == DbBackend::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let owner = bind(owner.into());
+    let until = bind((now + LEASE_MS).into());
+    let outer_free = bind(now.into());
+    let sql = format!(
+        "WITH due AS (
+            SELECT id FROM webhook_deliveries
+            WHERE status = 'pending' AND next_attempt_at <= {due}
+              AND (lease_until IS NULL OR lease_until < {lease_free}) {exclude_clause}
+            ORDER BY next_attempt_at LIMIT {limit} {lock}
+        )
+        UPDATE webhook_deliveries SET lease_owner = {owner}, lease_until = {until}
+        WHERE id IN (SELECT id FROM due) AND status = 'pending'
+          AND (lease_until IS NULL OR lease_until < {outer_free})
+        RETURNING id, endpoint_id, event_id, attempt, event_created"
+    );
+    let rows = state
+        .db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Claimed {
+                id: r.try_get("", "id")?,
+                endpoint_id: WebhookEndpointId::trusted(r.try_get("", "endpoint_id")?),
+                event_id: EventId::trusted(r.try_get("", "event_id")?),
+                attempt: r.try_get("", "attempt")?,
+                event_created: r.try_get("", "event_created")?,
+            })
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(Error::from)
+}
+
+/// Gives a leased attempt back (this worker will not send it now).
+pub async fn release(state: &AppState, owner: &str, id: &str) -> Result<()> {
+    wd::Entity::update_many()
+        .col_expr(wd::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(wd::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+        .filter(wd::Column::Id.eq(id))
+        .filter(wd::Column::LeaseOwner.eq(owner))
+        .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// The endpoint and payload of a claimed attempt; `Err(reason)` when it
+/// must not be sent (endpoint deleted or disabled).
+pub async fn target(state: &AppState, c: &Claimed) -> Result<Result<Target, &'static str>> {
+    let Some(endpoint) = we::Entity::find_by_id(&c.endpoint_id).unique(&state.db).await? else {
+        return Ok(Err("endpoint deleted"));
+    };
+    if endpoint.status != EndpointStatus::Enabled {
+        return Ok(Err("endpoint disabled"));
+    }
+    let payload = event::Entity::find_by_id(&c.event_id)
+        .select_only()
+        .column(event::Column::Payload)
+        .into_tuple::<String>()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal("delivery of a pruned event".into()))?;
+    Ok(Ok(Target {
+        url: endpoint.url.clone(),
+        livemode: endpoint.livemode,
+        secrets: super::signing_secrets(state, &endpoint)?,
+        payload,
+    }))
+}
+
+/// The wait before attempt `attempt + 1`: base × 2^(attempt−1), at most 6
+/// hours, ±20 % jitter.
+pub fn retry_wait_ms(base_ms: u64, attempt: i32) -> i64 {
+    let doubling = 1i64 << attempt.clamp(1, 40).saturating_sub(1);
+    let wait = std::cmp::min((base_ms as i64).saturating_mul(doubling), MAX_WAIT_MS);
+    let jitter = rand::rng().random_range(0.8..=1.2);
+    ((wait as f64) * jitter) as i64
+}
+
+/// Records how attempt `c` ended, if `owner` still holds it; on failure
+/// queues the next attempt while retries remain, and disables an endpoint
+/// whose attempts have all failed for 3 days. One transaction.
+pub async fn finish(state: &AppState, owner: &str, c: &Claimed, r: &AttemptResult) -> Result<()> {
+    let now_ms = state.clock.now_ms();
+    let now = now_ms / 1000;
+    let succeeded = r.succeeded();
+    let next_at = (!succeeded && r.retry)
+        .then(|| now_ms + retry_wait_ms(state.config.webhook_retry_base_ms, c.attempt))
+        .filter(|at| at / 1000 <= c.event_created + GIVE_UP_SECS);
+    let tx = crate::db::begin_write(&state.db).await?;
+    let result = async {
+        let updated = wd::Entity::update_many()
+            .col_expr(
+                wd::Column::Status,
+                Expr::value(if succeeded {
+                    DeliveryStatus::Succeeded
+                } else {
+                    DeliveryStatus::Failed
+                }),
+            )
+            .col_expr(wd::Column::ResponseStatus, Expr::value(r.response_status.map(i32::from)))
+            .col_expr(wd::Column::DurationMs, Expr::value(r.duration_ms))
+            .col_expr(wd::Column::Error, Expr::value(r.error.clone()))
+            .col_expr(wd::Column::NextAttemptAt, Expr::value(next_at))
+            .col_expr(wd::Column::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(wd::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+            .filter(wd::Column::Id.eq(&c.id))
+            .filter(wd::Column::LeaseOwner.eq(owner))
+            .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
+            .exec(&tx)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Ok(());
+        }
+        if let Some(at) = next_at {
+            let event_type: String = wd::Entity::find_by_id(c.id.clone())
+                .unique(&tx)
+                .await?
+                .map(|d| d.event_type)
+                .unwrap_or_default();
+            use sea_orm::ActiveModelTrait;
+            crate::service::outbox::pending_delivery(
+                &c.endpoint_id,
+                &c.event_id,
+                &event_type,
+                c.event_created,
+                c.attempt + 1,
+                at,
+            )
+            .insert(&tx)
+            .await?;
+        }
+        endpoint_health(&tx, &c.endpoint_id, succeeded, now).await
+    }
+    .await;
+    crate::db::end(tx, result).await
+}
+
+/// A success clears the failure window; a failure opens it, and one open
+/// for 3 days disables the endpoint.
+async fn endpoint_health(
+    tx: &sea_orm::DatabaseTransaction,
+    id: &WebhookEndpointId,
+    succeeded: bool,
+    now: i64,
+) -> Result<()> {
+    let Some(e) = we::Entity::find_by_id(id).unique(tx).await? else {
+        return Ok(());
+    };
+    let failing_since = if succeeded {
+        None
+    } else {
+        Some(e.failing_since.unwrap_or(now))
+    };
+    let disable = failing_since.is_some_and(|since| now - since >= GIVE_UP_SECS);
+    if failing_since == e.failing_since && !disable {
+        return Ok(());
+    }
+    let mut update = we::Entity::update_many()
+        .col_expr(we::Column::FailingSince, Expr::value(failing_since))
+        .filter(we::Column::Id.eq(id));
+    if disable {
+        tracing::warn!(endpoint = %id, "webhook endpoint failing for 3 days: disabled");
+        update = update.col_expr(we::Column::Status, Expr::value(EndpointStatus::Disabled));
+    }
+    update.exec(tx).await?;
+    Ok(())
+}
+
+/// When the next pending attempt is due (unix ms), if any.
+pub async fn next_due(state: &AppState) -> Result<Option<i64>> {
+    Ok(wd::Entity::find()
+        .select_only()
+        .column_as(Expr::col(wd::Column::NextAttemptAt).min(), "due")
+        .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
+        .into_tuple::<Option<i64>>()
+        .one(&state.db)
+        .await?
+        .flatten())
+}

@@ -1,0 +1,272 @@
+//! The webhook delivery worker: leases due attempts, signs and posts them,
+//! records each outcome. Woken right after a commit that queued deliveries
+//! (in process through `AppState::deliveries`, from other processes through
+//! PostgreSQL `NOTIFY`), and otherwise when the next retry is due.
+//!
+//! Isolation: at most `PER_ENDPOINT` attempts in flight per endpoint and
+//! `IN_FLIGHT` in all, so an endpoint that hangs for 10 s on every attempt
+//! holds only its own slots; endpoints at capacity are left out of the
+//! next lease instead of being leased and left waiting.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_TYPE, USER_AGENT};
+
+use crate::AppState;
+use crate::crypto::signature_header;
+use crate::domain::WebhookEndpointId;
+use crate::domain::webhook_url::{WebhookUrl, is_public};
+use crate::service::webhook::delivery::{self, AttemptResult, Claimed, Target};
+
+pub const PER_ENDPOINT: usize = 8;
+pub const IN_FLIGHT: usize = 64;
+/// Longest sleep with nothing due: a safety net under the wake-ups.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// What is read of a receiver's answer (then the connection is reused or dropped).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+struct Worker {
+    state: AppState,
+    owner: String,
+    in_flight: Arc<Mutex<HashMap<WebhookEndpointId, usize>>>,
+    slot_freed: Arc<tokio::sync::Notify>,
+    test_client: reqwest::Client,
+    live_client: reqwest::Client,
+}
+
+/// Starts the worker; it stops on `state.shutdown`.
+pub fn spawn(state: AppState) {
+    let worker = match Worker::new(state) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook HTTP client could not be built: no deliveries");
+            return;
+        }
+    };
+    tokio::spawn(async move { worker.run().await });
+}
+
+/// Resolves a live-mode host to its addresses only when every one is
+/// public: the connection then goes to an address that was checked (no
+/// DNS-rebinding bypass between the check and the connect).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
+                return Err("the host resolves to a non-public address".into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+fn client(state: &AppState, live: bool) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_millis(state.config.webhook_timeout_ms))
+        .connect_timeout(Duration::from_millis(state.config.webhook_timeout_ms))
+        .pool_max_idle_per_host(PER_ENDPOINT)
+        // A proxy from the environment would bypass the address checks.
+        .no_proxy();
+    if live {
+        builder.dns_resolver(Arc::new(PublicOnly)).build()
+    } else {
+        builder.build()
+    }
+}
+
+impl Worker {
+    fn new(state: AppState) -> reqwest::Result<Worker> {
+        Ok(Worker {
+            test_client: client(&state, false)?,
+            live_client: client(&state, true)?,
+            owner: crate::domain::ids::new_id("wkr"),
+            in_flight: Arc::default(),
+            slot_freed: Arc::default(),
+            state,
+        })
+    }
+
+    async fn run(self) {
+        let stop = self.state.shutdown.clone();
+        loop {
+            let wait = match self.round().await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook delivery round failed");
+                    Some(IDLE_POLL)
+                }
+            };
+            let Some(wait) = wait else { continue };
+            tokio::select! {
+                _ = self.state.deliveries.notified() => {}
+                _ = self.slot_freed.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// Leases and starts what is due. `None`: go again at once (a full
+    /// batch); otherwise how long to sleep unless woken.
+    async fn round(&self) -> crate::error::Result<Option<Duration>> {
+        let (free, saturated) = {
+            let counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            let total: usize = counts.values().sum();
+            let saturated: Vec<WebhookEndpointId> = counts
+                .iter()
+                .filter(|(_, n)| **n >= PER_ENDPOINT)
+                .map(|(id, _)| id.clone())
+                .collect();
+            (IN_FLIGHT.saturating_sub(total), saturated)
+        };
+        if free == 0 {
+            return Ok(Some(IDLE_POLL));
+        }
+        let batch = free.min(32) as u64;
+        let claimed = delivery::claim(&self.state, &self.owner, batch, &saturated).await?;
+        let full = claimed.len() as u64 == batch;
+        for c in claimed {
+            if !self.take_slot(&c.endpoint_id) {
+                delivery::release(&self.state, &self.owner, &c.id).await?;
+                continue;
+            }
+            let w = self.clone();
+            tokio::spawn(async move {
+                let endpoint = c.endpoint_id.clone();
+                w.attempt(c).await;
+                w.free_slot(&endpoint);
+            });
+        }
+        if full {
+            return Ok(None);
+        }
+        let now = self.state.clock.now_ms();
+        let wait = match delivery::next_due(&self.state).await? {
+            Some(due) => Duration::from_millis((due - now).clamp(0, 1000) as u64),
+            None => IDLE_POLL,
+        };
+        // Due rows this worker could not lease (endpoints at capacity) wait
+        // for a freed slot, not for a busy loop.
+        Ok(Some(wait.max(Duration::from_millis(5))))
+    }
+
+    fn take_slot(&self, endpoint: &WebhookEndpointId) -> bool {
+        let mut counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(endpoint.clone()).or_default();
+        if *n >= PER_ENDPOINT {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn free_slot(&self, endpoint: &WebhookEndpointId) {
+        let mut counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(endpoint) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(endpoint);
+            }
+        }
+        drop(counts);
+        self.slot_freed.notify_one();
+    }
+
+    async fn attempt(&self, c: Claimed) {
+        let result = match delivery::target(&self.state, &c).await {
+            Ok(Ok(target)) => self.post(&target).await,
+            Ok(Err(reason)) => AttemptResult {
+                response_status: None,
+                duration_ms: 0,
+                error: Some(reason.to_string()),
+                retry: false,
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, delivery = %c.id, "webhook attempt could not be prepared");
+                let _ = delivery::release(&self.state, &self.owner, &c.id).await;
+                return;
+            }
+        };
+        if let Err(e) = delivery::finish(&self.state, &self.owner, &c, &result).await {
+            // The lease runs out and the attempt is made again: at least once.
+            tracing::warn!(error = %e, delivery = %c.id, "webhook attempt outcome not recorded");
+        }
+    }
+
+    async fn post(&self, t: &Target) -> AttemptResult {
+        let started = Instant::now();
+        let elapsed = |started: Instant| started.elapsed().as_millis() as i64;
+        if t.livemode
+            && let Ok(u) = WebhookUrl::parse(&t.url, true)
+            && u.ip().is_some_and(|ip| !is_public(ip))
+        {
+            return AttemptResult {
+                response_status: None,
+                duration_ms: 0,
+                error: Some("the endpoint's address is not public".into()),
+                retry: false,
+            };
+        }
+        let secrets: Vec<&str> = t.secrets.iter().map(String::as_str).collect();
+        let signature = signature_header(&secrets, self.state.clock.now(), t.payload.as_bytes());
+        let client = if t.livemode {
+            &self.live_client
+        } else {
+            &self.test_client
+        };
+        let sent = client
+            .post(&t.url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(USER_AGENT, "Ikawaari-Webhooks/1")
+            .header("Ikawaari-Signature", signature)
+            .body(t.payload.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(mut res) => {
+                let status = res.status().as_u16();
+                let mut read = 0;
+                while let Ok(Some(chunk)) = res.chunk().await {
+                    read += chunk.len();
+                    if read > MAX_RESPONSE_BYTES {
+                        break;
+                    }
+                }
+                AttemptResult {
+                    response_status: Some(status),
+                    duration_ms: elapsed(started),
+                    error: (!(200..300).contains(&status))
+                        .then(|| format!("the endpoint answered {status}")),
+                    retry: true,
+                }
+            }
+            Err(e) => AttemptResult {
+                response_status: None,
+                duration_ms: elapsed(started),
+                error: Some(describe(&e)),
+                retry: true,
+            },
+        }
+    }
+}
+
+/// A failed request in a merchant's words, without internals.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the endpoint did not answer within the timeout".into()
+    } else if e.is_connect() {
+        "could not connect to the endpoint".into()
+    } else if e.is_redirect() {
+        "the endpoint answered with a redirect (not followed)".into()
+    } else {
+        "the request to the endpoint failed".into()
+    }
+}
