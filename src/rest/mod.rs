@@ -1,5 +1,6 @@
 //! The REST API: one file per resource, routes registered only through
 //! `utoipa_axum::routes!` so the router and the OpenAPI document cannot drift.
+mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod openapi;
@@ -9,6 +10,7 @@ pub mod present;
 mod public;
 pub mod rate_limit;
 mod sessions;
+mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -17,6 +19,9 @@ use crate::AppState;
 /// Public routes (CORS-enabled) and merchant routes, with their documents.
 pub fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let public = public::router();
-    let merchant = sessions::router().merge(payments::router());
+    let merchant = sessions::router()
+        .merge(payments::router())
+        .merge(events::router())
+        .merge(webhooks::router());
     (public, merchant)
 }

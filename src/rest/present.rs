@@ -216,3 +216,46 @@ pub fn event_object(state: &AppState, o: EventObject<'_>) -> Result<serde_json::
     };
     value.map_err(|e| Error::Internal(format!("event object: {e}")))
 }
+
+impl WebhookEndpointOut {
+    /// `secret` only in the answers to create and rotate.
+    pub fn new(e: &entity::webhook_endpoint::Model, secret: Option<String>) -> Self {
+        WebhookEndpointOut {
+            id: e.id.to_string(),
+            object: "webhook_endpoint",
+            url: e.url.clone(),
+            enabled_events: crate::domain::EnabledEvents::stored(&e.enabled_events)
+                .list()
+                .to_vec(),
+            description: e.description.clone(),
+            status: e.status,
+            livemode: e.livemode,
+            created: e.created,
+            secret,
+        }
+    }
+}
+
+impl From<&entity::webhook_delivery::Model> for WebhookDeliveryOut {
+    fn from(d: &entity::webhook_delivery::Model) -> Self {
+        WebhookDeliveryOut {
+            id: d.id.clone(),
+            object: "webhook_delivery",
+            event: d.event_id.to_string(),
+            r#type: d.event_type.clone(),
+            attempt: d.attempt,
+            status: d.status,
+            response_status: d.response_status,
+            duration_ms: d.duration_ms,
+            error: d.error.clone(),
+            created: d.created / 1000,
+            next_attempt_at: d.next_attempt_at.map(|ms| (ms + 999) / 1000),
+        }
+    }
+}
+
+/// A stored event, sent byte for byte as it was written.
+pub fn raw_event(e: &entity::event::Model) -> Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::RawValue::from_string(e.payload.clone())
+        .map_err(|err| Error::Internal(format!("stored event {} is not JSON: {err}", e.id)))
+}

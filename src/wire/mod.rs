@@ -4,6 +4,8 @@
 mod checkout;
 mod commands;
 mod payment;
+mod webhook;
 
 pub use checkout::*;
 pub use payment::*;
+pub use webhook::*;

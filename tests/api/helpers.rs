@@ -102,6 +102,7 @@ pub struct TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        self.state.shutdown.cancel();
         self.server.abort();
     }
 }
@@ -152,6 +153,7 @@ pub async fn spawn_app_through(
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = ikawaari::build_app(state.clone());
+    ikawaari::workers::webhooks::spawn(state.clone());
     let server_config = state.config.clone();
     let server = tokio::spawn(async move {
         let _ = ikawaari::run(listener, app, &server_config, std::future::pending()).await;
@@ -316,6 +318,11 @@ pub async fn assert_error(res: Response, status: u16, code: &str, param: Option<
 }
 
 /// A `serve` process of the real binary (for multi-process and restart tests).
+/// The secrets key every test server process shares (so processes on one
+/// database open each other's webhook secrets).
+pub const TEST_SECRETS_KEY: &str =
+    "6b1f0c3e2d4a59788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
+
 pub struct ServerProcess {
     pub child: Child,
     pub base: String,
@@ -340,6 +347,7 @@ impl ServerProcess {
             .env("IKAWAARI_BIND", "127.0.0.1:0")
             .env("IKAWAARI_PAY_RATE_LIMIT", "0")
             .env("RUST_LOG", "warn")
+            .env("IKAWAARI_SECRETS_KEY", TEST_SECRETS_KEY)
             .stdout(Stdio::piped())
             .stderr(stderr);
         for (k, v) in envs {

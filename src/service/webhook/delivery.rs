@@ -16,9 +16,9 @@ use crate::db::Unique;
 use crate::domain::{DeliveryStatus, EndpointStatus, EventId, WebhookEndpointId};
 use crate::error::{Error, Result};
 
-/// Longer than the 10 s request timeout plus bookkeeping: a live holder
-/// always finishes first.
-pub const LEASE_MS: i64 = 60_000;
+/// How long a lease outlives the request timeout: a live holder always
+/// finishes (or gives up) before another process may take the attempt over.
+pub const LEASE_MARGIN_MS: i64 = 5_000;
 /// Retries stop this long after the event.
 pub const GIVE_UP_SECS: i64 = 3 * 86_400;
 /// No wait between attempts is longer.
@@ -91,7 +91,8 @@ pub async fn claim(
         ""
     };
     let owner = bind(owner.into());
-    let until = bind((now + LEASE_MS).into());
+    let lease = state.config.webhook_timeout_ms as i64 + LEASE_MARGIN_MS;
+    let until = bind((now + lease).into());
     let outer_free = bind(now.into());
     let sql = format!(
         "WITH due AS (
