@@ -16,4 +16,5 @@ mod runtime;
 mod sessions;
 mod subscriptions;
 mod validation;
+mod webhook_processes;
 mod webhooks;

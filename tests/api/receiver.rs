@@ -158,7 +158,8 @@ async fn answer(
         content_type: header("content-type"),
         body,
         at,
-        answered: status,
+        // A held request counts as unanswered (its sender may be gone).
+        answered: if hang.is_some() { 0 } else { status },
     });
     if let Some(d) = hang {
         tokio::time::sleep(d).await;

@@ -445,7 +445,7 @@ async fn expire_route_and_conflicts() {
 }
 
 #[tokio::test]
-async fn sessions_expire_by_time_then_the_sweeper_persists_it() {
+async fn sessions_expire_by_time_and_the_first_read_persists_it() {
     let app = spawn_app().await;
     let mut body = seed_body();
     let now = app.state.clock.now();
@@ -479,14 +479,15 @@ async fn sessions_expire_by_time_then_the_sweeper_persists_it() {
         None,
     )
     .await;
-    // Not persisted yet: the intent still waits.
+    // The first read past `expires_at` persisted the expiry: the intent is
+    // canceled, and the sweeper has nothing left to do for this session.
     let pi: Value = app
         .get(&format!("/api/v1/payment_intents/{intent}"))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(pi["status"], "requires_payment_method");
+    assert_eq!(pi["status"], "canceled");
     ikawaari::workers::tick(&app.state).await.unwrap();
     let pi: Value = app
         .get(&format!("/api/v1/payment_intents/{intent}"))
