@@ -23,6 +23,8 @@ pub const PER_ENDPOINT: usize = 8;
 pub const IN_FLIGHT: usize = 64;
 /// Longest sleep with nothing due: a safety net under the wake-ups.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Re-check for due attempts that another process holds.
+const BUSY_POLL: Duration = Duration::from_millis(250);
 /// What is read of a receiver's answer (then the connection is reused or dropped).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
@@ -34,18 +36,55 @@ struct Worker {
     slot_freed: Arc<tokio::sync::Notify>,
     test_client: reqwest::Client,
     live_client: reqwest::Client,
+    /// To the task that records outcomes, many per commit.
+    outcomes: tokio::sync::mpsc::Sender<Outcome>,
 }
+
+/// An attempt's end, and who waits for it to be recorded.
+type Outcome = (Claimed, AttemptResult, tokio::sync::oneshot::Sender<()>);
+
+/// Most outcomes recorded in one transaction.
+const OUTCOMES_PER_COMMIT: usize = 128;
 
 /// Starts the worker; it stops on `state.shutdown`.
 pub fn spawn(state: AppState) {
-    let worker = match Worker::new(state) {
+    let (tx, rx) = tokio::sync::mpsc::channel(IN_FLIGHT);
+    let worker = match Worker::new(state, tx) {
         Ok(w) => w,
         Err(e) => {
             tracing::error!(error = %e, "webhook HTTP client could not be built: no deliveries");
             return;
         }
     };
+    tokio::spawn(record_outcomes(worker.state.clone(), worker.owner.clone(), rx));
     tokio::spawn(async move { worker.run().await });
+}
+
+/// Records outcomes as they come, all that are waiting in one transaction
+/// (group commit: one fsync for many attempts), then lets their senders go.
+async fn record_outcomes(
+    state: AppState,
+    owner: String,
+    mut rx: tokio::sync::mpsc::Receiver<Outcome>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < OUTCOMES_PER_COMMIT {
+            match rx.try_recv() {
+                Ok(o) => batch.push(o),
+                Err(_) => break,
+            }
+        }
+        let (done, acks): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|(c, r, ack)| ((c, r), ack)).unzip();
+        if let Err(e) = delivery::finish(&state, &owner, &done).await {
+            // Their leases run out and the attempts are made again: at least once.
+            tracing::warn!(error = %e, attempts = done.len(), "webhook outcomes not recorded");
+        }
+        for ack in acks {
+            let _ = ack.send(());
+        }
+    }
 }
 
 /// Resolves a live-mode host to its addresses only when every one is
@@ -83,8 +122,9 @@ fn client(state: &AppState, live: bool) -> reqwest::Result<reqwest::Client> {
 }
 
 impl Worker {
-    fn new(state: AppState) -> reqwest::Result<Worker> {
+    fn new(state: AppState, outcomes: tokio::sync::mpsc::Sender<Outcome>) -> reqwest::Result<Worker> {
         Ok(Worker {
+            outcomes,
             test_client: client(&state, false)?,
             live_client: client(&state, true)?,
             owner: crate::domain::ids::new_id("wkr"),
@@ -132,7 +172,7 @@ impl Worker {
         }
         let batch = free.min(32) as u64;
         let claimed = delivery::claim(&self.state, &self.owner, batch, &saturated).await?;
-        let full = claimed.len() as u64 == batch;
+        let (got, full) = (!claimed.is_empty(), claimed.len() as u64 == batch);
         for c in claimed {
             if !self.take_slot(&c.endpoint_id) {
                 delivery::release(&self.state, &self.owner, &c.id).await?;
@@ -149,13 +189,14 @@ impl Worker {
             return Ok(None);
         }
         let now = self.state.clock.now_ms();
-        let wait = match delivery::next_due(&self.state).await? {
-            Some(due) => Duration::from_millis((due - now).clamp(0, 1000) as u64),
+        Ok(Some(match delivery::next_due(&self.state).await? {
+            Some(due) if due > now => Duration::from_millis((due - now).min(1000) as u64),
+            // Due but not leased: held by another process, or its endpoint
+            // is at capacity here (a freed slot wakes this loop sooner).
+            Some(_) if !got => BUSY_POLL,
+            Some(_) => Duration::ZERO,
             None => IDLE_POLL,
-        };
-        // Due rows this worker could not lease (endpoints at capacity) wait
-        // for a freed slot, not for a busy loop.
-        Ok(Some(wait.max(Duration::from_millis(5))))
+        }))
     }
 
     fn take_slot(&self, endpoint: &WebhookEndpointId) -> bool {
@@ -195,10 +236,11 @@ impl Worker {
                 return;
             }
         };
-        if let Err(e) = delivery::finish(&self.state, &self.owner, &c, &result).await {
-            // The lease runs out and the attempt is made again: at least once.
-            tracing::warn!(error = %e, delivery = %c.id, "webhook attempt outcome not recorded");
-        }
+        // The slot is free once the receiver has answered; the lease keeps
+        // the attempt from being taken again until its outcome is committed
+        // (the channel is bounded: a slow database slows the senders).
+        let (ack, _recorded) = tokio::sync::oneshot::channel();
+        let _ = self.outcomes.send((c, result, ack)).await;
     }
 
     async fn post(&self, t: &Target) -> AttemptResult {

@@ -30,6 +30,7 @@ pub struct Claimed {
     pub id: String,
     pub endpoint_id: WebhookEndpointId,
     pub event_id: EventId,
+    pub event_type: String,
     pub attempt: i32,
     pub event_created: i64,
 }
@@ -104,7 +105,7 @@ pub async fn claim(
         UPDATE webhook_deliveries SET lease_owner = {owner}, lease_until = {until}
         WHERE id IN (SELECT id FROM due) AND status = 'pending'
           AND (lease_until IS NULL OR lease_until < {outer_free})
-        RETURNING id, endpoint_id, event_id, attempt, event_created"
+        RETURNING id, endpoint_id, event_id, event_type, attempt, event_created"
     );
     let rows = state
         .db
@@ -116,6 +117,7 @@ pub async fn claim(
                 id: r.try_get("", "id")?,
                 endpoint_id: WebhookEndpointId::trusted(r.try_get("", "endpoint_id")?),
                 event_id: EventId::trusted(r.try_get("", "event_id")?),
+                event_type: r.try_get("", "event_type")?,
                 attempt: r.try_get("", "attempt")?,
                 event_created: r.try_get("", "event_created")?,
             })
@@ -172,93 +174,106 @@ pub fn retry_wait_ms(base_ms: u64, attempt: i32) -> i64 {
     ((wait as f64) * jitter) as i64
 }
 
-/// Records how attempt `c` ended, if `owner` still holds it; on failure
-/// queues the next attempt while retries remain, and disables an endpoint
-/// whose attempts have all failed for 3 days. One transaction.
-pub async fn finish(state: &AppState, owner: &str, c: &Claimed, r: &AttemptResult) -> Result<()> {
-    let now_ms = state.clock.now_ms();
-    let now = now_ms / 1000;
-    let succeeded = r.succeeded();
-    let next_at = (!succeeded && r.retry)
-        .then(|| now_ms + retry_wait_ms(state.config.webhook_retry_base_ms, c.attempt))
-        .filter(|at| at / 1000 <= c.event_created + GIVE_UP_SECS);
+/// Records how attempts ended, in one transaction (one commit for many
+/// attempts): each only if `owner` still holds it; a failure queues the
+/// next attempt while retries remain, and an endpoint whose attempts have
+/// all failed for 3 days is disabled.
+pub async fn finish(state: &AppState, owner: &str, done: &[(Claimed, AttemptResult)]) -> Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
     let tx = crate::db::begin_write(&state.db).await?;
     let result = async {
-        let updated = wd::Entity::update_many()
-            .col_expr(
-                wd::Column::Status,
-                Expr::value(if succeeded {
-                    DeliveryStatus::Succeeded
-                } else {
-                    DeliveryStatus::Failed
-                }),
-            )
-            .col_expr(wd::Column::ResponseStatus, Expr::value(r.response_status.map(i32::from)))
-            .col_expr(wd::Column::DurationMs, Expr::value(r.duration_ms))
-            .col_expr(wd::Column::Error, Expr::value(r.error.clone()))
-            .col_expr(wd::Column::NextAttemptAt, Expr::value(next_at))
-            .col_expr(wd::Column::LeaseOwner, Expr::value(Option::<String>::None))
-            .col_expr(wd::Column::LeaseUntil, Expr::value(Option::<i64>::None))
-            .filter(wd::Column::Id.eq(&c.id))
-            .filter(wd::Column::LeaseOwner.eq(owner))
-            .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
-            .exec(&tx)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Ok(());
+        for (c, r) in done {
+            record(state, &tx, owner, c, r).await?;
         }
-        if let Some(at) = next_at {
-            let event_type: String = wd::Entity::find_by_id(c.id.clone())
-                .unique(&tx)
-                .await?
-                .map(|d| d.event_type)
-                .unwrap_or_default();
-            use sea_orm::ActiveModelTrait;
-            crate::service::outbox::pending_delivery(
-                &c.endpoint_id,
-                &c.event_id,
-                &event_type,
-                c.event_created,
-                c.attempt + 1,
-                at,
-            )
-            .insert(&tx)
-            .await?;
-        }
-        endpoint_health(&tx, &c.endpoint_id, succeeded, now).await
+        Ok(())
     }
     .await;
     crate::db::end(tx, result).await
 }
 
+async fn record(
+    state: &AppState,
+    tx: &sea_orm::DatabaseTransaction,
+    owner: &str,
+    c: &Claimed,
+    r: &AttemptResult,
+) -> Result<()> {
+    let now_ms = state.clock.now_ms();
+    let succeeded = r.succeeded();
+    let next_at = (!succeeded && r.retry)
+        .then(|| now_ms + retry_wait_ms(state.config.webhook_retry_base_ms, c.attempt))
+        .filter(|at| at / 1000 <= c.event_created + GIVE_UP_SECS);
+    let status = if succeeded {
+        DeliveryStatus::Succeeded
+    } else {
+        DeliveryStatus::Failed
+    };
+    let updated = wd::Entity::update_many()
+        .col_expr(wd::Column::Status, Expr::value(status))
+        .col_expr(wd::Column::ResponseStatus, Expr::value(r.response_status.map(i32::from)))
+        .col_expr(wd::Column::DurationMs, Expr::value(r.duration_ms))
+        .col_expr(wd::Column::Error, Expr::value(r.error.clone()))
+        .col_expr(wd::Column::NextAttemptAt, Expr::value(next_at))
+        .col_expr(wd::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(wd::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+        .filter(wd::Column::Id.eq(&c.id))
+        .filter(wd::Column::LeaseOwner.eq(owner))
+        .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
+        .exec(tx)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Ok(());
+    }
+    if let Some(at) = next_at {
+        use sea_orm::ActiveModelTrait;
+        crate::service::outbox::pending_delivery(
+            &c.endpoint_id,
+            &c.event_id,
+            &c.event_type,
+            c.event_created,
+            c.attempt + 1,
+            at,
+        )
+        .insert(tx)
+        .await?;
+    }
+    endpoint_health(tx, &c.endpoint_id, succeeded, now_ms / 1000).await
+}
+
 /// A success clears the failure window; a failure opens it, and one open
-/// for 3 days disables the endpoint.
+/// for 3 days disables the endpoint. Conditional updates, no reads: most
+/// attempts change nothing here.
 async fn endpoint_health(
     tx: &sea_orm::DatabaseTransaction,
     id: &WebhookEndpointId,
     succeeded: bool,
     now: i64,
 ) -> Result<()> {
-    let Some(e) = we::Entity::find_by_id(id).unique(tx).await? else {
-        return Ok(());
-    };
-    let failing_since = if succeeded {
-        None
-    } else {
-        Some(e.failing_since.unwrap_or(now))
-    };
-    let disable = failing_since.is_some_and(|since| now - since >= GIVE_UP_SECS);
-    if failing_since == e.failing_since && !disable {
+    let mine = || we::Entity::update_many().filter(we::Column::Id.eq(id));
+    if succeeded {
+        mine()
+            .col_expr(we::Column::FailingSince, Expr::value(Option::<i64>::None))
+            .filter(we::Column::FailingSince.is_not_null())
+            .exec(tx)
+            .await?;
         return Ok(());
     }
-    let mut update = we::Entity::update_many()
-        .col_expr(we::Column::FailingSince, Expr::value(failing_since))
-        .filter(we::Column::Id.eq(id));
-    if disable {
+    mine()
+        .col_expr(we::Column::FailingSince, Expr::value(now))
+        .filter(we::Column::FailingSince.is_null())
+        .exec(tx)
+        .await?;
+    let disabled = mine()
+        .col_expr(we::Column::Status, Expr::value(EndpointStatus::Disabled))
+        .filter(we::Column::Status.eq(EndpointStatus::Enabled))
+        .filter(we::Column::FailingSince.lte(now - GIVE_UP_SECS))
+        .exec(tx)
+        .await?;
+    if disabled.rows_affected == 1 {
         tracing::warn!(endpoint = %id, "webhook endpoint failing for 3 days: disabled");
-        update = update.col_expr(we::Column::Status, Expr::value(EndpointStatus::Disabled));
     }
-    update.exec(tx).await?;
     Ok(())
 }
 
