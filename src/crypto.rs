@@ -61,7 +61,10 @@ impl SecretsKey {
         let (nonce, rest) = bytes.split_at(12);
         let mut buf = rest.to_vec();
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let plain = self.aead().open_in_place(nonce, Aad::empty(), &mut buf).ok()?;
+        let plain = self
+            .aead()
+            .open_in_place(nonce, Aad::empty(), &mut buf)
+            .ok()?;
         String::from_utf8(plain.to_vec()).ok()
     }
 }
@@ -111,7 +114,9 @@ mod tests {
         );
         assert_ne!(a, sign("whsec_y", 1, b"{}"));
         assert_eq!(
-            signature_header(&["a", "b"], 5, b"x").matches("v1=").count(),
+            signature_header(&["a", "b"], 5, b"x")
+                .matches("v1=")
+                .count(),
             2
         );
     }

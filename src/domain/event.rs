@@ -63,7 +63,9 @@ impl TypeFilter {
     pub fn parse(s: &str) -> Option<TypeFilter> {
         if let Some(prefix) = s.strip_suffix('*') {
             let valid = (prefix.is_empty() || prefix.ends_with('.'))
-                && EventType::ALL.iter().any(|t| t.as_str().starts_with(prefix));
+                && EventType::ALL
+                    .iter()
+                    .any(|t| t.as_str().starts_with(prefix));
             return valid.then(|| TypeFilter::Prefix(prefix.to_string()));
         }
         EventType::parse(s).map(TypeFilter::Exact)
@@ -115,7 +117,10 @@ mod tests {
             TypeFilter::parse("checkout.session.*"),
             Some(TypeFilter::Prefix("checkout.session.".into()))
         );
-        assert_eq!(TypeFilter::parse("*"), Some(TypeFilter::Prefix(String::new())));
+        assert_eq!(
+            TypeFilter::parse("*"),
+            Some(TypeFilter::Prefix(String::new()))
+        );
         assert_eq!(TypeFilter::parse("checkout.sess*"), None);
         assert_eq!(TypeFilter::parse("nope.*"), None);
         assert_eq!(
@@ -132,7 +137,11 @@ mod tests {
         let e = EnabledEvents::parse(&["checkout.session.completed".into()]).unwrap();
         assert!(e.matches(EventType::SessionCompleted));
         assert!(!e.matches(EventType::SessionExpired));
-        assert!(EnabledEvents::parse(&["*".into()]).unwrap().matches(EventType::RefundFailed));
+        assert!(
+            EnabledEvents::parse(&["*".into()])
+                .unwrap()
+                .matches(EventType::RefundFailed)
+        );
         assert_eq!(EnabledEvents::parse(&["*".into(), "x".into()]), Err(1));
     }
 }

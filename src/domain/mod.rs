@@ -14,11 +14,11 @@ pub mod time;
 pub mod webhook_url;
 
 pub use currency::Currency;
-pub use event::{EnabledEvents, EventType, TypeFilter};
 pub use entity::types::{
     ChargeStatus, CheckoutSessionId, DeliveryStatus, EndpointStatus, EventId, IntentStatus,
     Interval, LineItemId, MerchantId, Mode, PaymentIntentId, PaymentMethodKind, PaymentStatus,
     Provider, SessionStatus, SubscriptionId, SubscriptionStatus, WebhookEndpointId,
 };
+pub use event::{EnabledEvents, EventType, TypeFilter};
 pub use money::Amount;
 pub use return_url::ReturnUrl;

@@ -57,3 +57,16 @@ impl Loader<String> for SubscriptionLoader {
         subscription::by_ids(&self.0, keys).await
     }
 }
+
+/// Event timelines by object id.
+pub struct TimelineLoader(pub AppState);
+
+impl Loader<String> for TimelineLoader {
+    type Value = Vec<entity::event::Model>;
+    type Error = Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Error> {
+        // Keys are ids of objects this request already read.
+        crate::service::event_log::timelines(&self.0, keys).await
+    }
+}

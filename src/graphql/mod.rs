@@ -2,6 +2,7 @@
 //! `GET /graphql` from assets the binary ships, subscriptions over WebSocket
 //! at `/graphql/ws`. Resolvers are thin: they call the same service functions
 //! as the REST handlers.
+mod events;
 mod guard;
 mod loaders;
 mod mutation;
@@ -39,7 +40,7 @@ struct Auth(Result<Principal, Error>);
 
 pub fn schema(state: Option<AppState>) -> IkSchema {
     let mut b = Schema::build(
-        query::QueryRoot,
+        query::QueryRoot::default(),
         mutation::MutationRoot,
         subscription::SubscriptionRoot,
     )
@@ -88,6 +89,10 @@ fn request_data(state: &AppState, auth: Result<Principal, Error>) -> Data {
     ));
     data.insert(DataLoader::new(
         loaders::SubscriptionLoader(state.clone()),
+        tokio::spawn,
+    ));
+    data.insert(DataLoader::new(
+        loaders::TimelineLoader(state.clone()),
         tokio::spawn,
     ));
     data

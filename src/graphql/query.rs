@@ -13,7 +13,13 @@ use crate::service::{payment, stats, subscription};
 
 pub const MAX_PAGE: i32 = 100;
 
-pub struct QueryRoot;
+/// Every query field: sessions, stats, intents and subscriptions here,
+/// events and webhook endpoints in `events.rs`.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct QueryRoot(CoreQuery, super::events::EventsQuery);
+
+#[derive(Default)]
+pub struct CoreQuery;
 
 #[derive(InputObject, Default)]
 pub struct CheckoutSessionFilter {
@@ -144,7 +150,7 @@ fn volumes(v: Vec<stats::Volume>) -> Result<Vec<MoneyAmount>> {
 const CONNECTION_COST: usize = 50;
 
 #[Object]
-impl QueryRoot {
+impl CoreQuery {
     async fn checkout_session(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CheckoutSession>> {
         let (state, p) = (app(ctx)?, principal(ctx)?);
         let Some(id) = CheckoutSessionId::parse(&id) else {

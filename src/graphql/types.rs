@@ -175,6 +175,18 @@ impl CheckoutSession {
             .map_err(gql)?
             .map(|s| Subscription(s, now)))
     }
+    /// This session's events, oldest first (its timeline).
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<super::events::Event>> {
+        let loader = ctx.data::<DataLoader<super::loaders::TimelineLoader>>()?;
+        Ok(loader
+            .load_one(self.model.id.to_string())
+            .await
+            .map_err(gql)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(super::events::Event)
+            .collect())
+    }
     async fn success_url(&self) -> &str {
         &self.model.success_url
     }

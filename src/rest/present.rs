@@ -6,8 +6,8 @@ use entity::{line_item as li, payment_intent as pi, subscription as sub};
 
 use crate::AppState;
 use crate::error::{Error, Result};
-use crate::service::outbox::EventObject;
 use crate::service::checkout::{PublicView, SessionView};
+use crate::service::outbox::EventObject;
 use crate::service::stored::{self, StoredPaymentError, StoredPaymentMethod};
 use crate::wire::*;
 

@@ -61,7 +61,10 @@ async fn list_endpoints(
     let all = webhook::list(&state, &p).await?;
     Ok(Json(WebhookEndpointList {
         object: "list",
-        data: all.iter().map(|e| WebhookEndpointOut::new(e, None)).collect(),
+        data: all
+            .iter()
+            .map(|e| WebhookEndpointOut::new(e, None))
+            .collect(),
         has_more: false,
         url: "/api/v1/webhook_endpoints".into(),
     }))

@@ -142,3 +142,27 @@ pub async fn prune(state: &AppState) -> Result<u64> {
         .await?;
     Ok(gone.rows_affected)
 }
+
+/// Most events one object's timeline shows.
+pub const TIMELINE_MAX: u64 = 100;
+
+/// The timelines of objects the caller already owns (GraphQL batches
+/// them), oldest first.
+pub async fn timelines(
+    state: &AppState,
+    object_ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<event::Model>>> {
+    let rows = event::Entity::find()
+        .filter(event::Column::ObjectId.is_in(object_ids.iter().cloned()))
+        .order_by_asc(event::Column::SortKey)
+        .all(&state.db)
+        .await?;
+    let mut out: std::collections::HashMap<String, Vec<event::Model>> = Default::default();
+    for e in rows {
+        let list = out.entry(e.object_id.clone()).or_default();
+        if (list.len() as u64) < TIMELINE_MAX {
+            list.push(e);
+        }
+    }
+    Ok(out)
+}

@@ -5,8 +5,8 @@
 use entity::{event, line_item as li, payment_intent as pi, subscription as sub};
 use entity::{webhook_delivery as wd, webhook_endpoint as we};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, Set, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, Set,
+    Statement,
 };
 use serde::Serialize;
 
@@ -104,7 +104,14 @@ pub async fn record(
         .map_err(|e| crate::error::Error::Internal(format!("event payload: {e}")))?;
         for (endpoint, enabled) in &endpoints {
             if enabled.matches(e.kind) {
-                deliveries.push(pending_delivery(endpoint, &id, e.kind.as_str(), now, 1, now_ms));
+                deliveries.push(pending_delivery(
+                    endpoint,
+                    &id,
+                    e.kind.as_str(),
+                    now,
+                    1,
+                    now_ms,
+                ));
             }
         }
         rows.push(event::ActiveModel {

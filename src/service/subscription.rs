@@ -6,7 +6,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-
 use crate::AppState;
 use crate::db::Unique;
 use crate::domain::principal::{Principal, Scope};
@@ -157,7 +156,10 @@ async fn transition(state: &AppState, s: &sub::Model, change: Change) -> Result<
             ),
             Change::CancelAt(at) => (
                 update
-                    .col_expr(sub::Column::Status, Expr::value(SubscriptionStatus::Canceled))
+                    .col_expr(
+                        sub::Column::Status,
+                        Expr::value(SubscriptionStatus::Canceled),
+                    )
                     .col_expr(sub::Column::CanceledAt, Expr::value(at)),
                 EventType::SubscriptionDeleted,
             ),

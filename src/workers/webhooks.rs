@@ -56,7 +56,11 @@ pub fn spawn(state: AppState) {
             return;
         }
     };
-    tokio::spawn(record_outcomes(worker.state.clone(), worker.owner.clone(), rx));
+    tokio::spawn(record_outcomes(
+        worker.state.clone(),
+        worker.owner.clone(),
+        rx,
+    ));
     tokio::spawn(async move { worker.run().await });
 }
 
@@ -122,7 +126,10 @@ fn client(state: &AppState, live: bool) -> reqwest::Result<reqwest::Client> {
 }
 
 impl Worker {
-    fn new(state: AppState, outcomes: tokio::sync::mpsc::Sender<Outcome>) -> reqwest::Result<Worker> {
+    fn new(
+        state: AppState,
+        outcomes: tokio::sync::mpsc::Sender<Outcome>,
+    ) -> reqwest::Result<Worker> {
         Ok(Worker {
             outcomes,
             test_client: client(&state, false)?,

@@ -69,7 +69,9 @@ impl Receiver {
                 async move { answer(&g, &s, headers, body).await }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -120,7 +122,9 @@ impl Receiver {
     /// Waits for a delivery of an event of type `t` and returns it.
     pub async fn wait_for_type(&self, t: &str) -> Received {
         let got = self
-            .wait_until(15, |g| g.iter().any(|r| r.answered < 300 && r.event_type() == t))
+            .wait_until(15, |g| {
+                g.iter().any(|r| r.answered < 300 && r.event_type() == t)
+            })
             .await;
         got.into_iter()
             .find(|r| r.answered < 300 && r.event_type() == t)
@@ -140,7 +144,7 @@ async fn answer(
         let n = got.lock().unwrap().len() + 1;
         let hang = s.hang_first.take();
         let status = s.statuses.pop_front().unwrap_or(match s.fail_every {
-            Some(k) if n % k == 0 => 500,
+            Some(k) if n.is_multiple_of(k) => 500,
             _ => 200,
         });
         (status, hang)
@@ -196,8 +200,15 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
         k[..key.len()].copy_from_slice(key);
     }
     let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
-    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
-    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().to_vec()
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
 }
 
 /// The number of `v1=` signatures in a header.

@@ -48,9 +48,22 @@ async fn an_event_committed_before_a_crash_is_delivered_after_restart() {
     let rx = Receiver::start().await;
     // The first attempt is held open: the server dies while it is in flight.
     rx.hang_first(Duration::from_secs(30));
-    post(&client, &first.base, &key, "/api/v1/webhook_endpoints",
-        &json!({"url": rx.url, "enabled_events": ["checkout.session.completed"]})).await;
-    let session = post(&client, &first.base, &key, "/api/v1/checkout/sessions", &seed_body()).await["id"]
+    post(
+        &client,
+        &first.base,
+        &key,
+        "/api/v1/webhook_endpoints",
+        &json!({"url": rx.url, "enabled_events": ["checkout.session.completed"]}),
+    )
+    .await;
+    let session = post(
+        &client,
+        &first.base,
+        &key,
+        "/api/v1/checkout/sessions",
+        &seed_body(),
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -58,7 +71,9 @@ async fn an_event_committed_before_a_crash_is_delivered_after_restart() {
     let held = rx.wait_until(15, |g| !g.is_empty()).await.remove(0);
     first.kill(); // SIGKILL: no shutdown, no cleanup
     let _second = ServerProcess::start(&db.url, &env);
-    let got = rx.wait_until(30, |g| g.iter().any(|r| r.answered == 200)).await;
+    let got = rx
+        .wait_until(30, |g| g.iter().any(|r| r.answered == 200))
+        .await;
     let delivered = got.iter().find(|r| r.answered == 200).unwrap();
     assert_eq!(delivered.event_id(), held.event_id());
     assert_eq!(delivered.body, held.body);
@@ -77,7 +92,10 @@ async fn two_processes_send_each_attempt_once() {
     let a = ServerProcess::start(&db.url, &env);
     let b = ServerProcess::start(&db.url, &env);
     let key = a.test_key().unwrap();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(32).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(32)
+        .build()
+        .unwrap();
     let rx = Receiver::start().await;
     rx.fail_every(25); // a retry the receiver asked for, now and then
     post(&client, &a.base, &key, "/api/v1/webhook_endpoints",
@@ -87,7 +105,14 @@ async fn two_processes_send_each_attempt_once() {
         .map(|i| {
             let (client, key, bases) = (client.clone(), key.clone(), bases.clone());
             async move {
-                let s = post(&client, &bases[i % 2], &key, "/api/v1/checkout/sessions", &seed_body()).await["id"]
+                let s = post(
+                    &client,
+                    &bases[i % 2],
+                    &key,
+                    "/api/v1/checkout/sessions",
+                    &seed_body(),
+                )
+                .await["id"]
                     .as_str()
                     .unwrap()
                     .to_string();
@@ -99,8 +124,11 @@ async fn two_processes_send_each_attempt_once() {
         .collect()
         .await;
     let done = |g: &[crate::receiver::Received]| {
-        let ok: std::collections::HashSet<String> =
-            g.iter().filter(|r| r.answered == 200).map(|r| r.event_id()).collect();
+        let ok: std::collections::HashSet<String> = g
+            .iter()
+            .filter(|r| r.answered == 200)
+            .map(|r| r.event_id())
+            .collect();
         ok.len() >= 2 * SESSIONS
     };
     rx.wait_until(120, done).await;
@@ -109,12 +137,19 @@ async fn two_processes_send_each_attempt_once() {
     let mut per_event: HashMap<String, (usize, usize)> = HashMap::new();
     for r in &got {
         let e = per_event.entry(r.event_id()).or_default();
-        if r.answered == 200 { e.0 += 1 } else { e.1 += 1 }
+        if r.answered == 200 {
+            e.0 += 1
+        } else {
+            e.1 += 1
+        }
     }
     assert_eq!(per_event.len(), 2 * SESSIONS);
     let retried = per_event.values().filter(|(_, failed)| *failed > 0).count();
     for (id, (ok, failed)) in &per_event {
-        assert_eq!(*ok, 1, "event {id} answered 2xx {ok} times ({failed} failures)");
+        assert_eq!(
+            *ok, 1,
+            "event {id} answered 2xx {ok} times ({failed} failures)"
+        );
     }
     assert!(retried > 0, "the receiver's 500s were retried");
     // Commit (pay answered) → first receipt of checkout.session.completed.
@@ -123,14 +158,21 @@ async fn two_processes_send_each_attempt_once() {
         .iter()
         .filter(|r| r.event_type() == "checkout.session.completed")
         .filter_map(|r| {
-            let s = r.json()["data"]["object"]["id"].as_str().unwrap().to_string();
+            let s = r.json()["data"]["object"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
             Some(r.at.saturating_duration_since(*paid_at.get(s.as_str())?))
         })
         .collect();
     latency.sort();
     eprintln!(
         "two-process delivery ({}): {} events, {} receipts, {} retried; commit→receipt p50 {:?} p99 {:?}",
-        if db.is_postgres() { "postgres" } else { "sqlite" },
+        if db.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         per_event.len(),
         got.len(),
         retried,

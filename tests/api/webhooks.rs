@@ -9,12 +9,18 @@ use crate::receiver::{Receiver, matches, signature_count};
 /// Creates an endpoint for `events` at `url`; returns (id, secret).
 pub async fn endpoint(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
     let res = app
-        .post("/api/v1/webhook_endpoints", &json!({"url": url, "enabled_events": events}))
+        .post(
+            "/api/v1/webhook_endpoints",
+            &json!({"url": url, "enabled_events": events}),
+        )
         .await;
     let status = res.status();
     let v: Value = res.json().await.expect("json");
     assert_eq!(status, 200, "{v}");
-    (v["id"].as_str().unwrap().into(), v["secret"].as_str().unwrap().into())
+    (
+        v["id"].as_str().unwrap().into(),
+        v["secret"].as_str().unwrap().into(),
+    )
 }
 
 #[tokio::test]
@@ -35,23 +41,46 @@ async fn a_card_payment_is_delivered_signed_and_matches_the_events_api() {
     assert_eq!(created["status"], "enabled");
     let id = created["id"].as_str().unwrap();
     // The secret is shown on create only, never on reads.
-    let read: Value = app.get(&format!("/api/v1/webhook_endpoints/{id}")).await.json().await.unwrap();
+    let read: Value = app
+        .get(&format!("/api/v1/webhook_endpoints/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(read.get("secret").is_none(), "{read}");
-    let listed: Value = app.get("/api/v1/webhook_endpoints").await.json().await.unwrap();
+    let listed: Value = app
+        .get("/api/v1/webhook_endpoints")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(!listed.to_string().contains(&secret));
     // Nor is it stored in clear.
     let stored = raw_column(&app, "SELECT secret FROM webhook_endpoints").await;
-    assert!(!stored.contains(&secret) && !stored.contains("whsec_"), "{stored}");
+    assert!(
+        !stored.contains(&secret) && !stored.contains("whsec_"),
+        "{stored}"
+    );
 
     let session = app.seed_session().await;
-    assert_eq!(app.pay(&session, &card("4242424242424242")).await.status(), 200);
+    assert_eq!(
+        app.pay(&session, &card("4242424242424242")).await.status(),
+        200
+    );
     let completed = rx.wait_for_type("checkout.session.completed").await;
     let succeeded = rx.wait_for_type("payment_intent.succeeded").await;
     for r in [&completed, &succeeded] {
-        assert_eq!(matches(&r.signature, &r.body, &secret), 1, "{}", r.signature);
+        assert_eq!(
+            matches(&r.signature, &r.body, &secret),
+            1,
+            "{}",
+            r.signature
+        );
         assert_eq!(r.user_agent, "Ikawaari-Webhooks/1");
         assert!(r.content_type.starts_with("application/json"));
-        let t: i64 = r.signature[2..r.signature.find(',').unwrap()].parse().unwrap();
+        let t: i64 = r.signature[2..r.signature.find(',').unwrap()]
+            .parse()
+            .unwrap();
         assert!((t - app.state.clock.now()).abs() <= 5);
     }
     let body = completed.json();
@@ -74,16 +103,35 @@ async fn a_card_payment_is_delivered_signed_and_matches_the_events_api() {
         .json()
         .await
         .unwrap();
-    let types: Vec<&str> = timeline["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = timeline["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     assert_eq!(types, ["checkout.session.completed"], "{timeline}");
-    let all: Value = app.get("/api/v1/events?type=payment_intent.*").await.json().await.unwrap();
+    let all: Value = app
+        .get("/api/v1/events?type=payment_intent.*")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(all["data"].as_array().unwrap().len(), 1, "{all}");
     assert_eq!(all["data"][0]["type"], "payment_intent.succeeded");
     // Deliveries are listed with their outcome.
-    let d: Value = app.get(&format!("/api/v1/webhook_endpoints/{id}/deliveries")).await.json().await.unwrap();
+    let d: Value = app
+        .get(&format!("/api/v1/webhook_endpoints/{id}/deliveries"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let rows = d["data"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{d}");
-    assert!(rows.iter().all(|r| r["status"] == "succeeded" && r["response_status"] == 200 && r["attempt"] == 1));
+    assert!(
+        rows.iter().all(|r| r["status"] == "succeeded"
+            && r["response_status"] == 200
+            && r["attempt"] == 1)
+    );
 }
 
 async fn raw_column(app: &TestApp, sql: &str) -> String {
@@ -91,7 +139,10 @@ async fn raw_column(app: &TestApp, sql: &str) -> String {
     let rows = app
         .state
         .db
-        .query_all_raw(Statement::from_string(app.state.db.get_database_backend(), sql))
+        .query_all_raw(Statement::from_string(
+            app.state.db.get_database_backend(),
+            sql,
+        ))
         .await
         .unwrap();
     rows.iter()
@@ -107,27 +158,57 @@ async fn a_failing_receiver_gets_the_same_bytes_again_until_it_answers_2xx() {
     rx.answer_with(&[500, 500]);
     let (id, secret) = endpoint(&app, &rx.url, &["checkout.session.completed"]).await;
     let session = app.seed_session().await;
-    assert_eq!(app.pay(&session, &card("4242424242424242")).await.status(), 200);
+    assert_eq!(
+        app.pay(&session, &card("4242424242424242")).await.status(),
+        200
+    );
     let got = rx.wait_until(15, |g| g.len() >= 3).await;
-    assert_eq!(got.iter().map(|r| r.answered).collect::<Vec<_>>(), [500, 500, 200]);
-    assert!(got.iter().all(|r| r.body == got[0].body), "bodies differ across retries");
-    assert!(got.iter().all(|r| matches(&r.signature, &r.body, &secret) == 1));
+    assert_eq!(
+        got.iter().map(|r| r.answered).collect::<Vec<_>>(),
+        [500, 500, 200]
+    );
+    assert!(
+        got.iter().all(|r| r.body == got[0].body),
+        "bodies differ across retries"
+    );
+    assert!(
+        got.iter()
+            .all(|r| matches(&r.signature, &r.body, &secret) == 1)
+    );
     assert_eq!(got[0].event_id(), got[2].event_id());
     // Exponential: the second wait is longer than the first (±20 % jitter).
     let (w1, w2) = (got[1].at - got[0].at, got[2].at - got[1].at);
-    assert!(w1 >= Duration::from_millis(75) && w2 > w1, "{w1:?} then {w2:?}");
+    assert!(
+        w1 >= Duration::from_millis(75) && w2 > w1,
+        "{w1:?} then {w2:?}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.received().len(), 3, "nothing after the 2xx");
-    let d: Value = app.get(&format!("/api/v1/webhook_endpoints/{id}/deliveries")).await.json().await.unwrap();
+    let d: Value = app
+        .get(&format!("/api/v1/webhook_endpoints/{id}/deliveries"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let rows: Vec<(i64, String, i64)> = d["data"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["attempt"].as_i64().unwrap(), r["status"].as_str().unwrap().into(), r["response_status"].as_i64().unwrap()))
+        .map(|r| {
+            (
+                r["attempt"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().into(),
+                r["response_status"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         rows,
-        [(3, "succeeded".into(), 200), (2, "failed".into(), 500), (1, "failed".into(), 500)],
+        [
+            (3, "succeeded".into(), 200),
+            (2, "failed".into(), 500),
+            (1, "failed".into(), 500)
+        ],
         "{d}"
     );
     assert!(d["data"][1]["error"].as_str().unwrap().contains("500"));
@@ -146,27 +227,58 @@ async fn endpoints_receive_only_their_types_and_nothing_once_deleted_or_disabled
     let (del_id, _) = endpoint(&app, &deleted.url, &["*"]).await;
     let (dis_id, _) = endpoint(&app, &disabled.url, &["*"]).await;
     endpoint(&app, &all.url, &["*"]).await;
-    let res = app.client.delete(app.url(&format!("/api/v1/webhook_endpoints/{del_id}"))).bearer_auth(&app.key).send().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/webhook_endpoints/{del_id}")))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap(), json!({"id": del_id, "object": "webhook_endpoint", "deleted": true}));
-    let res = app.post(&format!("/api/v1/webhook_endpoints/{dis_id}"), &json!({"disabled": true})).await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"id": del_id, "object": "webhook_endpoint", "deleted": true})
+    );
+    let res = app
+        .post(
+            &format!("/api/v1/webhook_endpoints/{dis_id}"),
+            &json!({"disabled": true}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "disabled");
 
     let paid = app.seed_session().await;
-    assert_eq!(app.pay(&paid, &card("4242424242424242")).await.status(), 200);
+    assert_eq!(
+        app.pay(&paid, &card("4242424242424242")).await.status(),
+        200
+    );
     let expired = app.seed_session().await;
-    assert_eq!(app.post(&format!("/api/v1/checkout/sessions/{expired}/expire"), &json!({})).await.status(), 200);
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/checkout/sessions/{expired}/expire"),
+            &json!({})
+        )
+        .await
+        .status(),
+        200
+    );
     // The catch-all endpoint got all three; by then every delivery was queued.
     all.wait_until(15, |g| g.len() >= 3).await;
     let got = only_expired.wait_until(15, |g| !g.is_empty()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let got_types: Vec<String> = only_expired.received().iter().map(|r| r.event_type()).collect();
+    let got_types: Vec<String> = only_expired
+        .received()
+        .iter()
+        .map(|r| r.event_type())
+        .collect();
     assert_eq!(got_types, ["checkout.session.expired"]);
     assert_eq!(got[0].json()["data"]["object"]["id"], expired);
     assert!(deleted.received().is_empty() && disabled.received().is_empty());
     assert_eq!(
-        app.get(&format!("/api/v1/webhook_endpoints/{del_id}")).await.status(),
+        app.get(&format!("/api/v1/webhook_endpoints/{del_id}"))
+            .await
+            .status(),
         404
     );
 }
@@ -176,12 +288,24 @@ async fn a_rotated_secret_signs_alongside_the_new_one_for_24_hours() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
     let (id, old) = endpoint(&app, &rx.url, &["checkout.session.expired"]).await;
-    let res = app.post(&format!("/api/v1/webhook_endpoints/{id}/rotate_secret"), &json!({})).await;
+    let res = app
+        .post(
+            &format!("/api/v1/webhook_endpoints/{id}/rotate_secret"),
+            &json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    let new = res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_string();
+    let new = res.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_ne!(new, old);
     let s1 = app.seed_session().await;
-    app.post(&format!("/api/v1/checkout/sessions/{s1}/expire"), &json!({})).await;
+    app.post(
+        &format!("/api/v1/checkout/sessions/{s1}/expire"),
+        &json!({}),
+    )
+    .await;
     let first = rx.wait_until(15, |g| !g.is_empty()).await.remove(0);
     assert_eq!(signature_count(&first.signature), 2, "{}", first.signature);
     assert_eq!(matches(&first.signature, &first.body, &old), 1);
@@ -189,9 +313,18 @@ async fn a_rotated_secret_signs_alongside_the_new_one_for_24_hours() {
 
     app.state.clock.advance(86_401);
     let s2 = app.seed_session().await;
-    app.post(&format!("/api/v1/checkout/sessions/{s2}/expire"), &json!({})).await;
+    app.post(
+        &format!("/api/v1/checkout/sessions/{s2}/expire"),
+        &json!({}),
+    )
+    .await;
     let second = rx.wait_until(15, |g| g.len() >= 2).await.remove(1);
-    assert_eq!(signature_count(&second.signature), 1, "{}", second.signature);
+    assert_eq!(
+        signature_count(&second.signature),
+        1,
+        "{}",
+        second.signature
+    );
     assert_eq!(matches(&second.signature, &second.body, &new), 1);
     assert_eq!(matches(&second.signature, &second.body, &old), 0);
 }
@@ -208,19 +341,33 @@ async fn live_mode_endpoints_must_be_https_on_public_addresses() {
         "http://example.com/hook",
     ] {
         let res = app
-            .post_as(&app.live_key, "/api/v1/webhook_endpoints", &json!({"url": url, "enabled_events": ["*"]}))
+            .post_as(
+                &app.live_key,
+                "/api/v1/webhook_endpoints",
+                &json!({"url": url, "enabled_events": ["*"]}),
+            )
             .await;
         assert_error(res, 400, "parameter_invalid", Some("url")).await;
     }
     // Test mode: an integrator's own machine is fine.
     let res = app
-        .post("/api/v1/webhook_endpoints", &json!({"url": "http://localhost:4242/hook", "enabled_events": ["*"]}))
+        .post(
+            "/api/v1/webhook_endpoints",
+            &json!({"url": "http://localhost:4242/hook", "enabled_events": ["*"]}),
+        )
         .await;
     assert_eq!(res.status(), 200);
-    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // An update is checked the same way.
     let res = app
-        .post_as(&app.live_key, &format!("/api/v1/webhook_endpoints/{id}"), &json!({"url": "https://10.0.0.1/"}))
+        .post_as(
+            &app.live_key,
+            &format!("/api/v1/webhook_endpoints/{id}"),
+            &json!({"url": "https://10.0.0.1/"}),
+        )
         .await;
     assert_error(res, 404, "resource_missing", None).await;
 }
@@ -232,34 +379,72 @@ async fn endpoint_input_scopes_and_isolation() {
     let app = spawn_app().await;
     let bad = [
         (json!({"url": "not a url", "enabled_events": ["*"]}), "url"),
-        (json!({"url": "ftp://x.test/", "enabled_events": ["*"]}), "url"),
-        (json!({"url": "http://x.test/", "enabled_events": ["*", "checkout.session.nope"]}), "enabled_events[1]"),
-        (json!({"url": "http://x.test/", "enabled_events": []}), "enabled_events"),
+        (
+            json!({"url": "ftp://x.test/", "enabled_events": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://x.test/", "enabled_events": ["*", "checkout.session.nope"]}),
+            "enabled_events[1]",
+        ),
+        (
+            json!({"url": "http://x.test/", "enabled_events": []}),
+            "enabled_events",
+        ),
     ];
     for (body, param) in bad {
         let res = app.post("/api/v1/webhook_endpoints", &body).await;
         assert_error(res, 400, "parameter_invalid", Some(param)).await;
     }
-    let res = app.post("/api/v1/webhook_endpoints", &json!({"url": "http://x.test/"})).await;
+    let res = app
+        .post(
+            "/api/v1/webhook_endpoints",
+            &json!({"url": "http://x.test/"}),
+        )
+        .await;
     assert_error(res, 400, "parameter_missing", Some("enabled_events")).await;
     // An app token may read but never manage endpoints (they hold secrets).
-    let token = app.issue(false, TokenKind::AppToken, &[Scope::Read, Scope::Write]).await;
+    let token = app
+        .issue(false, TokenKind::AppToken, &[Scope::Read, Scope::Write])
+        .await;
     let res = app
-        .post_as(&token, "/api/v1/webhook_endpoints", &json!({"url": "http://x.test/", "enabled_events": ["*"]}))
+        .post_as(
+            &token,
+            "/api/v1/webhook_endpoints",
+            &json!({"url": "http://x.test/", "enabled_events": ["*"]}),
+        )
         .await;
     assert_error(res, 403, "scope_missing", None).await;
     let (id, _) = endpoint(&app, "http://x.test/hook", &["*"]).await;
-    assert_eq!(app.get_as(&token, &format!("/api/v1/webhook_endpoints/{id}")).await.status(), 200);
-    let res = app.post_as(&token, &format!("/api/v1/webhook_endpoints/{id}/rotate_secret"), &json!({})).await;
+    assert_eq!(
+        app.get_as(&token, &format!("/api/v1/webhook_endpoints/{id}"))
+            .await
+            .status(),
+        200
+    );
+    let res = app
+        .post_as(
+            &token,
+            &format!("/api/v1/webhook_endpoints/{id}/rotate_secret"),
+            &json!({}),
+        )
+        .await;
     assert_error(res, 403, "scope_missing", None).await;
     // Another mode does not see it.
-    let res = app.get_as(&app.live_key, &format!("/api/v1/webhook_endpoints/{id}")).await;
+    let res = app
+        .get_as(&app.live_key, &format!("/api/v1/webhook_endpoints/{id}"))
+        .await;
     assert_error(res, 404, "resource_missing", None).await;
     // 16 per mode.
     for i in 1..16 {
         endpoint(&app, &format!("http://x.test/{i}"), &["*"]).await;
     }
-    let res = app.post("/api/v1/webhook_endpoints", &json!({"url": "http://x.test/17", "enabled_events": ["*"]})).await;
+    let res = app
+        .post(
+            "/api/v1/webhook_endpoints",
+            &json!({"url": "http://x.test/17", "enabled_events": ["*"]}),
+        )
+        .await;
     assert_error(res, 400, "parameter_invalid", None).await;
     // Events: unknown filter, unknown id, other mode.
     let res = app.get("/api/v1/events?type=checkout.nope").await;
@@ -274,10 +459,14 @@ async fn resend_queues_one_more_delivery_of_the_same_event() {
     let rx = Receiver::start().await;
     let (id, _) = endpoint(&app, &rx.url, &["checkout.session.expired"]).await;
     let s = app.seed_session().await;
-    app.post(&format!("/api/v1/checkout/sessions/{s}/expire"), &json!({})).await;
+    app.post(&format!("/api/v1/checkout/sessions/{s}/expire"), &json!({}))
+        .await;
     let first = rx.wait_until(15, |g| !g.is_empty()).await.remove(0);
     let res = app
-        .post(&format!("/api/v1/webhook_endpoints/{id}/resend"), &json!({"event": first.event_id()}))
+        .post(
+            &format!("/api/v1/webhook_endpoints/{id}/resend"),
+            &json!({"event": first.event_id()}),
+        )
         .await;
     assert_eq!(res.status(), 200);
     let queued: Value = res.json().await.unwrap();
@@ -285,7 +474,12 @@ async fn resend_queues_one_more_delivery_of_the_same_event() {
     assert_eq!(queued["event"], first.event_id().as_str());
     let second = rx.wait_until(15, |g| g.len() >= 2).await.remove(1);
     assert_eq!(second.body, first.body);
-    let res = app.post(&format!("/api/v1/webhook_endpoints/{id}/resend"), &json!({"event": "evt_nope"})).await;
+    let res = app
+        .post(
+            &format!("/api/v1/webhook_endpoints/{id}/resend"),
+            &json!({"event": "evt_nope"}),
+        )
+        .await;
     assert_error(res, 400, "parameter_invalid", Some("event")).await;
 }
 
@@ -299,18 +493,42 @@ async fn the_expired_event_is_written_once_per_session_whoever_expires_it() {
     body["expires_at"] = json!(soon);
     let mut ids = Vec::new();
     for _ in 0..5 {
-        ids.push(app.create_session(&body).await["id"].as_str().unwrap().to_string());
+        ids.push(
+            app.create_session(&body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
-    let [by_route, by_helper, by_read, by_public_read, by_sweeper] = [0, 1, 2, 3, 4].map(|i| ids[i].clone());
-    assert_eq!(app.post(&format!("/api/v1/checkout/sessions/{by_route}/expire"), &json!({})).await.status(), 200);
+    let [by_route, by_helper, by_read, by_public_read, by_sweeper] =
+        [0, 1, 2, 3, 4].map(|i| ids[i].clone());
     assert_eq!(
-        app.post(&format!("/api/v1/test_helpers/checkout/sessions/{by_helper}/expire"), &json!({})).await.status(),
+        app.post(
+            &format!("/api/v1/checkout/sessions/{by_route}/expire"),
+            &json!({})
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/test_helpers/checkout/sessions/{by_helper}/expire"),
+            &json!({})
+        )
+        .await
+        .status(),
         200
     );
     // Leases are timed on the app's clock: let those two land before jumping it.
     rx.wait_until(15, |g| g.len() >= 2).await;
     app.state.clock.advance(1801);
-    let read: Value = app.get(&format!("/api/v1/checkout/sessions/{by_read}")).await.json().await.unwrap();
+    let read: Value = app
+        .get(&format!("/api/v1/checkout/sessions/{by_read}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(read["status"], "expired");
     assert_eq!(app.public(&by_public_read).await["status"], "expired");
     ikawaari::workers::tick(&app.state).await.unwrap();
@@ -318,11 +536,21 @@ async fn the_expired_event_is_written_once_per_session_whoever_expires_it() {
     for id in &ids {
         app.get(&format!("/api/v1/checkout/sessions/{id}")).await;
         app.public(id).await;
-        let res = app.post(&format!("/api/v1/checkout/sessions/{id}/expire"), &json!({})).await;
+        let res = app
+            .post(
+                &format!("/api/v1/checkout/sessions/{id}/expire"),
+                &json!({}),
+            )
+            .await;
         assert_error(res, 409, "checkout_session_not_open", None).await;
     }
     ikawaari::workers::tick(&app.state).await.unwrap();
-    let events: Value = app.get("/api/v1/events?type=checkout.session.expired&limit=100").await.json().await.unwrap();
+    let events: Value = app
+        .get("/api/v1/events?type=checkout.session.expired&limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
     let mut objects: Vec<String> = events["data"]
         .as_array()
         .unwrap()
@@ -346,34 +574,75 @@ async fn mobile_money_writes_processing_then_completed_and_async_succeeded() {
     let ok = app.seed_session().await;
     assert_eq!(app.pay(&ok, &momo("+2250700000000")).await.status(), 202);
     let failing = app.seed_session().await;
-    assert_eq!(app.pay(&failing, &momo("+2250700000001")).await.status(), 202);
+    assert_eq!(
+        app.pay(&failing, &momo("+2250700000001")).await.status(),
+        202
+    );
     rx.wait_until(15, |g| g.len() >= 7).await;
     let timeline = |id: String| {
         let app = &app;
         async move {
-            let v: Value = app.get(&format!("/api/v1/events?object_id={id}")).await.json().await.unwrap();
-            v["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).rev().collect::<Vec<_>>()
+            let v: Value = app
+                .get(&format!("/api/v1/events?object_id={id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["type"].as_str().unwrap().to_string())
+                .rev()
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(
         timeline(ok.clone()).await,
-        ["checkout.session.completed", "checkout.session.async_payment_succeeded"]
+        [
+            "checkout.session.completed",
+            "checkout.session.async_payment_succeeded"
+        ]
     );
-    assert_eq!(timeline(failing.clone()).await, ["checkout.session.async_payment_failed"]);
+    assert_eq!(
+        timeline(failing.clone()).await,
+        ["checkout.session.async_payment_failed"]
+    );
     let intent = app.public(&failing).await;
     assert_eq!(intent["status"], "open");
-    let pi_events: Value = app.get("/api/v1/events?type=payment_intent.*&limit=100").await.json().await.unwrap();
-    let mut types: Vec<String> = pi_events["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect();
+    let pi_events: Value = app
+        .get("/api/v1/events?type=payment_intent.*&limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut types: Vec<String> = pi_events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
     types.sort();
     assert_eq!(
         types,
-        ["payment_intent.payment_failed", "payment_intent.processing", "payment_intent.processing", "payment_intent.succeeded"]
+        [
+            "payment_intent.payment_failed",
+            "payment_intent.processing",
+            "payment_intent.processing",
+            "payment_intent.succeeded"
+        ]
     );
     // A declined card is an intent event too.
     let declined = app.seed_session().await;
-    assert_eq!(app.pay(&declined, &card("4000000000000002")).await.status(), 402);
+    assert_eq!(
+        app.pay(&declined, &card("4000000000000002")).await.status(),
+        402
+    );
     let failed = rx.wait_until(15, |g| g.len() >= 8).await;
-    let last = failed.iter().find(|r| r.event_type() == "payment_intent.payment_failed" && r.json()["data"]["object"]["checkout_session"] == declined.as_str());
+    let last = failed.iter().find(|r| {
+        r.event_type() == "payment_intent.payment_failed"
+            && r.json()["data"]["object"]["checkout_session"] == declined.as_str()
+    });
     assert!(last.is_some());
 }
 
@@ -381,29 +650,63 @@ async fn mobile_money_writes_processing_then_completed_and_async_succeeded() {
 async fn subscriptions_write_created_updated_and_deleted() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
-    endpoint(&app, &rx.url, &["customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted"]).await;
+    endpoint(
+        &app,
+        &rx.url,
+        &[
+            "customer.subscription.created",
+            "customer.subscription.updated",
+            "customer.subscription.deleted",
+        ],
+    )
+    .await;
     let body = json!({"line_items":[{"name":"Abonnement","amount":5000,"currency":"XOF","quantity":1,
         "recurring":{"interval":"month","interval_count":1}}],
         "mode":"subscription","success_url":"https://shop.test/ok"});
-    let s = app.create_session(&body).await["id"].as_str().unwrap().to_string();
-    assert_eq!(app.pay(&s, &card("4242424242424242")).await.status(), 200);
-    let sub = app.get(&format!("/api/v1/checkout/sessions/{s}")).await.json::<Value>().await.unwrap()["subscription"]
+    let s = app.create_session(&body).await["id"]
         .as_str()
         .unwrap()
         .to_string();
-    app.post(&format!("/api/v1/subscriptions/{sub}/cancel"), &json!({"at_period_end": true})).await;
-    app.post(&format!("/api/v1/subscriptions/{sub}/cancel"), &json!({"at_period_end": true})).await;
-    app.post(&format!("/api/v1/subscriptions/{sub}/cancel"), &json!({})).await;
-    app.post(&format!("/api/v1/subscriptions/{sub}/cancel"), &json!({})).await;
+    assert_eq!(app.pay(&s, &card("4242424242424242")).await.status(), 200);
+    let sub = app
+        .get(&format!("/api/v1/checkout/sessions/{s}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["subscription"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        &format!("/api/v1/subscriptions/{sub}/cancel"),
+        &json!({"at_period_end": true}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/subscriptions/{sub}/cancel"),
+        &json!({"at_period_end": true}),
+    )
+    .await;
+    app.post(&format!("/api/v1/subscriptions/{sub}/cancel"), &json!({}))
+        .await;
+    app.post(&format!("/api/v1/subscriptions/{sub}/cancel"), &json!({}))
+        .await;
     let got = rx.wait_until(15, |g| g.len() >= 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut types: Vec<String> = rx.received().iter().map(|r| r.event_type()).collect();
     types.sort();
     assert_eq!(
         types,
-        ["customer.subscription.created", "customer.subscription.deleted", "customer.subscription.updated"]
+        [
+            "customer.subscription.created",
+            "customer.subscription.deleted",
+            "customer.subscription.updated"
+        ]
     );
-    let deleted = got.iter().find(|r| r.event_type() == "customer.subscription.deleted").unwrap();
+    let deleted = got
+        .iter()
+        .find(|r| r.event_type() == "customer.subscription.deleted")
+        .unwrap();
     assert_eq!(deleted.json()["data"]["object"]["status"], "canceled");
 }
 
@@ -413,19 +716,48 @@ async fn a_subscription_ending_at_period_end_is_deleted_by_the_sweeper_once() {
     let body = json!({"line_items":[{"name":"Abonnement","amount":5000,"currency":"XOF","quantity":1,
         "recurring":{"interval":"day","interval_count":1}}],
         "mode":"subscription","success_url":"https://shop.test/ok"});
-    let s = app.create_session(&body).await["id"].as_str().unwrap().to_string();
-    assert_eq!(app.pay(&s, &card("4242424242424242")).await.status(), 200);
-    let sub = app.get(&format!("/api/v1/checkout/sessions/{s}")).await.json::<Value>().await.unwrap()["subscription"]
+    let s = app.create_session(&body).await["id"]
         .as_str()
         .unwrap()
         .to_string();
-    app.post(&format!("/api/v1/subscriptions/{sub}/cancel"), &json!({"at_period_end": true})).await;
+    assert_eq!(app.pay(&s, &card("4242424242424242")).await.status(), 200);
+    let sub = app
+        .get(&format!("/api/v1/checkout/sessions/{s}"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["subscription"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        &format!("/api/v1/subscriptions/{sub}/cancel"),
+        &json!({"at_period_end": true}),
+    )
+    .await;
     app.state.clock.advance(86_401);
     ikawaari::workers::tick(&app.state).await.unwrap();
     ikawaari::workers::tick(&app.state).await.unwrap();
-    let v: Value = app.get(&format!("/api/v1/events?object_id={sub}")).await.json().await.unwrap();
-    let types: Vec<&str> = v["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["customer.subscription.deleted", "customer.subscription.updated", "customer.subscription.created"]);
+    let v: Value = app
+        .get(&format!("/api/v1/events?object_id={sub}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let types: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "customer.subscription.deleted",
+            "customer.subscription.updated",
+            "customer.subscription.created"
+        ]
+    );
 }
 
 /// Runs `program args…`; `None` (skip, with the reason printed) when the
@@ -433,7 +765,11 @@ async fn a_subscription_ending_at_period_end_is_deleted_by_the_sweeper_once() {
 fn run(program: &str, args: &[&str]) -> Option<String> {
     match std::process::Command::new(program).args(args).output() {
         Ok(out) => {
-            assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{program}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
         }
         Err(e) if std::env::var("CI").is_err() => {
@@ -450,14 +786,21 @@ async fn the_readme_verification_snippets_accept_real_deliveries() {
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
     let py = std::fs::read_to_string(format!("{root}/examples/webhooks/verify.py")).unwrap();
     let js = std::fs::read_to_string(format!("{root}/examples/webhooks/verify.js")).unwrap();
-    assert!(readme.contains(py.trim()), "README's Python snippet differs from examples/webhooks/verify.py");
-    assert!(readme.contains(js.trim()), "README's Node snippet differs from examples/webhooks/verify.js");
+    assert!(
+        readme.contains(py.trim()),
+        "README's Python snippet differs from examples/webhooks/verify.py"
+    );
+    assert!(
+        readme.contains(js.trim()),
+        "README's Node snippet differs from examples/webhooks/verify.js"
+    );
 
     let app = spawn_app().await;
     let rx = Receiver::start().await;
     let (_, secret) = endpoint(&app, &rx.url, &["checkout.session.expired"]).await;
     let s = app.seed_session().await;
-    app.post(&format!("/api/v1/checkout/sessions/{s}/expire"), &json!({})).await;
+    app.post(&format!("/api/v1/checkout/sessions/{s}/expire"), &json!({}))
+        .await;
     let got = rx.wait_until(15, |g| !g.is_empty()).await.remove(0);
     let dir = tempfile::tempdir().unwrap();
     let body = dir.path().join("body");
@@ -467,7 +810,10 @@ async fn the_readme_verification_snippets_accept_real_deliveries() {
     t[10] ^= 1;
     std::fs::write(&tampered, &t).unwrap();
     let stale_t = app.state.clock.now() - 301;
-    let stale = format!("t={stale_t},v1={}", ikawaari::crypto::sign(&secret, stale_t, &got.body));
+    let stale = format!(
+        "t={stale_t},v1={}",
+        ikawaari::crypto::sign(&secret, stale_t, &got.body)
+    );
     let examples = format!("{root}/examples/webhooks");
     let py_check = "import sys; sys.path.insert(0, sys.argv[1]); from verify import verify; \
         print(verify(open(sys.argv[2], 'rb').read(), sys.argv[3], sys.argv[4]))";
@@ -480,11 +826,71 @@ async fn the_readme_verification_snippets_accept_real_deliveries() {
     ];
     for (file, header, want) in cases {
         let file = file.to_str().unwrap();
-        if let Some(out) = run("python3", &["-c", py_check, &examples, file, header, &secret]) {
+        if let Some(out) = run(
+            "python3",
+            &["-c", py_check, &examples, file, header, &secret],
+        ) {
             assert_eq!(out.to_lowercase(), want, "python, {header}");
         }
         if let Some(out) = run("node", &["-e", js_check, &examples, file, header, &secret]) {
             assert_eq!(out, want, "node, {header}");
         }
     }
+}
+
+#[tokio::test]
+async fn graphql_shows_events_timelines_and_endpoints_with_deliveries() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    let (endpoint_id, secret) = endpoint(&app, &rx.url, &["*"]).await;
+    let session = app.seed_session().await;
+    assert_eq!(
+        app.pay(&session, &card("4242424242424242")).await.status(),
+        200
+    );
+    rx.wait_until(15, |g| g.len() >= 2).await;
+    let v = app
+        .graphql(
+            r#"query($id: ID!) {
+                checkoutSession(id: $id) { status events { type objectId data } }
+                events(first: 10, filter: {type: "checkout.session.*"}) {
+                    edges { cursor node { id type objectId livemode created } } pageInfo { hasNextPage }
+                }
+                webhookEndpoints { id url status enabledEvents
+                    recentDeliveries(first: 5) { eventId type attempt status responseStatus } }
+            }"#,
+            json!({"id": session}),
+        )
+        .await;
+    assert!(v.get("errors").is_none(), "{v}");
+    let timeline = &v["data"]["checkoutSession"]["events"];
+    assert_eq!(timeline.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(timeline[0]["type"], "checkout.session.completed");
+    assert_eq!(timeline[0]["data"]["status"], "complete");
+    let edges = v["data"]["events"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(edges[0]["node"]["objectId"], session.as_str());
+    let endpoints = v["data"]["webhookEndpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(endpoints[0]["id"], endpoint_id.as_str());
+    assert_eq!(endpoints[0]["status"], "ENABLED");
+    let deliveries = endpoints[0]["recentDeliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d["status"] == "SUCCEEDED" && d["responseStatus"] == 200)
+    );
+    // No secret anywhere in GraphQL.
+    assert!(!v.to_string().contains(&secret));
+    // Another mode sees nothing.
+    let live = app
+        .graphql_as(
+            &app.live_key,
+            "{ webhookEndpoints { id } events { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(live["data"]["webhookEndpoints"], json!([]), "{live}");
+    assert_eq!(live["data"]["events"]["edges"], json!([]));
 }

@@ -49,7 +49,11 @@ pub async fn expire_by_id(
     let id = CheckoutSessionId::trusted(session_id.to_string());
     let written = async {
         let view = view_in(&tx, &id, now).await?;
-        let event = NewEvent::new(state, EventType::SessionExpired, EventObject::Session(&view))?;
+        let event = NewEvent::new(
+            state,
+            EventType::SessionExpired,
+            EventObject::Session(&view),
+        )?;
         outbox::record(state, &tx, &view.session.merchant_id, livemode, vec![event]).await
     };
     if let Err(e) = written.await {
@@ -82,7 +86,10 @@ pub async fn expire_if_due(state: &AppState, s: cs::Model) -> Result<cs::Model> 
     tokio::spawn(async move { expire_by_id(&task_state, &id, &merchant, livemode).await })
         .await
         .map_err(|e| Error::Internal(format!("expiry task: {e}")))??;
-    Ok(cs::Entity::find_by_id(&s.id).unique(&state.db).await?.unwrap_or(s))
+    Ok(cs::Entity::find_by_id(&s.id)
+        .unique(&state.db)
+        .await?
+        .unwrap_or(s))
 }
 
 /// `POST …/{id}/expire`: only open sessions (an already time-expired one is

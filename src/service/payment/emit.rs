@@ -20,9 +20,17 @@ async fn intent_in(tx: &DatabaseTransaction, id: &PaymentIntentId) -> Result<pi:
 
 /// `payment_intent.processing`: an asynchronous (mobile-money) payment
 /// is waiting for its outcome.
-pub async fn processing(state: &AppState, tx: &DatabaseTransaction, id: &PaymentIntentId) -> Result<()> {
+pub async fn processing(
+    state: &AppState,
+    tx: &DatabaseTransaction,
+    id: &PaymentIntentId,
+) -> Result<()> {
     let intent = intent_in(tx, id).await?;
-    let event = NewEvent::new(state, EventType::IntentProcessing, EventObject::Intent(&intent))?;
+    let event = NewEvent::new(
+        state,
+        EventType::IntentProcessing,
+        EventObject::Intent(&intent),
+    )?;
     outbox::record(state, tx, &intent.merchant_id, intent.livemode, vec![event]).await
 }
 

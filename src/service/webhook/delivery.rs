@@ -55,7 +55,10 @@ pub struct AttemptResult {
 
 impl AttemptResult {
     pub fn succeeded(&self) -> bool {
-        self.error.is_none() && self.response_status.is_some_and(|s| (200..300).contains(&s))
+        self.error.is_none()
+            && self
+                .response_status
+                .is_some_and(|s| (200..300).contains(&s))
     }
 }
 
@@ -142,7 +145,10 @@ pub async fn release(state: &AppState, owner: &str, id: &str) -> Result<()> {
 /// The endpoint and payload of a claimed attempt; `Err(reason)` when it
 /// must not be sent (endpoint deleted or disabled).
 pub async fn target(state: &AppState, c: &Claimed) -> Result<Result<Target, &'static str>> {
-    let Some(endpoint) = we::Entity::find_by_id(&c.endpoint_id).unique(&state.db).await? else {
+    let Some(endpoint) = we::Entity::find_by_id(&c.endpoint_id)
+        .unique(&state.db)
+        .await?
+    else {
         return Ok(Err("endpoint deleted"));
     };
     if endpoint.status != EndpointStatus::Enabled {
@@ -178,7 +184,11 @@ pub fn retry_wait_ms(base_ms: u64, attempt: i32) -> i64 {
 /// attempts): each only if `owner` still holds it; a failure queues the
 /// next attempt while retries remain, and an endpoint whose attempts have
 /// all failed for 3 days is disabled.
-pub async fn finish(state: &AppState, owner: &str, done: &[(Claimed, AttemptResult)]) -> Result<()> {
+pub async fn finish(
+    state: &AppState,
+    owner: &str,
+    done: &[(Claimed, AttemptResult)],
+) -> Result<()> {
     if done.is_empty() {
         return Ok(());
     }
@@ -212,7 +222,10 @@ async fn record(
     };
     let updated = wd::Entity::update_many()
         .col_expr(wd::Column::Status, Expr::value(status))
-        .col_expr(wd::Column::ResponseStatus, Expr::value(r.response_status.map(i32::from)))
+        .col_expr(
+            wd::Column::ResponseStatus,
+            Expr::value(r.response_status.map(i32::from)),
+        )
         .col_expr(wd::Column::DurationMs, Expr::value(r.duration_ms))
         .col_expr(wd::Column::Error, Expr::value(r.error.clone()))
         .col_expr(wd::Column::NextAttemptAt, Expr::value(next_at))

@@ -54,8 +54,7 @@ pub async fn check_url(url: &str, livemode: bool) -> Result<WebhookUrl> {
 
 /// The addresses a live-mode URL reaches, all public, or why not.
 pub async fn public_addresses(u: &WebhookUrl) -> Result<Vec<std::net::SocketAddr>, String> {
-    const NOT_PUBLIC: &str =
-        "Live-mode webhook endpoints must be on a public address (not loopback, private, link-local or reserved).";
+    const NOT_PUBLIC: &str = "Live-mode webhook endpoints must be on a public address (not loopback, private, link-local or reserved).";
     let addrs: Vec<std::net::SocketAddr> = match u.ip() {
         Some(ip) => vec![std::net::SocketAddr::new(ip, u.port())],
         None => {
@@ -102,7 +101,11 @@ fn new_secret() -> String {
     format!("whsec_{}", ids::random_token(32))
 }
 
-pub async fn create(state: &AppState, p: &Principal, req: NewEndpoint) -> Result<(we::Model, String)> {
+pub async fn create(
+    state: &AppState,
+    p: &Principal,
+    req: NewEndpoint,
+) -> Result<(we::Model, String)> {
     p.require_secret_key()?;
     let events = enabled_events(&req.enabled_events)?;
     let description = req.description.as_deref().map(description).transpose()?;
@@ -245,8 +248,9 @@ pub async fn rotate_secret(
 pub fn signing_secrets(state: &AppState, e: &we::Model) -> Result<Vec<String>> {
     let key = &state.config.secrets_key;
     let unsealed = |s: &str| {
-        key.open(s)
-            .ok_or_else(|| Error::Internal("a webhook secret does not open with this secrets key".into()))
+        key.open(s).ok_or_else(|| {
+            Error::Internal("a webhook secret does not open with this secrets key".into())
+        })
     };
     let mut out = vec![unsealed(&e.secret)?];
     if let (Some(prev), Some(until)) = (&e.previous_secret, e.previous_secret_expires_at)
