@@ -36,7 +36,9 @@ async fn receiver() -> Receiver {
                     _ => {}
                 }
                 let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-                l.lock().unwrap().push((format!("{kind}/{n}"), v, Instant::now()));
+                l.lock()
+                    .unwrap()
+                    .push((format!("{kind}/{n}"), v, Instant::now()));
                 "ok"
             }
         }),
@@ -68,8 +70,11 @@ impl Api {
     }
 
     async fn endpoint(&self, url: &str, events: &[&str]) -> String {
-        self.post("/api/v1/webhook_endpoints", &json!({"url": url, "enabled_events": events}))
-            .await["id"]
+        self.post(
+            "/api/v1/webhook_endpoints",
+            &json!({"url": url, "enabled_events": events}),
+        )
+        .await["id"]
             .as_str()
             .unwrap()
             .to_string()
@@ -87,7 +92,10 @@ impl Api {
     async fn session(&self) -> String {
         let body = json!({"line_items":[{"name":"Premium Plan","amount":50000,"currency":"XOF","quantity":1}],
             "mode":"payment","success_url":"https://yoursite.com/success"});
-        self.post("/api/v1/checkout/sessions", &body).await["id"].as_str().unwrap().to_string()
+        self.post("/api/v1/checkout/sessions", &body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Creates and pays `n` sessions, `conc` at a time; when each pay answered.
@@ -146,7 +154,10 @@ async fn wait_for(log: &Log, n: usize, secs: u64) {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let api = Api {
-        client: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap(),
         base: args.get(1).cloned().expect("server base URL"),
         key: args.get(2).cloned().expect("test key"),
     };
@@ -177,7 +188,14 @@ async fn main() {
     let opened = Instant::now();
     rx.gate.add_permits(1 << 20);
     wait_for(&rx.log, 2000, 120).await;
-    let last = rx.log.lock().unwrap().iter().map(|(_, _, at)| *at).max().unwrap();
+    let last = rx
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, at)| *at)
+        .max()
+        .unwrap();
     let n = rx.log.lock().unwrap().len();
     println!(
         "throughput: {n} deliveries to 4 endpoints in {:.2} s after opening: {:.0} deliveries/s",
@@ -193,7 +211,14 @@ async fn main() {
     let dead = api.endpoint(&format!("{}/dead/1", rx.base), &both).await;
     let healthy = api.endpoint(&format!("{}/fast/2", rx.base), &both).await;
     let paid = api.paid_sessions(200, 4).await;
-    let healthy_count = || rx.log.lock().unwrap().iter().filter(|(p, _, _)| p == "fast/2").count();
+    let healthy_count = || {
+        rx.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, _)| p == "fast/2")
+            .count()
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while healthy_count() < 400 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -73,6 +73,9 @@ pub struct AppState {
         fn(&AppState, service::outbox::EventObject<'_>) -> error::Result<serde_json::Value>,
     /// Wakes this process's webhook delivery worker after a commit.
     pub deliveries: Arc<tokio::sync::Notify>,
+    /// This process's delivery worker: the lease owner of the deliveries
+    /// this process queues.
+    pub worker_id: String,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
             schedule_settlement: workers::settlement::schedule_settlement,
             event_object: rest::present::event_object,
             deliveries: Arc::default(),
+            worker_id: domain::ids::new_id("wkr"),
         }
     }
 }

@@ -58,6 +58,8 @@ const UP: &[&str] = &[
     )",
     // The queue: only pending rows, by due time.
     "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
+    // What a process leased to itself when it queued it.
+    "CREATE INDEX webhook_deliveries_owned ON webhook_deliveries (lease_owner, next_attempt_at) WHERE status = 'pending'",
     "CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, created)",
     "CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (event_id)",
 ];

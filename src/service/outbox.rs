@@ -16,6 +16,7 @@ use crate::domain::{
 };
 use crate::error::Result;
 use crate::service::checkout::SessionView;
+use crate::service::webhook::delivery;
 
 /// The PostgreSQL channel that wakes every process's delivery worker.
 pub const WAKE_CHANNEL: &str = "ikawaari_webhooks";
@@ -105,6 +106,7 @@ pub async fn record(
         for (endpoint, enabled) in &endpoints {
             if enabled.matches(e.kind) {
                 deliveries.push(pending_delivery(
+                    state,
                     endpoint,
                     &id,
                     e.kind.as_str(),
@@ -133,8 +135,12 @@ pub async fn record(
     Ok(())
 }
 
-/// A pending attempt `attempt` of `event` to `endpoint`, due at `due_ms`.
+/// A pending attempt `attempt` of `event` to `endpoint`, due at `due_ms`,
+/// leased to this process's worker from the start: it sends the attempt
+/// without a claiming write (the latency path), and another process takes
+/// it over only if this one dies and the lease runs out.
 pub fn pending_delivery(
+    state: &AppState,
     endpoint: &entity::types::WebhookEndpointId,
     event: &EventId,
     event_type: &str,
@@ -151,8 +157,8 @@ pub fn pending_delivery(
         attempt: Set(attempt),
         status: Set(DeliveryStatus::Pending),
         next_attempt_at: Set(Some(due_ms)),
-        lease_owner: Set(None),
-        lease_until: Set(None),
+        lease_owner: Set(Some(state.worker_id.clone())),
+        lease_until: Set(Some(due_ms + delivery::lease_ms(state))),
         response_status: Set(None),
         duration_ms: Set(None),
         error: Set(None),

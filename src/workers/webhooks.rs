@@ -3,6 +3,11 @@
 //! (in process through `AppState::deliveries`, from other processes through
 //! PostgreSQL `NOTIFY`), and otherwise when the next retry is due.
 //!
+//! Latency path: a process leases the deliveries it queues to its own
+//! worker in the same transaction, so the worker finds them with a read and
+//! sends at once; the claiming write (`delivery::claim`) runs on a slower
+//! beat, for attempts another process left behind (crash, lease run out).
+//!
 //! Isolation: at most `PER_ENDPOINT` attempts in flight per endpoint and
 //! `IN_FLIGHT` in all, so an endpoint that hangs for 10 s on every attempt
 //! holds only its own slots; endpoints at capacity are left out of the
@@ -33,6 +38,13 @@ struct Worker {
     state: AppState,
     owner: String,
     in_flight: Arc<Mutex<HashMap<WebhookEndpointId, usize>>>,
+    /// Attempts started here whose outcome is not committed yet: they are
+    /// still `pending` and leased to this worker, and must not start twice.
+    sending: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// When recently sent attempts had their outcome committed: a read
+    /// that began before that commit may still show them `pending`.
+    finished: Arc<Mutex<HashMap<String, Instant>>>,
+    last_claim: Arc<Mutex<Option<Instant>>>,
     slot_freed: Arc<tokio::sync::Notify>,
     test_client: reqwest::Client,
     live_client: reqwest::Client,
@@ -134,8 +146,11 @@ impl Worker {
             outcomes,
             test_client: client(&state, false)?,
             live_client: client(&state, true)?,
-            owner: crate::domain::ids::new_id("wkr"),
+            owner: state.worker_id.clone(),
             in_flight: Arc::default(),
+            sending: Arc::default(),
+            finished: Arc::default(),
+            last_claim: Arc::default(),
             slot_freed: Arc::default(),
             state,
         })
@@ -161,49 +176,121 @@ impl Worker {
         }
     }
 
-    /// Leases and starts what is due. `None`: go again at once (a full
-    /// batch); otherwise how long to sleep unless woken.
+    /// Starts what is due. `None`: go again at once (more may be due);
+    /// otherwise how long to sleep unless woken.
     async fn round(&self) -> crate::error::Result<Option<Duration>> {
-        let (free, saturated) = {
-            let counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            let total: usize = counts.values().sum();
-            let saturated: Vec<WebhookEndpointId> = counts
-                .iter()
-                .filter(|(_, n)| **n >= PER_ENDPOINT)
-                .map(|(id, _)| id.clone())
-                .collect();
-            (IN_FLIGHT.saturating_sub(total), saturated)
-        };
+        let (free, saturated) = self.capacity();
         if free == 0 {
             return Ok(Some(IDLE_POLL));
         }
         let batch = free.min(32) as u64;
-        let claimed = delivery::claim(&self.state, &self.owner, batch, &saturated).await?;
-        let (got, full) = (!claimed.is_empty(), claimed.len() as u64 == batch);
-        for c in claimed {
-            if !self.take_slot(&c.endpoint_id) {
-                delivery::release(&self.state, &self.owner, &c.id).await?;
-                continue;
+        // Leased to this worker when queued: a read finds them.
+        let read_at = Instant::now();
+        let own = delivery::own_due(&self.state, &self.owner, batch * 2).await?;
+        let own_full = own.len() as u64 == batch * 2;
+        let mut started = 0;
+        for c in own {
+            if !self.finished_since(&c.id, read_at) {
+                started += usize::from(self.start(c));
             }
-            let w = self.clone();
-            tokio::spawn(async move {
-                let endpoint = c.endpoint_id.clone();
-                w.attempt(c).await;
-                w.free_slot(&endpoint);
-            });
         }
-        if full {
+        // Left behind by others (or by this process before a restart):
+        // leased with a write, on a slower beat.
+        let mut claimed_full = false;
+        if self.claim_due() {
+            let claimed = delivery::claim(&self.state, &self.owner, batch, &saturated).await?;
+            claimed_full = claimed.len() as u64 == batch;
+            for c in claimed {
+                let id = c.id.clone();
+                if !self.start(c) {
+                    delivery::release(&self.state, &self.owner, &id).await?;
+                }
+            }
+        }
+        if (started > 0 && own_full) || claimed_full {
             return Ok(None);
         }
         let now = self.state.clock.now_ms();
         Ok(Some(match delivery::next_due(&self.state).await? {
             Some(due) if due > now => Duration::from_millis((due - now).min(1000) as u64),
-            // Due but not leased: held by another process, or its endpoint
-            // is at capacity here (a freed slot wakes this loop sooner).
-            Some(_) if !got => BUSY_POLL,
-            Some(_) => Duration::ZERO,
+            // Due but not started: sending already, held by another
+            // process, or its endpoint is at capacity (a freed slot wakes
+            // this loop sooner).
+            Some(_) => BUSY_POLL,
             None => IDLE_POLL,
         }))
+    }
+
+    /// Free slots in all, and the endpoints at capacity.
+    fn capacity(&self) -> (usize, Vec<WebhookEndpointId>) {
+        let counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = counts.values().sum();
+        let saturated = counts
+            .iter()
+            .filter(|(_, n)| **n >= PER_ENDPOINT)
+            .map(|(id, _)| id.clone())
+            .collect();
+        (IN_FLIGHT.saturating_sub(total), saturated)
+    }
+
+    /// Whether `id`'s outcome was committed after `t` (then a read begun at
+    /// `t` saw it before its end). Forgets entries older than a lease.
+    fn finished_since(&self, id: &str, t: Instant) -> bool {
+        let mut f = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        let horizon = Duration::from_millis(delivery::lease_ms(&self.state) as u64);
+        f.retain(|_, at| at.elapsed() < horizon);
+        f.get(id).is_some_and(|at| *at >= t)
+    }
+
+    /// Whether the claiming write is due (every `BUSY_POLL` at most).
+    fn claim_due(&self) -> bool {
+        let mut last = self.last_claim.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < BUSY_POLL) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    /// Starts attempt `c` unless it is already being sent or its endpoint
+    /// has no free slot.
+    fn start(&self, c: Claimed) -> bool {
+        if !self
+            .sending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(c.id.clone())
+        {
+            return false;
+        }
+        if !self.take_slot(&c.endpoint_id) {
+            self.sending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&c.id);
+            return false;
+        }
+        let w = self.clone();
+        tokio::spawn(async move {
+            let (endpoint, id) = (c.endpoint_id.clone(), c.id.clone());
+            let recorded = w.attempt(c).await;
+            w.free_slot(&endpoint);
+            if let Some(recorded) = recorded {
+                let _ = recorded.await;
+            }
+            // `finished` first: a round checks it after seeing `sending` empty.
+            w.finished
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.clone(), Instant::now());
+            w.sending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            // A retry may have been queued: let the loop look again.
+            w.slot_freed.notify_one();
+        });
+        true
     }
 
     fn take_slot(&self, endpoint: &WebhookEndpointId) -> bool {
@@ -228,7 +315,8 @@ impl Worker {
         self.slot_freed.notify_one();
     }
 
-    async fn attempt(&self, c: Claimed) {
+    /// Makes the attempt; returns what resolves once its outcome is committed.
+    async fn attempt(&self, c: Claimed) -> Option<tokio::sync::oneshot::Receiver<()>> {
         let result = match delivery::target(&self.state, &c).await {
             Ok(Ok(target)) => self.post(&target).await,
             Ok(Err(reason)) => AttemptResult {
@@ -240,14 +328,15 @@ impl Worker {
             Err(e) => {
                 tracing::warn!(error = %e, delivery = %c.id, "webhook attempt could not be prepared");
                 let _ = delivery::release(&self.state, &self.owner, &c.id).await;
-                return;
+                return None;
             }
         };
-        // The slot is free once the receiver has answered; the lease keeps
-        // the attempt from being taken again until its outcome is committed
-        // (the channel is bounded: a slow database slows the senders).
-        let (ack, _recorded) = tokio::sync::oneshot::channel();
-        let _ = self.outcomes.send((c, result, ack)).await;
+        // The slot is free once the receiver has answered; the lease (and
+        // `sending`) keeps the attempt from starting again until its outcome
+        // is committed. The channel is bounded: a slow database slows senders.
+        let (ack, recorded) = tokio::sync::oneshot::channel();
+        self.outcomes.send((c, result, ack)).await.ok()?;
+        Some(recorded)
     }
 
     async fn post(&self, t: &Target) -> AttemptResult {

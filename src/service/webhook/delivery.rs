@@ -8,7 +8,8 @@ use entity::{event, webhook_delivery as wd, webhook_endpoint as we};
 use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 
 use crate::AppState;
@@ -23,6 +24,37 @@ pub const LEASE_MARGIN_MS: i64 = 5_000;
 pub const GIVE_UP_SECS: i64 = 3 * 86_400;
 /// No wait between attempts is longer.
 pub const MAX_WAIT_MS: i64 = 6 * 3_600_000;
+
+/// How long a lease lasts: the request timeout plus a margin.
+pub fn lease_ms(state: &AppState) -> i64 {
+    state.config.webhook_timeout_ms as i64 + LEASE_MARGIN_MS
+}
+
+/// Due attempts already leased to `owner` (written so by its own process)
+/// with enough lease left to make the attempt: found with a read, no write.
+pub async fn own_due(state: &AppState, owner: &str, limit: u64) -> Result<Vec<Claimed>> {
+    let now = state.clock.now_ms();
+    let rows = wd::Entity::find()
+        .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
+        .filter(wd::Column::LeaseOwner.eq(owner))
+        .filter(wd::Column::NextAttemptAt.lte(now))
+        .filter(wd::Column::LeaseUntil.gt(now + state.config.webhook_timeout_ms as i64))
+        .order_by_asc(wd::Column::NextAttemptAt)
+        .limit(limit)
+        .all(&state.db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| Claimed {
+            id: d.id,
+            endpoint_id: d.endpoint_id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            attempt: d.attempt,
+            event_created: d.event_created,
+        })
+        .collect())
+}
 
 /// A leased attempt.
 #[derive(Debug, Clone)]
@@ -95,8 +127,7 @@ pub async fn claim(
         ""
     };
     let owner = bind(owner.into());
-    let lease = state.config.webhook_timeout_ms as i64 + LEASE_MARGIN_MS;
-    let until = bind((now + lease).into());
+    let until = bind((now + lease_ms(state)).into());
     let outer_free = bind(now.into());
     let sql = format!(
         "WITH due AS (
@@ -242,6 +273,7 @@ async fn record(
     if let Some(at) = next_at {
         use sea_orm::ActiveModelTrait;
         crate::service::outbox::pending_delivery(
+            state,
             &c.endpoint_id,
             &c.event_id,
             &c.event_type,

@@ -359,6 +359,7 @@ pub async fn resend(
             .flatten()
             .unwrap_or(0);
         let row = crate::service::outbox::pending_delivery(
+            state,
             id,
             &event_id,
             &e.r#type,
