@@ -186,7 +186,7 @@ impl Worker {
         let batch = free.min(32) as u64;
         // Leased to this worker when queued: a read finds them.
         let read_at = Instant::now();
-        let own = delivery::own_due(&self.state, &self.owner, batch * 2).await?;
+        let own = delivery::own_due(&self.state, &self.owner, batch * 2, &saturated).await?;
         let own_full = own.len() as u64 == batch * 2;
         let mut started = 0;
         for c in own {

@@ -32,9 +32,17 @@ pub fn lease_ms(state: &AppState) -> i64 {
 
 /// Due attempts already leased to `owner` (written so by its own process)
 /// with enough lease left to make the attempt: found with a read, no write.
-pub async fn own_due(state: &AppState, owner: &str, limit: u64) -> Result<Vec<Claimed>> {
+/// `exclude`d endpoints (at capacity) are skipped, so their backlog never
+/// hides other endpoints' attempts.
+pub async fn own_due(
+    state: &AppState,
+    owner: &str,
+    limit: u64,
+    exclude: &[WebhookEndpointId],
+) -> Result<Vec<Claimed>> {
     let now = state.clock.now_ms();
     let rows = wd::Entity::find()
+        .filter(wd::Column::EndpointId.is_not_in(exclude.iter().cloned()))
         .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
         .filter(wd::Column::LeaseOwner.eq(owner))
         .filter(wd::Column::NextAttemptAt.lte(now))
