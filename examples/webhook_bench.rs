@@ -120,6 +120,16 @@ impl Api {
     }
 }
 
+/// Receipts beyond the first of the same event at the same path.
+fn duplicates(log: &Log) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, e, _)| !seen.insert((p.clone(), e["id"].as_str().unwrap_or("").to_string())))
+        .count()
+}
+
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -169,9 +179,10 @@ async fn main() {
     let paid = api.paid_sessions(500, 8).await;
     wait_for(&rx.log, 1000, 60).await;
     let l = latencies(&rx.log, "fast/1", &paid);
+    let receipts = rx.log.lock().unwrap().len();
+    let dups = duplicates(&rx.log);
     println!(
-        "latency: {} events delivered, commit→receipt p50 {:.1} ms, p99 {:.1} ms",
-        rx.log.lock().unwrap().len(),
+        "latency: {receipts} receipts ({dups} duplicates), commit→receipt p50 {:.1} ms, p99 {:.1} ms",
         pct(&l, 0.5).as_secs_f64() * 1e3,
         pct(&l, 0.99).as_secs_f64() * 1e3
     );
@@ -197,6 +208,7 @@ async fn main() {
         .max()
         .unwrap();
     let n = rx.log.lock().unwrap().len();
+    println!("throughput: {} duplicates", duplicates(&rx.log));
     println!(
         "throughput: {n} deliveries to 4 endpoints in {:.2} s after opening: {:.0} deliveries/s",
         (last - opened).as_secs_f64(),
@@ -224,12 +236,24 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let l = latencies(&rx.log, "fast/2", &paid);
+    println!("dead neighbour: {} duplicates", duplicates(&rx.log));
+    if std::env::var("KEEP").is_ok() {
+        let mut seen = std::collections::HashSet::new();
+        for (p, e, _) in rx.log.lock().unwrap().iter() {
+            let id = e["id"].as_str().unwrap_or("").to_string();
+            if !seen.insert((p.clone(), id.clone())) {
+                println!("dup {p} {id} {}", e["type"]);
+            }
+        }
+    }
     println!(
         "dead neighbour: healthy endpoint got {} events, commit→receipt p50 {:.1} ms, p99 {:.1} ms",
         healthy_count(),
         pct(&l, 0.5).as_secs_f64() * 1e3,
         pct(&l, 0.99).as_secs_f64() * 1e3
     );
-    api.delete(&dead).await;
-    api.delete(&healthy).await;
+    if std::env::var("KEEP").is_err() {
+        api.delete(&dead).await;
+        api.delete(&healthy).await;
+    }
 }

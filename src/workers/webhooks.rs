@@ -38,18 +38,34 @@ struct Worker {
     state: AppState,
     owner: String,
     in_flight: Arc<Mutex<HashMap<WebhookEndpointId, usize>>>,
-    /// Attempts started here whose outcome is not committed yet: they are
-    /// still `pending` and leased to this worker, and must not start twice.
-    sending: Arc<Mutex<std::collections::HashSet<String>>>,
-    /// When recently sent attempts had their outcome committed: a read
-    /// that began before that commit may still show them `pending`.
-    finished: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Which attempts must not start (again), under one lock.
+    attempts: Arc<Mutex<Attempts>>,
     last_claim: Arc<Mutex<Option<Instant>>>,
     slot_freed: Arc<tokio::sync::Notify>,
     test_client: reqwest::Client,
     live_client: reqwest::Client,
     /// To the task that records outcomes, many per commit.
     outcomes: tokio::sync::mpsc::Sender<Outcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Started,
+    /// Being sent, or just sent, by this worker.
+    AlreadyHere,
+    /// Its endpoint is at capacity here.
+    NoSlot,
+}
+
+#[derive(Default)]
+struct Attempts {
+    /// Started here, outcome not committed yet: still `pending` and leased
+    /// to this worker.
+    sending: std::collections::HashSet<String>,
+    /// Outcome committed here lately: a read begun before that commit may
+    /// still show them `pending`. Kept a lease's length (`own_due` returns
+    /// only attempts queued that recently).
+    finished: HashMap<String, Instant>,
 }
 
 /// An attempt's end, and who waits for it to be recorded.
@@ -148,8 +164,7 @@ impl Worker {
             live_client: client(&state, true)?,
             owner: state.worker_id.clone(),
             in_flight: Arc::default(),
-            sending: Arc::default(),
-            finished: Arc::default(),
+            attempts: Arc::default(),
             last_claim: Arc::default(),
             slot_freed: Arc::default(),
             state,
@@ -185,14 +200,11 @@ impl Worker {
         }
         let batch = free.min(32) as u64;
         // Leased to this worker when queued: a read finds them.
-        let read_at = Instant::now();
         let own = delivery::own_due(&self.state, &self.owner, batch * 2, &saturated).await?;
         let own_full = own.len() as u64 == batch * 2;
         let mut started = 0;
         for c in own {
-            if !self.finished_since(&c.id, read_at) {
-                started += usize::from(self.start(c));
-            }
+            started += usize::from(self.start(c) == Start::Started);
         }
         // Left behind by others (or by this process before a restart):
         // leased with a write, on a slower beat.
@@ -202,7 +214,8 @@ impl Worker {
             claimed_full = claimed.len() as u64 == batch;
             for c in claimed {
                 let id = c.id.clone();
-                if !self.start(c) {
+                // Already being sent here: the claim merely renewed our lease.
+                if self.start(c) == Start::NoSlot {
                     delivery::release(&self.state, &self.owner, &id).await?;
                 }
             }
@@ -233,15 +246,6 @@ impl Worker {
         (IN_FLIGHT.saturating_sub(total), saturated)
     }
 
-    /// Whether `id`'s outcome was committed after `t` (then a read begun at
-    /// `t` saw it before its end). Forgets entries older than a lease.
-    fn finished_since(&self, id: &str, t: Instant) -> bool {
-        let mut f = self.finished.lock().unwrap_or_else(|e| e.into_inner());
-        let horizon = Duration::from_millis(delivery::lease_ms(&self.state) as u64);
-        f.retain(|_, at| at.elapsed() < horizon);
-        f.get(id).is_some_and(|at| *at >= t)
-    }
-
     /// Whether the claiming write is due (every `BUSY_POLL` at most).
     fn claim_due(&self) -> bool {
         let mut last = self.last_claim.lock().unwrap_or_else(|e| e.into_inner());
@@ -252,23 +256,25 @@ impl Worker {
         true
     }
 
-    /// Starts attempt `c` unless it is already being sent or its endpoint
-    /// has no free slot.
-    fn start(&self, c: Claimed) -> bool {
-        if !self
-            .sending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(c.id.clone())
+    /// Starts attempt `c` unless it is being sent, was just sent, or its
+    /// endpoint has no free slot. The check and the mark are one step under
+    /// one lock, as are the unmark and the "just sent" mark after.
+    fn start(&self, c: Claimed) -> Start {
         {
-            return false;
+            let mut a = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+            let horizon = Duration::from_millis(delivery::lease_ms(&self.state) as u64);
+            a.finished.retain(|_, at| at.elapsed() < horizon);
+            if a.finished.contains_key(&c.id) || !a.sending.insert(c.id.clone()) {
+                return Start::AlreadyHere;
+            }
         }
         if !self.take_slot(&c.endpoint_id) {
-            self.sending
+            self.attempts
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
+                .sending
                 .remove(&c.id);
-            return false;
+            return Start::NoSlot;
         }
         let w = self.clone();
         tokio::spawn(async move {
@@ -278,19 +284,15 @@ impl Worker {
             if let Some(recorded) = recorded {
                 let _ = recorded.await;
             }
-            // `finished` first: a round checks it after seeing `sending` empty.
-            w.finished
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.clone(), Instant::now());
-            w.sending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+            {
+                let mut a = w.attempts.lock().unwrap_or_else(|e| e.into_inner());
+                a.sending.remove(&id);
+                a.finished.insert(id, Instant::now());
+            }
             // A retry may have been queued: let the loop look again.
             w.slot_freed.notify_one();
         });
-        true
+        Start::Started
     }
 
     fn take_slot(&self, endpoint: &WebhookEndpointId) -> bool {

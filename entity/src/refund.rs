@@ -1,0 +1,31 @@
+//! SeaORM entity for `refunds`.
+use sea_orm::entity::prelude::*;
+
+use crate::types::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "refunds")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: RefundId,
+    pub merchant_id: MerchantId,
+    pub livemode: bool,
+    pub payment_intent_id: PaymentIntentId,
+    pub amount: Amount,
+    pub currency: crate::currency::Currency,
+    pub status: RefundStatus,
+    pub reason: Option<RefundReason>,
+    pub failure_reason: Option<String>,
+    /// JSON object of strings.
+    pub metadata: String,
+    /// How a pending refund ends (`succeed` or a failure reason), so it
+    /// survives a restart; with `settle_at`, unix seconds.
+    pub pending_outcome: Option<String>,
+    pub settle_at: Option<i64>,
+    pub created: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

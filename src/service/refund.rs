@@ -1,0 +1,329 @@
+//! Refunds (SPEC §5 "Refunds"): full or partial, never more than was paid.
+//!
+//! A refund first *reserves* its amount with one conditional update of the
+//! intent (`amount_refunded + amount <= amount`, intent `succeeded`) in the
+//! transaction that inserts it `pending` with its `refund.created` event:
+//! however many refunds race, across processes, the database admits only
+//! what fits. The processor is asked next (idempotent by refund id); its
+//! answer settles the refund — `succeeded`, or `failed` with the reserved
+//! amount given back — in a second transaction with its event.
+use entity::{payment_intent as pi, refund};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use crate::AppState;
+use crate::db::Unique;
+use crate::domain::principal::{Principal, Scope};
+use crate::domain::refund::{NewRefund, RefundSettlement};
+use crate::domain::{
+    Amount, EventType, IntentStatus, PaymentIntentId, RefundId, RefundStatus, ids,
+};
+use crate::error::{Conflict, Error, Result};
+use crate::processor::RefundOutcome;
+use crate::service::outbox::{self, EventObject, NewEvent};
+use crate::service::payment;
+
+/// A pending refund the processor never answered (a crash between the
+/// reservation and the call) is asked again after this long.
+pub const STALE_SECS: i64 = 120;
+
+#[tracing::instrument(skip_all, fields(payment_intent = %req.payment_intent))]
+pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<refund::Model> {
+    p.require(Scope::Write)?;
+    let intent_id = PaymentIntentId::parse(&req.payment_intent)
+        .ok_or_else(|| Error::not_found("payment_intent", &req.payment_intent))?;
+    let intent = payment::get_intent(state, p, &intent_id).await?;
+    if !state.processor.available(p.livemode) {
+        return Err(Error::ProcessorUnavailable);
+    }
+    let id = RefundId::trusted(ids::new_id("re"));
+    let tx = crate::db::begin_write(&state.db).await?;
+    let created = async {
+        let amount = reserve(&tx, &intent_id, req.amount).await?;
+        let row = refund::ActiveModel {
+            id: Set(id.clone()),
+            merchant_id: Set(intent.merchant_id.clone()),
+            livemode: Set(intent.livemode),
+            payment_intent_id: Set(intent_id.clone()),
+            amount: Set(amount),
+            currency: Set(intent.currency),
+            status: Set(RefundStatus::Pending),
+            reason: Set(req.reason),
+            failure_reason: Set(None),
+            metadata: Set(serde_json::to_string(&req.metadata).unwrap_or_else(|_| "{}".into())),
+            pending_outcome: Set(None),
+            settle_at: Set(None),
+            created: Set(state.clock.now()),
+        }
+        .insert(&tx)
+        .await?;
+        let event = NewEvent::new(state, EventType::RefundCreated, EventObject::Refund(&row))?;
+        outbox::record(state, &tx, &row.merchant_id, row.livemode, vec![event]).await?;
+        Ok::<_, Error>(row)
+    }
+    .await;
+    let row = crate::db::end(tx, created).await?;
+    state.wake_deliveries();
+    ask_processor(state, &row, intent.attempt_id.as_deref().unwrap_or_default()).await?;
+    get_by_id(state, &id).await
+}
+
+/// Reserves `requested` (or all that is left) of a succeeded intent's
+/// amount, inside `tx`, with a conditional update.
+async fn reserve(
+    tx: &DatabaseTransaction,
+    id: &PaymentIntentId,
+    requested: Option<Amount>,
+) -> Result<Amount> {
+    // A default amount is recomputed if another refund got in between.
+    for _ in 0..5 {
+        let current = pi::Entity::find_by_id(id)
+            .unique(tx)
+            .await?
+            .ok_or_else(|| Error::Internal("missing intent".into()))?;
+        if current.status != IntentStatus::Succeeded {
+            return Err(Error::Conflict(Conflict::IntentUnexpectedState));
+        }
+        let left = current.amount.minor() - current.amount_refunded.minor();
+        let amount = match requested {
+            Some(a) => a,
+            None if left <= 0 => return Err(Error::ChargeAlreadyRefunded),
+            None => Amount::new(left).ok_or_else(|| Error::Internal("negative remainder".into()))?,
+        };
+        let mut update = pi::Entity::update_many()
+            .col_expr(
+                pi::Column::AmountRefunded,
+                Expr::col(pi::Column::AmountRefunded).add(amount.minor()),
+            )
+            .filter(pi::Column::Id.eq(id))
+            .filter(pi::Column::Status.eq(IntentStatus::Succeeded))
+            .filter(
+                Expr::col(pi::Column::AmountRefunded)
+                    .add(amount.minor())
+                    .lte(Expr::col(pi::Column::Amount)),
+            );
+        if requested.is_none() {
+            update = update.filter(pi::Column::AmountRefunded.eq(current.amount_refunded));
+        }
+        if update.exec(tx).await?.rows_affected == 1 {
+            return Ok(amount);
+        }
+        if requested.is_some() {
+            // Re-read only to name the refusal.
+            let now = pi::Entity::find_by_id(id).unique(tx).await?;
+            return Err(match now {
+                Some(i) if i.status != IntentStatus::Succeeded => {
+                    Error::Conflict(Conflict::IntentUnexpectedState)
+                }
+                _ => Error::RefundTooLarge,
+            });
+        }
+    }
+    Err(Error::RefundTooLarge)
+}
+
+/// Asks the processor for refund `r` (again, after a crash: it answers
+/// the same for the same id) and applies the answer.
+async fn ask_processor(state: &AppState, r: &refund::Model, attempt: &str) -> Result<()> {
+    match state.processor.refund(&r.id, attempt, r.amount).await {
+        RefundOutcome::Succeeded => settle(state, &r.id, RefundSettlement::Succeed).await.map(|_| ()),
+        RefundOutcome::Failed(reason) => {
+            settle(state, &r.id, RefundSettlement::Fail(reason)).await.map(|_| ())
+        }
+        RefundOutcome::Pending { after, then } => {
+            let settle_at = state.clock.now() + after.as_millis().div_ceil(1000) as i64;
+            refund::Entity::update_many()
+                .col_expr(refund::Column::PendingOutcome, Expr::value(then.encode()))
+                .col_expr(refund::Column::SettleAt, Expr::value(settle_at))
+                .filter(refund::Column::Id.eq(&r.id))
+                .filter(refund::Column::Status.eq(RefundStatus::Pending))
+                .exec(&state.db)
+                .await?;
+            (state.schedule_refund)(state.clone(), r.id.clone(), after);
+            Ok(())
+        }
+    }
+}
+
+/// Ends pending refund `id`: `succeeded`, or `failed` with its amount given
+/// back to the intent; one transaction with its event. False when it was
+/// not pending any more (someone else settled it).
+pub async fn settle(state: &AppState, id: &RefundId, how: RefundSettlement) -> Result<bool> {
+    let tx = crate::db::begin_write(&state.db).await?;
+    let result = async {
+        let (status, reason) = match &how {
+            RefundSettlement::Succeed => (RefundStatus::Succeeded, None),
+            RefundSettlement::Fail(r) => (RefundStatus::Failed, Some(r.clone())),
+        };
+        let updated = refund::Entity::update_many()
+            .col_expr(refund::Column::Status, Expr::value(status))
+            .col_expr(refund::Column::FailureReason, Expr::value(reason))
+            .col_expr(refund::Column::PendingOutcome, Expr::value(Option::<String>::None))
+            .col_expr(refund::Column::SettleAt, Expr::value(Option::<i64>::None))
+            .filter(refund::Column::Id.eq(id))
+            .filter(refund::Column::Status.eq(RefundStatus::Pending))
+            .exec(&tx)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Ok(false);
+        }
+        let r = refund::Entity::find_by_id(id)
+            .unique(&tx)
+            .await?
+            .ok_or_else(|| Error::Internal("missing refund".into()))?;
+        let kind = if status == RefundStatus::Failed {
+            pi::Entity::update_many()
+                .col_expr(
+                    pi::Column::AmountRefunded,
+                    Expr::col(pi::Column::AmountRefunded).sub(r.amount.minor()),
+                )
+                .filter(pi::Column::Id.eq(&r.payment_intent_id))
+                .exec(&tx)
+                .await?;
+            EventType::RefundFailed
+        } else {
+            EventType::RefundUpdated
+        };
+        let event = NewEvent::new(state, kind, EventObject::Refund(&r))?;
+        outbox::record(state, &tx, &r.merchant_id, r.livemode, vec![event]).await?;
+        Ok(true)
+    }
+    .await;
+    let settled = crate::db::end(tx, result).await?;
+    if settled {
+        state.wake_deliveries();
+    }
+    Ok(settled)
+}
+
+/// Settles pending refunds whose outcome is due, and asks the processor
+/// again about those it never answered. Returns how many settled.
+pub async fn settle_due(state: &AppState) -> Result<usize> {
+    let now = state.clock.now();
+    let due = refund::Entity::find()
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .filter(refund::Column::SettleAt.lte(now))
+        .limit(200)
+        .all(&state.db)
+        .await?;
+    let mut n = 0;
+    for r in due {
+        let how = RefundSettlement::decode(r.pending_outcome.as_deref().unwrap_or_default());
+        n += usize::from(settle(state, &r.id, how).await?);
+    }
+    let unanswered = refund::Entity::find()
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .filter(refund::Column::SettleAt.is_null())
+        .filter(refund::Column::Created.lte(now - STALE_SECS))
+        .limit(200)
+        .all(&state.db)
+        .await?;
+    for r in unanswered {
+        let attempt = pi::Entity::find_by_id(&r.payment_intent_id)
+            .unique(&state.db)
+            .await?
+            .and_then(|i| i.attempt_id)
+            .unwrap_or_default();
+        ask_processor(state, &r, &attempt).await?;
+    }
+    Ok(n)
+}
+
+/// A pending refund's timer fired: settle it from its stored outcome.
+pub async fn settle_pending(state: &AppState, id: &RefundId) -> Result<bool> {
+    let Some(r) = refund::Entity::find_by_id(id).unique(&state.db).await? else {
+        return Ok(false);
+    };
+    match (r.status, r.pending_outcome.as_deref()) {
+        (RefundStatus::Pending, Some(outcome)) => {
+            settle(state, id, RefundSettlement::decode(outcome)).await
+        }
+        _ => Ok(false),
+    }
+}
+
+async fn get_by_id(state: &AppState, id: &RefundId) -> Result<refund::Model> {
+    refund::Entity::find_by_id(id)
+        .unique(&state.db)
+        .await?
+        .ok_or_else(|| Error::Internal("missing refund".into()))
+}
+
+pub async fn get(state: &AppState, p: &Principal, id: &RefundId) -> Result<refund::Model> {
+    p.require(Scope::Read)?;
+    refund::Entity::find_by_id(id)
+        .filter(refund::Column::MerchantId.eq(&p.merchant_id))
+        .filter(refund::Column::Livemode.eq(p.livemode))
+        .unique(&state.db)
+        .await?
+        .ok_or_else(|| Error::not_found("refund", id))
+}
+
+/// The caller's refunds, newest first, optionally of one intent.
+pub async fn list(
+    state: &AppState,
+    p: &Principal,
+    payment_intent: Option<&str>,
+    limit: Option<i64>,
+    starting_after: Option<&str>,
+) -> Result<(Vec<refund::Model>, bool)> {
+    p.require(Scope::Read)?;
+    let limit = match limit {
+        None => 10,
+        Some(l) if (1..=100).contains(&l) => l as u64,
+        Some(_) => return Err(Error::invalid("limit", "limit must be between 1 and 100.")),
+    };
+    let mut find = refund::Entity::find()
+        .filter(refund::Column::MerchantId.eq(&p.merchant_id))
+        .filter(refund::Column::Livemode.eq(p.livemode));
+    if let Some(intent) = payment_intent {
+        crate::validation::no_controls("payment_intent", intent)?;
+        find = find.filter(refund::Column::PaymentIntentId.eq(intent));
+    }
+    if let Some(after) = starting_after {
+        let cursor = RefundId::parse(after)
+            .ok_or_else(|| Error::invalid("starting_after", "No such refund for this cursor."))?;
+        let c = get(state, p, &cursor)
+            .await
+            .map_err(|_| Error::invalid("starting_after", "No such refund for this cursor."))?;
+        find = find.filter(
+            sea_orm::Condition::any()
+                .add(refund::Column::Created.lt(c.created))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(refund::Column::Created.eq(c.created))
+                        .add(refund::Column::Id.lt(c.id)),
+                ),
+        );
+    }
+    let mut rows = find
+        .order_by_desc(refund::Column::Created)
+        .order_by_desc(refund::Column::Id)
+        .limit(limit + 1)
+        .all(&state.db)
+        .await?;
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows, has_more))
+}
+
+/// Refunds of intents the caller already owns (GraphQL), newest first.
+pub async fn by_intents(
+    state: &AppState,
+    intent_ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<refund::Model>>> {
+    let rows = refund::Entity::find()
+        .filter(refund::Column::PaymentIntentId.is_in(intent_ids.iter().cloned()))
+        .order_by_desc(refund::Column::Created)
+        .order_by_desc(refund::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut out: std::collections::HashMap<String, Vec<refund::Model>> = Default::default();
+    for r in rows {
+        out.entry(r.payment_intent_id.to_string()).or_default().push(r);
+    }
+    Ok(out)
+}
