@@ -68,6 +68,8 @@ pub enum Conflict {
     SessionNotOpen,
     PaymentInProgress,
     IdempotencyKeyInUse,
+    /// A refund of an intent that has not succeeded.
+    IntentUnexpectedState,
 }
 
 /// A refusal by the payment processor (HTTP 402).
@@ -94,6 +96,12 @@ pub enum Error {
     Declined(Decline),
     #[error("scope missing")]
     ScopeMissing(&'static str),
+    /// A refund larger than what is left to refund.
+    #[error("refund too large")]
+    RefundTooLarge,
+    /// A refund of an intent with nothing left to refund.
+    #[error("already refunded")]
+    ChargeAlreadyRefunded,
     /// Webhook endpoints hold signing secrets: managed with a secret API key only.
     #[error("secret key required")]
     SecretKeyRequired,
@@ -176,6 +184,10 @@ impl Error {
             Declined(d) => (S::PAYMENT_REQUIRED, "card_error", d.code.clone().into(), d.message.clone().into()),
             ScopeMissing(scope) => (S::FORBIDDEN, "permission_error", "scope_missing".into(),
                 format!("This token lacks the `{scope}` scope.").into()),
+            RefundTooLarge => (S::BAD_REQUEST, INVALID, "amount_too_large".into(),
+                "The refund amount is greater than what is left to refund on this payment.".into()),
+            ChargeAlreadyRefunded => (S::BAD_REQUEST, INVALID, "charge_already_refunded".into(),
+                "This payment has already been refunded in full.".into()),
             SecretKeyRequired => (S::FORBIDDEN, "permission_error", "scope_missing".into(),
                 "Webhook endpoints are managed with a secret API key (`ik_test_…`/`ik_live_…`), not an app token.".into()),
             NotFound { kind, id } => (S::NOT_FOUND, INVALID, "resource_missing".into(),
@@ -250,6 +262,10 @@ impl Conflict {
             Conflict::IdempotencyKeyInUse => (
                 "idempotency_key_in_use",
                 "A request with this idempotency key is still in progress; retry later.",
+            ),
+            Conflict::IntentUnexpectedState => (
+                "payment_intent_unexpected_state",
+                "Only a succeeded payment can be refunded.",
             ),
         }
     }

@@ -67,6 +67,8 @@ pub struct AppState {
     /// (`workers::settlement::schedule_settlement`): a field, so the service
     /// that asks for it does not depend on the workers that run it.
     pub schedule_settlement: fn(AppState, domain::PaymentIntentId, String, Duration),
+    /// Starts the timer that settles a pending refund when due.
+    pub schedule_refund: fn(AppState, domain::RefundId, Duration),
     /// Renders an event's object in its REST shape (`rest::present`): a
     /// field, so the service writing events does not depend on a front end.
     pub event_object:
@@ -103,6 +105,7 @@ impl AppState {
             merchant_names: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
             schedule_settlement: workers::settlement::schedule_settlement,
+            schedule_refund: workers::settlement::schedule_refund,
             event_object: rest::present::event_object,
             deliveries: Arc::default(),
             worker_id: domain::ids::new_id("wkr"),

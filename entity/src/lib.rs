@@ -9,6 +9,7 @@ pub mod line_item;
 pub mod merchant;
 pub mod payment;
 pub mod payment_intent;
+pub mod refund;
 pub mod subscription;
 pub mod test_processor_attempt;
 pub mod types;

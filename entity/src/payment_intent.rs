@@ -21,6 +21,9 @@ pub struct Model {
     pub settle_at: Option<i64>,
     pub created: i64,
     pub updated: i64,
+    /// Pending and succeeded refunds: never above `amount` (a conditional
+    /// update in each refund's transaction).
+    pub amount_refunded: Amount,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

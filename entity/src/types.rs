@@ -161,6 +161,21 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// A refund's state: `pending` until the processor (or the mobile-money
+    /// operator) confirms.
+    RefundStatus { Pending = "pending", Succeeded = "succeeded", Failed = "failed" }
+);
+
+string_enum!(
+    /// Why the merchant refunds.
+    RefundReason {
+        Duplicate = "duplicate",
+        Fraudulent = "fraudulent",
+        RequestedByCustomer = "requested_by_customer",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,4 +320,5 @@ id_type!(MerchantId, "acct_", "merchant");
 id_type!(LineItemId, "li_", "line item");
 id_type!(SubscriptionId, "sub_", "subscription");
 id_type!(EventId, "evt_", "event");
+id_type!(RefundId, "re_", "refund");
 id_type!(WebhookEndpointId, "we_", "webhook_endpoint");

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_init;
 mod m20261127_000001_test_processor_ledger;
 mod m20261127_000002_events_webhooks;
+mod m20261127_000003_refunds;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261127_000001_test_processor_ledger::Migration),
             Box::new(m20261127_000002_events_webhooks::Migration),
+            Box::new(m20261127_000003_refunds::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ pub mod money;
 pub mod payment_method;
 pub mod phone;
 pub mod principal;
+pub mod refund;
 pub mod return_url;
 pub mod time;
 pub mod webhook_url;
@@ -17,7 +18,8 @@ pub use currency::Currency;
 pub use entity::types::{
     ChargeStatus, CheckoutSessionId, DeliveryStatus, EndpointStatus, EventId, IntentStatus,
     Interval, LineItemId, MerchantId, Mode, PaymentIntentId, PaymentMethodKind, PaymentStatus,
-    Provider, SessionStatus, SubscriptionId, SubscriptionStatus, WebhookEndpointId,
+    Provider, RefundId, RefundReason, RefundStatus, SessionStatus, SubscriptionId,
+    SubscriptionStatus, WebhookEndpointId,
 };
 pub use event::{EnabledEvents, EventType, TypeFilter};
 pub use money::Amount;

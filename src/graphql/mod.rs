@@ -7,6 +7,7 @@ mod guard;
 mod loaders;
 mod mutation;
 mod query;
+mod refunds;
 mod scalars;
 mod subscription;
 mod types;
@@ -41,7 +42,7 @@ struct Auth(Result<Principal, Error>);
 pub fn schema(state: Option<AppState>) -> IkSchema {
     let mut b = Schema::build(
         query::QueryRoot::default(),
-        mutation::MutationRoot,
+        mutation::MutationRoot::default(),
         subscription::SubscriptionRoot,
     )
     .limit_depth(MAX_DEPTH)
@@ -93,6 +94,10 @@ fn request_data(state: &AppState, auth: Result<Principal, Error>) -> Data {
     ));
     data.insert(DataLoader::new(
         loaders::TimelineLoader(state.clone()),
+        tokio::spawn,
+    ));
+    data.insert(DataLoader::new(
+        refunds::RefundLoader(state.clone()),
         tokio::spawn,
     ));
     data

@@ -11,7 +11,12 @@ use crate::domain::checkout::NewCheckoutSession;
 use crate::service::checkout;
 use crate::wire::{CreateCheckoutSessionRequest, LineItemInput, RecurringInput};
 
-pub struct MutationRoot;
+/// Every mutation: sessions here, refunds in `refunds.rs`.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct MutationRoot(SessionMutation, super::refunds::RefundsMutation);
+
+#[derive(Default)]
+pub struct SessionMutation;
 
 #[derive(InputObject)]
 pub struct RecurringIn {
@@ -93,7 +98,7 @@ fn request_shape(i: CreateCheckoutSessionInput) -> CreateCheckoutSessionRequest 
 }
 
 #[Object]
-impl MutationRoot {
+impl SessionMutation {
     async fn create_checkout_session(
         &self,
         ctx: &Context<'_>,

@@ -16,7 +16,11 @@ pub const MAX_PAGE: i32 = 100;
 /// Every query field: sessions, stats, intents and subscriptions here,
 /// events and webhook endpoints in `events.rs`.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct QueryRoot(CoreQuery, super::events::EventsQuery);
+pub struct QueryRoot(
+    CoreQuery,
+    super::events::EventsQuery,
+    super::refunds::RefundsQuery,
+);
 
 #[derive(Default)]
 pub struct CoreQuery;

@@ -305,6 +305,14 @@ impl PaymentIntent {
     async fn currency(&self) -> &str {
         self.0.currency.code()
     }
+    /// Pending and succeeded refunds.
+    async fn amount_refunded(&self) -> Money {
+        Money(self.0.amount_refunded)
+    }
+    /// Newest first.
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<super::refunds::Refund>> {
+        super::refunds::of_intent(ctx, self.0.id.to_string()).await
+    }
     async fn checkout_session_id(&self) -> ID {
         ID(self.0.session_id.to_string())
     }

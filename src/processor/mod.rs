@@ -71,6 +71,19 @@ pub enum Outcome {
     },
 }
 
+/// What the processor said to a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded,
+    /// With the `failure_reason` merchants see.
+    Failed(String),
+    /// Confirmed later (mobile money; some card networks).
+    Pending {
+        after: Duration,
+        then: crate::domain::refund::RefundSettlement,
+    },
+}
+
 /// The processor could not be asked (network, outage): nothing is known.
 #[derive(Debug, thiserror::Error)]
 #[error("processor unreachable: {0}")]
@@ -86,6 +99,14 @@ pub trait Processor: Send + Sync {
     /// What became of `attempt`: `None` when the processor never received
     /// it. Recovery settles interrupted attempts from this answer.
     async fn lookup(&self, attempt: &str) -> Result<Option<Outcome>, Unreachable>;
+    /// Refunds `amount` of the payment made by `attempt`, once per `refund`
+    /// id (asked again with the same id, it answers the same).
+    async fn refund(
+        &self,
+        refund: &str,
+        attempt: &str,
+        amount: crate::domain::Amount,
+    ) -> RefundOutcome;
 }
 
 pub fn decline(code: &str, decline_code: Option<&str>, message: &str) -> Decline {
@@ -105,11 +126,22 @@ pub struct TestProcessor {
     pub clock: crate::Clock,
 }
 
+/// A refund as the test processor records it (keyed by refund id).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RecordedRefund {
+    settle_at: Option<i64>,
+    fail: Option<String>,
+}
+
 /// An outcome as the test processor records it.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 enum Recorded {
-    Succeeded,
+    Succeeded {
+        /// Paid with `4000000000005126`: its refunds fail.
+        #[serde(default)]
+        refunds_fail: bool,
+    },
     Declined {
         decline: Decline,
     },
@@ -128,10 +160,17 @@ impl Processor for TestProcessor {
     async fn charge(&self, attempt: &str, charge: Charge<'_>) -> Outcome {
         use entity::test_processor_attempt as tpa;
         use sea_orm::{ActiveModelTrait, Set};
+        let refunds_fail = matches!(
+            charge,
+            Charge::Card {
+                number: REFUNDS_FAIL_CARD,
+                ..
+            }
+        );
         let outcome = self.decide(charge);
         let now = self.clock.now();
         let recorded = match &outcome {
-            Outcome::Succeeded => Recorded::Succeeded,
+            Outcome::Succeeded => Recorded::Succeeded { refunds_fail },
             Outcome::Declined(d) => Recorded::Declined { decline: d.clone() },
             Outcome::Pending { after, then } => Recorded::Pending {
                 settle_at: now + after.as_millis().div_ceil(1000) as i64,
@@ -166,19 +205,66 @@ impl Processor for TestProcessor {
         }
     }
 
-    async fn lookup(&self, attempt: &str) -> Result<Option<Outcome>, Unreachable> {
-        use crate::db::Unique;
+    async fn refund(
+        &self,
+        refund: &str,
+        attempt: &str,
+        _amount: crate::domain::Amount,
+    ) -> RefundOutcome {
+        use crate::domain::refund::RefundSettlement;
         use entity::test_processor_attempt as tpa;
-        use sea_orm::EntityTrait;
-        let row = tpa::Entity::find_by_id(attempt.to_string())
-            .unique(&self.db)
-            .await
-            .map_err(|e| Unreachable(e.to_string()))?;
-        let Some(row) = row else { return Ok(None) };
-        let recorded: Recorded =
-            serde_json::from_str(&row.outcome).map_err(|e| Unreachable(e.to_string()))?;
+        use sea_orm::{ActiveModelTrait, Set};
+        // Asked again about the same refund: the first answer, as recorded.
+        if let Ok(Some(RecordedRefund { settle_at, fail })) =
+            self.recorded::<RecordedRefund>(refund).await
+        {
+            return match (settle_at, fail) {
+                (None, None) => RefundOutcome::Succeeded,
+                (None, Some(reason)) => RefundOutcome::Failed(reason),
+                (Some(at), fail) => RefundOutcome::Pending {
+                    after: Duration::from_secs(at.saturating_sub(self.clock.now()).max(0) as u64),
+                    then: fail.map_or(RefundSettlement::Succeed, RefundSettlement::Fail),
+                },
+            };
+        }
+        let outcome = self.decide_refund(attempt).await;
+        let now = self.clock.now();
+        let recorded = match &outcome {
+            RefundOutcome::Succeeded => RecordedRefund {
+                settle_at: None,
+                fail: None,
+            },
+            RefundOutcome::Failed(r) => RecordedRefund {
+                settle_at: None,
+                fail: Some(r.clone()),
+            },
+            RefundOutcome::Pending { after, then } => RecordedRefund {
+                settle_at: Some(now + after.as_millis().div_ceil(1000) as i64),
+                fail: match then {
+                    RefundSettlement::Succeed => None,
+                    RefundSettlement::Fail(r) => Some(r.clone()),
+                },
+            },
+        };
+        let row = tpa::ActiveModel {
+            attempt_id: Set(refund.to_string()),
+            outcome: Set(serde_json::to_string(&recorded).unwrap_or_default()),
+            created: Set(now),
+        };
+        if let Err(e) = row.insert(&self.db).await
+            && !crate::db::is_unique_violation(&e)
+        {
+            tracing::warn!(error = %e, "test processor could not record the refund");
+        }
+        outcome
+    }
+
+    async fn lookup(&self, attempt: &str) -> Result<Option<Outcome>, Unreachable> {
+        let Some(recorded) = self.recorded::<Recorded>(attempt).await? else {
+            return Ok(None);
+        };
         Ok(Some(match recorded {
-            Recorded::Succeeded => Outcome::Succeeded,
+            Recorded::Succeeded { .. } => Outcome::Succeeded,
             Recorded::Declined { decline } => Outcome::Declined(decline),
             Recorded::Pending { settle_at, fail } => Outcome::Pending {
                 after: Duration::from_secs(settle_at.saturating_sub(self.clock.now()).max(0) as u64),
@@ -188,12 +274,50 @@ impl Processor for TestProcessor {
     }
 }
 
+/// Pays, but every refund of the payment fails (SPEC §5 "Refunds").
+const REFUNDS_FAIL_CARD: &str = "4000000000005126";
+
 impl TestProcessor {
+    /// How the test processor refunds the payment made by `attempt`: card
+    /// at once; mobile money after the delay; the refunds-fail card fails
+    /// after the delay. A payment it never took (test helper) refunds at once.
+    async fn decide_refund(&self, attempt: &str) -> RefundOutcome {
+        use crate::domain::refund::RefundSettlement;
+        let paid = self.recorded::<Recorded>(attempt).await.ok().flatten();
+        match paid {
+            Some(Recorded::Succeeded { refunds_fail: true }) => RefundOutcome::Pending {
+                after: self.momo_delay,
+                then: RefundSettlement::Fail("expired_or_canceled_card".into()),
+            },
+            Some(Recorded::Pending { .. }) => RefundOutcome::Pending {
+                after: self.momo_delay,
+                then: RefundSettlement::Succeed,
+            },
+            _ => RefundOutcome::Succeeded,
+        }
+    }
+
+    /// What the ledger holds under `key` (an attempt or a refund id).
+    async fn recorded<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, Unreachable> {
+        use crate::db::Unique;
+        use entity::test_processor_attempt as tpa;
+        use sea_orm::EntityTrait;
+        let row = tpa::Entity::find_by_id(key.to_string())
+            .unique(&self.db)
+            .await
+            .map_err(|e| Unreachable(e.to_string()))?;
+        row.map(|r| serde_json::from_str(&r.outcome).map_err(|e| Unreachable(e.to_string())))
+            .transpose()
+    }
+
     /// SPEC §4's table.
     fn decide(&self, charge: Charge<'_>) -> Outcome {
         match charge {
             Charge::Card { number, .. } => match number {
-                "4242424242424242" | "5555555555554444" => Outcome::Succeeded,
+                "4242424242424242" | "5555555555554444" | REFUNDS_FAIL_CARD => Outcome::Succeeded,
                 "4000000000000002" => Outcome::Declined(decline(
                     "card_declined",
                     Some("generic_decline"),

@@ -9,6 +9,7 @@ mod payments;
 pub mod present;
 mod public;
 pub mod rate_limit;
+mod refunds;
 mod sessions;
 mod webhooks;
 
@@ -22,6 +23,7 @@ pub fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let merchant = sessions::router()
         .merge(payments::router())
         .merge(events::router())
+        .merge(refunds::router())
         .merge(webhooks::router());
     (public, merchant)
 }

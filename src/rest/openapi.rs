@@ -22,6 +22,7 @@ use crate::error::{ErrorBody, ErrorResponse, FieldErrorBody};
     tags((name = "Checkout sessions", description = "Create and manage checkout sessions (secret key or app token)."),
         (name = "Hosted checkout", description = "Public routes used by the hosted checkout page; the session id is the capability."),
         (name = "Payment intents"), (name = "Subscriptions"),
+        (name = "Refunds", description = "Give back all or part of a succeeded payment; never more than was paid."),
         (name = "Events", description = "Every state change a merchant cares about, kept 30 days; the same objects webhooks deliver."),
         (name = "Webhook endpoints", description = "Where signed events are posted (managed with a secret API key)."),
         (name = "Test helpers", description = "Drive test-mode sessions without a browser."))

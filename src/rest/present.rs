@@ -135,6 +135,7 @@ impl TryFrom<&pi::Model> for PaymentIntentOut {
             object: "payment_intent",
             status: i.status,
             amount: i.amount.minor(),
+            amount_refunded: i.amount_refunded.minor(),
             currency: i.currency.code().into(),
             checkout_session: i.session_id.to_string(),
             payment_method: stored::payment_method(i)?.map(PaymentMethodSummary::from),
@@ -213,6 +214,7 @@ pub fn event_object(state: &AppState, o: EventObject<'_>) -> Result<serde_json::
         EventObject::Subscription(s, items) => {
             serde_json::to_value(SubscriptionOut::new(s, items, state.clock.now()))
         }
+        EventObject::Refund(r) => serde_json::to_value(RefundOut::try_from(r)?),
     };
     value.map_err(|e| Error::Internal(format!("event object: {e}")))
 }
@@ -258,4 +260,24 @@ impl From<&entity::webhook_delivery::Model> for WebhookDeliveryOut {
 pub fn raw_event(e: &entity::event::Model) -> Result<Box<serde_json::value::RawValue>> {
     serde_json::value::RawValue::from_string(e.payload.clone())
         .map_err(|err| Error::Internal(format!("stored event {} is not JSON: {err}", e.id)))
+}
+
+impl TryFrom<&entity::refund::Model> for RefundOut {
+    type Error = Error;
+    fn try_from(r: &entity::refund::Model) -> Result<Self> {
+        Ok(RefundOut {
+            id: r.id.to_string(),
+            object: "refund",
+            amount: r.amount.minor(),
+            currency: r.currency.code().into(),
+            payment_intent: r.payment_intent_id.to_string(),
+            status: r.status,
+            reason: r.reason,
+            failure_reason: r.failure_reason.clone(),
+            metadata: serde_json::from_str(&r.metadata).map_err(|e| {
+                Error::Internal(format!("refund {} metadata does not decode: {e}", r.id))
+            })?,
+            created: r.created,
+        })
+    }
 }

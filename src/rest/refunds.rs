@@ -63,7 +63,10 @@ async fn list_refunds(
     .await?;
     Ok(Json(RefundList {
         object: "list",
-        data: rows.iter().map(RefundOut::try_from).collect::<Result<_>>()?,
+        data: rows
+            .iter()
+            .map(RefundOut::try_from)
+            .collect::<Result<_>>()?,
         has_more,
         url: "/api/v1/refunds".into(),
     }))

@@ -6,6 +6,7 @@ pub mod events;
 pub mod idempotency;
 pub mod outbox;
 pub mod payment;
+pub mod refund;
 pub mod stats;
 pub mod stored;
 pub mod subscription;

@@ -2,7 +2,7 @@
 //! written in the transaction of the change it describes, with one pending
 //! delivery row per matching enabled endpoint. No change without its event,
 //! no event without its change; the delivery worker takes it from there.
-use entity::{event, line_item as li, payment_intent as pi, subscription as sub};
+use entity::{event, line_item as li, payment_intent as pi, refund, subscription as sub};
 use entity::{webhook_delivery as wd, webhook_endpoint as we};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, Set,
@@ -27,6 +27,7 @@ pub enum EventObject<'a> {
     Session(&'a SessionView),
     Intent(&'a pi::Model),
     Subscription(&'a sub::Model, &'a [li::Model]),
+    Refund(&'a refund::Model),
 }
 
 /// One event about to be written.
@@ -42,6 +43,7 @@ impl NewEvent {
             EventObject::Session(v) => v.session.id.to_string(),
             EventObject::Intent(i) => i.id.to_string(),
             EventObject::Subscription(s, _) => s.id.to_string(),
+            EventObject::Refund(r) => r.id.to_string(),
         };
         Ok(NewEvent {
             kind,

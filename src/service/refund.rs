@@ -33,12 +33,13 @@ pub const STALE_SECS: i64 = 120;
 #[tracing::instrument(skip_all, fields(payment_intent = %req.payment_intent))]
 pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<refund::Model> {
     p.require(Scope::Write)?;
-    let intent_id = PaymentIntentId::parse(&req.payment_intent)
-        .ok_or_else(|| Error::not_found("payment_intent", &req.payment_intent))?;
-    let intent = payment::get_intent(state, p, &intent_id).await?;
+    // No processor, no refund: said before anything is looked up.
     if !state.processor.available(p.livemode) {
         return Err(Error::ProcessorUnavailable);
     }
+    let intent_id = PaymentIntentId::parse(&req.payment_intent)
+        .ok_or_else(|| Error::not_found("payment_intent", &req.payment_intent))?;
+    let intent = payment::get_intent(state, p, &intent_id).await?;
     let id = RefundId::trusted(ids::new_id("re"));
     let tx = crate::db::begin_write(&state.db).await?;
     let created = async {
@@ -67,7 +68,12 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
     .await;
     let row = crate::db::end(tx, created).await?;
     state.wake_deliveries();
-    ask_processor(state, &row, intent.attempt_id.as_deref().unwrap_or_default()).await?;
+    ask_processor(
+        state,
+        &row,
+        intent.attempt_id.as_deref().unwrap_or_default(),
+    )
+    .await?;
     get_by_id(state, &id).await
 }
 
@@ -91,7 +97,9 @@ async fn reserve(
         let amount = match requested {
             Some(a) => a,
             None if left <= 0 => return Err(Error::ChargeAlreadyRefunded),
-            None => Amount::new(left).ok_or_else(|| Error::Internal("negative remainder".into()))?,
+            None => {
+                Amount::new(left).ok_or_else(|| Error::Internal("negative remainder".into()))?
+            }
         };
         let mut update = pi::Entity::update_many()
             .col_expr(
@@ -129,10 +137,12 @@ async fn reserve(
 /// the same for the same id) and applies the answer.
 async fn ask_processor(state: &AppState, r: &refund::Model, attempt: &str) -> Result<()> {
     match state.processor.refund(&r.id, attempt, r.amount).await {
-        RefundOutcome::Succeeded => settle(state, &r.id, RefundSettlement::Succeed).await.map(|_| ()),
-        RefundOutcome::Failed(reason) => {
-            settle(state, &r.id, RefundSettlement::Fail(reason)).await.map(|_| ())
-        }
+        RefundOutcome::Succeeded => settle(state, &r.id, RefundSettlement::Succeed)
+            .await
+            .map(|_| ()),
+        RefundOutcome::Failed(reason) => settle(state, &r.id, RefundSettlement::Fail(reason))
+            .await
+            .map(|_| ()),
         RefundOutcome::Pending { after, then } => {
             let settle_at = state.clock.now() + after.as_millis().div_ceil(1000) as i64;
             refund::Entity::update_many()
@@ -161,7 +171,10 @@ pub async fn settle(state: &AppState, id: &RefundId, how: RefundSettlement) -> R
         let updated = refund::Entity::update_many()
             .col_expr(refund::Column::Status, Expr::value(status))
             .col_expr(refund::Column::FailureReason, Expr::value(reason))
-            .col_expr(refund::Column::PendingOutcome, Expr::value(Option::<String>::None))
+            .col_expr(
+                refund::Column::PendingOutcome,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(refund::Column::SettleAt, Expr::value(Option::<i64>::None))
             .filter(refund::Column::Id.eq(id))
             .filter(refund::Column::Status.eq(RefundStatus::Pending))
@@ -189,7 +202,7 @@ pub async fn settle(state: &AppState, id: &RefundId, how: RefundSettlement) -> R
         };
         let event = NewEvent::new(state, kind, EventObject::Refund(&r))?;
         outbox::record(state, &tx, &r.merchant_id, r.livemode, vec![event]).await?;
-        Ok(true)
+        Ok::<_, Error>(true)
     }
     .await;
     let settled = crate::db::end(tx, result).await?;
@@ -323,7 +336,9 @@ pub async fn by_intents(
         .await?;
     let mut out: std::collections::HashMap<String, Vec<refund::Model>> = Default::default();
     for r in rows {
-        out.entry(r.payment_intent_id.to_string()).or_default().push(r);
+        out.entry(r.payment_intent_id.to_string())
+            .or_default()
+            .push(r);
     }
     Ok(out)
 }

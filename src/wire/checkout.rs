@@ -156,7 +156,7 @@ fn valid_images(images: &[String]) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn valid_metadata(m: &BTreeMap<String, String>) -> Result<(), ValidationError> {
+pub(crate) fn valid_metadata(m: &BTreeMap<String, String>) -> Result<(), ValidationError> {
     if m.len() > 50 {
         return Err(err("metadata", "metadata may have at most 50 keys.".into()));
     }

@@ -287,3 +287,18 @@ fn check_recurring(
         (Mode::Payment, None) => {}
     }
 }
+
+impl TryFrom<&crate::wire::CreateRefundRequest> for crate::domain::refund::NewRefund {
+    type Error = Error;
+
+    fn try_from(req: &crate::wire::CreateRefundRequest) -> Result<Self> {
+        crate::validation::check(req)?;
+        crate::validation::no_controls("payment_intent", &req.payment_intent)?;
+        Ok(crate::domain::refund::NewRefund {
+            payment_intent: req.payment_intent.clone(),
+            amount: req.amount.and_then(Amount::new),
+            reason: req.reason,
+            metadata: req.metadata.clone().unwrap_or_default(),
+        })
+    }
+}

@@ -4,8 +4,10 @@
 mod checkout;
 mod commands;
 mod payment;
+mod refund;
 mod webhook;
 
 pub use checkout::*;
 pub use payment::*;
+pub use refund::*;
 pub use webhook::*;

@@ -104,6 +104,8 @@ pub struct PaymentIntentOut {
     pub object: &'static str,
     pub status: IntentStatus,
     pub amount: i64,
+    /// Pending and succeeded refunds, minor units.
+    pub amount_refunded: i64,
     pub currency: String,
     pub checkout_session: String,
     pub payment_method: Option<PaymentMethodSummary>,

@@ -14,7 +14,11 @@ pub struct CreateRefundRequest {
     /// `pi_…`: a succeeded payment intent.
     pub payment_intent: String,
     /// Minor units; default: all that is left to refund.
-    #[validate(range(min = 1, max = 1_000_000_000_000, message = "amount must be a positive integer in minor units."))]
+    #[validate(range(
+        min = 1,
+        max = 1_000_000_000_000i64,
+        message = "amount must be a positive integer in minor units."
+    ))]
     pub amount: Option<i64>,
     pub reason: Option<RefundReason>,
     /// Up to 50 string keys and values.

@@ -35,6 +35,20 @@ pub fn schedule_settlement(
     });
 }
 
+/// Settles pending refund `id` when its outcome is due (the sweep settles
+/// it if this process stops first).
+pub fn schedule_refund(state: AppState, id: crate::domain::RefundId, after: Duration) {
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(after) => {}
+            _ = state.shutdown.cancelled() => return,
+        }
+        if let Err(e) = crate::service::refund::settle_pending(&state, &id).await {
+            tracing::warn!(error = %e, "pending refund settlement failed; the sweep will retry");
+        }
+    });
+}
+
 /// Periodically (any process): settles pending payments that are due and
 /// releases claims cut short by a crash. Conditional updates make a second
 /// process doing the same at the same time harmless.

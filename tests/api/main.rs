@@ -12,6 +12,7 @@ mod idempotency;
 mod payments;
 mod processes;
 mod receiver;
+mod refunds;
 mod runtime;
 mod sessions;
 mod subscriptions;

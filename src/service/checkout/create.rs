@@ -134,5 +134,6 @@ fn intent_row(cmd: &NewCheckoutSession, p: &Principal, ids: &NewIds, now: i64) -
         settle_at: Set(None),
         created: Set(now),
         updated: Set(now),
+        amount_refunded: Set(crate::domain::Amount::ZERO),
     }
 }
