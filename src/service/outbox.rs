@@ -4,22 +4,16 @@
 //! no event without its change; the delivery worker takes it from there.
 use entity::{event, line_item as li, payment_intent as pi, refund, subscription as sub};
 use entity::{webhook_delivery as wd, webhook_endpoint as we};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, Set,
-    Statement,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 
 use crate::AppState;
-use crate::domain::{
-    DeliveryStatus, EnabledEvents, EndpointStatus, EventId, EventType, MerchantId, ids,
-};
+use crate::domain::{EnabledEvents, EndpointStatus, EventId, EventType, MerchantId, ids};
 use crate::error::Result;
 use crate::service::checkout::SessionView;
 use crate::service::webhook::delivery;
 
-/// The PostgreSQL channel that wakes every process's delivery worker.
-pub const WAKE_CHANNEL: &str = "ikawaari_webhooks";
+pub use delivery::WAKE_CHANNEL;
 
 /// The object an event carries, as it is after the change; rendered in its
 /// REST shape by `AppState::event_object`.
@@ -107,7 +101,7 @@ pub async fn record(
         .map_err(|e| crate::error::Error::Internal(format!("event payload: {e}")))?;
         for (endpoint, enabled) in &endpoints {
             if enabled.matches(e.kind) {
-                deliveries.push(pending_delivery(
+                deliveries.push(delivery::pending_delivery(
                     state,
                     endpoint,
                     &id,
@@ -132,51 +126,7 @@ pub async fn record(
     event::Entity::insert_many(rows).exec(tx).await?;
     if !deliveries.is_empty() {
         wd::Entity::insert_many(deliveries).exec(tx).await?;
-        notify_in(tx).await?;
-    }
-    Ok(())
-}
-
-/// A pending attempt `attempt` of `event` to `endpoint`, due at `due_ms`,
-/// leased to this process's worker from the start: it sends the attempt
-/// without a claiming write (the latency path), and another process takes
-/// it over only if this one dies and the lease runs out.
-pub fn pending_delivery(
-    state: &AppState,
-    endpoint: &entity::types::WebhookEndpointId,
-    event: &EventId,
-    event_type: &str,
-    event_created: i64,
-    attempt: i32,
-    due_ms: i64,
-) -> wd::ActiveModel {
-    wd::ActiveModel {
-        id: Set(ids::new_id("whd")),
-        endpoint_id: Set(endpoint.clone()),
-        event_id: Set(event.clone()),
-        event_type: Set(event_type.to_string()),
-        event_created: Set(event_created),
-        attempt: Set(attempt),
-        status: Set(DeliveryStatus::Pending),
-        next_attempt_at: Set(Some(due_ms)),
-        lease_owner: Set(Some(state.worker_id.clone())),
-        lease_until: Set(Some(due_ms + delivery::lease_ms(state))),
-        response_status: Set(None),
-        duration_ms: Set(None),
-        error: Set(None),
-        created: Set(due_ms),
-    }
-}
-
-/// On PostgreSQL, `NOTIFY` inside the transaction: delivered to every
-/// process's listener when (and only if) it commits.
-pub async fn notify_in(tx: &DatabaseTransaction) -> Result<()> {
-    if tx.get_database_backend() == DbBackend::Postgres {
-        tx.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!("NOTIFY {WAKE_CHANNEL}"),
-        ))
-        .await?;
+        delivery::notify_in(tx).await?;
     }
     Ok(())
 }

@@ -9,12 +9,12 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    Set, Statement,
 };
 
 use crate::AppState;
 use crate::db::Unique;
-use crate::domain::{DeliveryStatus, EndpointStatus, EventId, WebhookEndpointId};
+use crate::domain::{DeliveryStatus, EndpointStatus, EventId, WebhookEndpointId, ids};
 use crate::error::{Error, Result};
 
 /// How long a lease outlives the request timeout: a live holder always
@@ -62,6 +62,53 @@ pub async fn own_due(
             event_created: d.event_created,
         })
         .collect())
+}
+
+/// The PostgreSQL channel that wakes every process's delivery worker.
+pub const WAKE_CHANNEL: &str = "ikawaari_webhooks";
+
+/// A pending attempt `attempt` of `event` to `endpoint`, due at `due_ms`,
+/// leased to this process's worker from the start: it sends the attempt
+/// without a claiming write (the latency path), and another process takes
+/// it over only if this one dies and the lease runs out.
+pub fn pending_delivery(
+    state: &AppState,
+    endpoint: &entity::types::WebhookEndpointId,
+    event: &EventId,
+    event_type: &str,
+    event_created: i64,
+    attempt: i32,
+    due_ms: i64,
+) -> wd::ActiveModel {
+    wd::ActiveModel {
+        id: Set(ids::new_id("whd")),
+        endpoint_id: Set(endpoint.clone()),
+        event_id: Set(event.clone()),
+        event_type: Set(event_type.to_string()),
+        event_created: Set(event_created),
+        attempt: Set(attempt),
+        status: Set(DeliveryStatus::Pending),
+        next_attempt_at: Set(Some(due_ms)),
+        lease_owner: Set(Some(state.worker_id.clone())),
+        lease_until: Set(Some(due_ms + lease_ms(state))),
+        response_status: Set(None),
+        duration_ms: Set(None),
+        error: Set(None),
+        created: Set(due_ms),
+    }
+}
+
+/// On PostgreSQL, `NOTIFY` inside the transaction: delivered to every
+/// process's listener when (and only if) it commits.
+pub async fn notify_in(tx: &sea_orm::DatabaseTransaction) -> Result<()> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("NOTIFY {WAKE_CHANNEL}"),
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// A leased attempt.
@@ -280,7 +327,7 @@ async fn record(
     }
     if let Some(at) = next_at {
         use sea_orm::ActiveModelTrait;
-        crate::service::outbox::pending_delivery(
+        pending_delivery(
             state,
             &c.endpoint_id,
             &c.event_id,

@@ -358,7 +358,7 @@ pub async fn resend(
             .await?
             .flatten()
             .unwrap_or(0);
-        let row = crate::service::outbox::pending_delivery(
+        let row = delivery::pending_delivery(
             state,
             id,
             &event_id,
@@ -369,7 +369,7 @@ pub async fn resend(
         )
         .insert(&tx)
         .await?;
-        crate::service::outbox::notify_in(&tx).await?;
+        delivery::notify_in(&tx).await?;
         Ok::<_, Error>(row)
     }
     .await;
