@@ -45,11 +45,7 @@ pub async fn list(
     page: &EventPage,
 ) -> Result<(Vec<event::Model>, bool)> {
     p.require(Scope::Read)?;
-    let limit = match page.limit {
-        None => 10,
-        Some(l) if (1..=100).contains(&l) => l as u64,
-        Some(_) => return Err(Error::invalid("limit", "limit must be between 1 and 100.")),
-    };
+    let limit = crate::service::paging::limit_of(page.limit)?;
     let mut find = filtered(p, f)?;
     let backwards = page.ending_before.is_some();
     for (param, cursor) in [

@@ -5,6 +5,7 @@ pub mod event_log;
 pub mod events;
 pub mod idempotency;
 pub mod outbox;
+pub mod paging;
 pub mod payment;
 pub mod refund;
 pub mod stats;

@@ -284,11 +284,7 @@ pub async fn list(
     starting_after: Option<&str>,
 ) -> Result<(Vec<refund::Model>, bool)> {
     p.require(Scope::Read)?;
-    let limit = match limit {
-        None => 10,
-        Some(l) if (1..=100).contains(&l) => l as u64,
-        Some(_) => return Err(Error::invalid("limit", "limit must be between 1 and 100.")),
-    };
+    let limit = crate::service::paging::limit_of(limit)?;
     let mut find = refund::Entity::find()
         .filter(refund::Column::MerchantId.eq(&p.merchant_id))
         .filter(refund::Column::Livemode.eq(p.livemode));
@@ -302,15 +298,12 @@ pub async fn list(
         let c = get(state, p, &cursor)
             .await
             .map_err(|_| Error::invalid("starting_after", "No such refund for this cursor."))?;
-        find = find.filter(
-            sea_orm::Condition::any()
-                .add(refund::Column::Created.lt(c.created))
-                .add(
-                    sea_orm::Condition::all()
-                        .add(refund::Column::Created.eq(c.created))
-                        .add(refund::Column::Id.lt(c.id)),
-                ),
-        );
+        find = find.filter(crate::service::paging::older_than(
+            refund::Column::Created,
+            refund::Column::Id,
+            c.created,
+            &c.id,
+        ));
     }
     let mut rows = find
         .order_by_desc(refund::Column::Created)

@@ -646,6 +646,25 @@ async fn mobile_money_writes_processing_then_completed_and_async_succeeded() {
     assert!(last.is_some());
 }
 
+/// A subscription started by a card payment, billed every `interval`.
+async fn paid_subscription(app: &TestApp, interval: &str) -> String {
+    let body = json!({"line_items":[{"name":"Abonnement","amount":5000,"currency":"XOF","quantity":1,
+        "recurring":{"interval":interval,"interval_count":1}}],
+        "mode":"subscription","success_url":"https://shop.test/ok"});
+    let s = app.create_session(&body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.pay(&s, &card("4242424242424242")).await.status(), 200);
+    let v: Value = app
+        .get(&format!("/api/v1/checkout/sessions/{s}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    v["subscription"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn subscriptions_write_created_updated_and_deleted() {
     let app = spawn_app().await;
@@ -660,23 +679,7 @@ async fn subscriptions_write_created_updated_and_deleted() {
         ],
     )
     .await;
-    let body = json!({"line_items":[{"name":"Abonnement","amount":5000,"currency":"XOF","quantity":1,
-        "recurring":{"interval":"month","interval_count":1}}],
-        "mode":"subscription","success_url":"https://shop.test/ok"});
-    let s = app.create_session(&body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(app.pay(&s, &card("4242424242424242")).await.status(), 200);
-    let sub = app
-        .get(&format!("/api/v1/checkout/sessions/{s}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["subscription"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sub = paid_subscription(&app, "month").await;
     app.post(
         &format!("/api/v1/subscriptions/{sub}/cancel"),
         &json!({"at_period_end": true}),
@@ -713,23 +716,7 @@ async fn subscriptions_write_created_updated_and_deleted() {
 #[tokio::test]
 async fn a_subscription_ending_at_period_end_is_deleted_by_the_sweeper_once() {
     let app = spawn_app().await;
-    let body = json!({"line_items":[{"name":"Abonnement","amount":5000,"currency":"XOF","quantity":1,
-        "recurring":{"interval":"day","interval_count":1}}],
-        "mode":"subscription","success_url":"https://shop.test/ok"});
-    let s = app.create_session(&body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(app.pay(&s, &card("4242424242424242")).await.status(), 200);
-    let sub = app
-        .get(&format!("/api/v1/checkout/sessions/{s}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["subscription"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sub = paid_subscription(&app, "day").await;
     app.post(
         &format!("/api/v1/subscriptions/{sub}/cancel"),
         &json!({"at_period_end": true}),

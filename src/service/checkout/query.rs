@@ -34,13 +34,7 @@ pub async fn get(state: &AppState, p: &Principal, id: &CheckoutSessionId) -> Res
     load_view(state, s).await
 }
 
-fn limit_of(limit: Option<i64>) -> Result<u64> {
-    match limit {
-        None => Ok(10),
-        Some(l) if (1..=100).contains(&l) => Ok(l as u64),
-        Some(_) => Err(Error::invalid("limit", "limit must be between 1 and 100.")),
-    }
-}
+use crate::service::paging::limit_of;
 
 /// What a list of sessions is narrowed to (REST query and GraphQL filter).
 #[derive(Debug, Clone, Default)]

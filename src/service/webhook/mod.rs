@@ -270,11 +270,7 @@ pub async fn deliveries(
     starting_after: Option<&str>,
 ) -> Result<(Vec<wd::Model>, bool)> {
     get(state, p, id).await?;
-    let limit = match limit {
-        None => 10,
-        Some(l) if (1..=100).contains(&l) => l as u64,
-        Some(_) => return Err(Error::invalid("limit", "limit must be between 1 and 100.")),
-    };
+    let limit = crate::service::paging::limit_of(limit)?;
     let mut find = wd::Entity::find().filter(wd::Column::EndpointId.eq(id));
     if let Some(after) = starting_after {
         let cursor = wd::Entity::find_by_id(after.to_string())
@@ -282,15 +278,12 @@ pub async fn deliveries(
             .unique(&state.db)
             .await?
             .ok_or_else(|| Error::invalid("starting_after", "No such delivery for this cursor."))?;
-        find = find.filter(
-            sea_orm::Condition::any()
-                .add(wd::Column::Created.lt(cursor.created))
-                .add(
-                    sea_orm::Condition::all()
-                        .add(wd::Column::Created.eq(cursor.created))
-                        .add(wd::Column::Id.lt(cursor.id)),
-                ),
-        );
+        find = find.filter(crate::service::paging::older_than(
+            wd::Column::Created,
+            wd::Column::Id,
+            cursor.created,
+            cursor.id,
+        ));
     }
     let mut rows = find
         .order_by_desc(wd::Column::Created)
