@@ -881,3 +881,103 @@ async fn graphql_shows_events_timelines_and_endpoints_with_deliveries() {
     assert_eq!(live["data"]["webhookEndpoints"], json!([]), "{live}");
     assert_eq!(live["data"]["events"]["edges"], json!([]));
 }
+
+#[tokio::test]
+async fn a_dead_endpoint_is_given_up_after_three_days_and_disabled() {
+    let app = spawn_app_with(|c| c.webhook_retry_base_ms = 50).await;
+    // A port nothing listens on: every attempt fails to connect.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (id, _) = endpoint(
+        &app,
+        &format!("http://{closed}/hook"),
+        &["checkout.session.expired"],
+    )
+    .await;
+    let s = app.seed_session().await;
+    app.post(&format!("/api/v1/checkout/sessions/{s}/expire"), &json!({}))
+        .await;
+    let attempts = |app: &TestApp| {
+        let url = app.url(&format!(
+            "/api/v1/webhook_endpoints/{id}/deliveries?limit=100"
+        ));
+        let client = app.client.clone();
+        let key = app.key.clone();
+        async move {
+            let v: Value = client
+                .get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["data"].as_array().unwrap().clone()
+        }
+    };
+    // Retries follow the first failure.
+    for _ in 0..100 {
+        if attempts(&app).await.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = attempts(&app).await;
+    assert!(before.len() >= 2, "{before:?}");
+    assert!(
+        before
+            .iter()
+            .skip(1)
+            .all(|d| d["status"] == "failed" && d["error"].as_str().unwrap().contains("connect"))
+    );
+    // Three days later the next failure is the last, and the endpoint is disabled.
+    app.state.clock.advance(3 * 86_400 + 60);
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        let e: Value = app
+            .get(&format!("/api/v1/webhook_endpoints/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        status = e["status"].clone();
+        if status == "disabled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "disabled");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = attempts(&app).await;
+    assert_eq!(after[0]["status"], "failed", "{after:?}");
+    assert!(
+        after[0]["next_attempt_at"].is_null(),
+        "no retry after 3 days: {after:?}"
+    );
+    assert!(after.iter().all(|d| d["status"] != "pending"));
+}
+
+#[tokio::test]
+async fn events_are_kept_thirty_days() {
+    let app = spawn_app().await;
+    let s = app.seed_session().await;
+    app.post(&format!("/api/v1/checkout/sessions/{s}/expire"), &json!({}))
+        .await;
+    let list: Value = app.get("/api/v1/events").await.json().await.unwrap();
+    let id = list["data"][0]["id"].as_str().unwrap().to_string();
+    app.state.clock.advance(29 * 86_400);
+    ikawaari::workers::tick(&app.state).await.unwrap();
+    assert_eq!(app.get(&format!("/api/v1/events/{id}")).await.status(), 200);
+    app.state.clock.advance(2 * 86_400);
+    ikawaari::workers::tick(&app.state).await.unwrap();
+    assert_error(
+        app.get(&format!("/api/v1/events/{id}")).await,
+        404,
+        "resource_missing",
+        None,
+    )
+    .await;
+}
