@@ -10,14 +10,33 @@ use crate::error::{Error, Result};
 
 pub use crate::domain::principal::{Principal, Scope};
 
-/// The token of an `Authorization: Bearer …` header value.
-pub fn bearer_token(value: Option<&str>) -> Result<&str> {
+/// The token of an `Authorization` header value: `Bearer <token>`, or HTTP
+/// Basic with the key as user name and no password (`curl -u ik_test_…:`),
+/// as Stripe accepts.
+pub fn bearer_token(value: Option<&str>) -> Result<String> {
+    use base64::Engine;
     let value = value.ok_or(Error::ApiKeyMissing)?.trim();
-    let (scheme, token) = value.split_once(' ').ok_or(Error::ApiKeyInvalid)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+    let (scheme, rest) = value.split_once(' ').ok_or(Error::ApiKeyInvalid)?;
+    let rest = rest.trim();
+    if rest.is_empty() {
         return Err(Error::ApiKeyInvalid);
     }
-    Ok(token.trim())
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(rest.to_string());
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(Error::ApiKeyInvalid);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or(Error::ApiKeyInvalid)?;
+    let user = decoded.split_once(':').map_or(decoded.as_str(), |(u, _)| u);
+    if user.is_empty() {
+        return Err(Error::ApiKeyInvalid);
+    }
+    Ok(user.to_string())
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -33,7 +52,7 @@ impl FromRequestParts<AppState> for Principal {
             .map(|v| v.to_str().map_err(|_| Error::ApiKeyInvalid))
             .transpose()?;
         let token = bearer_token(header)?;
-        let principal = crate::service::credentials::authenticate(state, token).await?;
+        let principal = crate::service::credentials::authenticate(state, &token).await?;
         parts.extensions.insert(principal.clone());
         Ok(principal)
     }

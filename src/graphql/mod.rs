@@ -105,7 +105,7 @@ fn request_data(state: &AppState, auth: Result<Principal, Error>) -> Data {
 
 async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Principal, Error> {
     let token = bearer_token(header)?;
-    credentials::authenticate(state, token).await
+    credentials::authenticate(state, &token).await
 }
 
 #[derive(Clone)]

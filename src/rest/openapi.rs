@@ -10,6 +10,14 @@ use utoipa::{Modify, OpenApi};
 pub fn finish(doc: &mut Doc) {
     Security.modify(doc);
     StandardErrors.modify(doc);
+    // The project's licence, as an SPDX expression (OpenAPI 3.1
+    // `license.identifier`), from Cargo.toml.
+    doc.info.license = Some(
+        utoipa::openapi::info::LicenseBuilder::new()
+            .name(env!("CARGO_PKG_LICENSE"))
+            .identifier(Some(env!("CARGO_PKG_LICENSE")))
+            .build(),
+    );
 }
 
 use crate::error::{ErrorBody, ErrorResponse, FieldErrorBody};

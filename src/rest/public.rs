@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 ///
 /// Safe to show a customer: no metadata, references, email or success URL.
 #[utoipa::path(get, path = "/api/checkout/{sessionId}", tag = "Hosted checkout",
-    params(("sessionId" = String, Path, description = "Session id")), security(()),
+    params(("sessionId" = String, Path, description = "Session id")),
     responses((status = 200, description = "The public view", body = PublicCheckoutSession)))]
 async fn get_public_session(
     State(state): State<AppState>,
@@ -48,7 +48,7 @@ async fn get_public_session(
     params(("sessionId" = String, Path, description = "Session id"),
         ("Idempotency-Key" = Option<String>, Header, description = "A fresh key per payment attempt (scoped to the session)",
             min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
-    request_body(content = PayRequest, content_type = "application/json"), security(()),
+    request_body(content = PayRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Paid: redirect the customer to `redirect_url`", body = PayResponse),
         (status = 202, description = "Processing (mobile money): poll the session", body = PayResponse),

@@ -221,3 +221,43 @@ async fn a_database_failure_during_authentication_is_500_on_both_apis() {
     assert_eq!(e["code"], "internal", "{v}");
     assert_eq!(e["status"], 500, "{v}");
 }
+
+#[tokio::test]
+async fn http_basic_with_the_key_as_user_name_authenticates() {
+    let app = spawn_app().await;
+    let id = app.seed_session().await;
+    let url = app.url(&format!("/api/v1/checkout/sessions/{id}"));
+    // What `curl -u ik_test_…:` sends.
+    let res = app
+        .client
+        .get(&url)
+        .basic_auth(&app.key, Some(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .client
+        .get(&url)
+        .basic_auth(&app.key, None::<&str>)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .client
+        .get(&url)
+        .basic_auth("ik_test_nope", Some(""))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 401, "api_key_invalid", None).await;
+    let res = app
+        .client
+        .get(&url)
+        .header("Authorization", "Basic %%%")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 401, "api_key_invalid", None).await;
+}
