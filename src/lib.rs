@@ -181,7 +181,15 @@ pub fn build_app(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(rest::ops::healthz))
         .route("/readyz", axum::routing::get(rest::ops::readyz))
         .route("/metrics", axum::routing::get(rest::ops::metrics))
-        .merge(SwaggerUi::new("/swagger-ui").url("/api-docs/openapi.json", doc))
+        // The key entered in "Authorize" survives reloads of the tab.
+        .merge(
+            SwaggerUi::new("/swagger-ui")
+                .url("/api-docs/openapi.json", doc)
+                .config(
+                    utoipa_swagger_ui::Config::from("/api-docs/openapi.json")
+                        .persist_authorization(true),
+                ),
+        )
         .fallback(rest::ops::route_not_found)
         .method_not_allowed_fallback(rest::ops::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

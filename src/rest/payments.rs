@@ -94,7 +94,6 @@ async fn helper(
 /// Test mode only. Settles a processing mobile-money payment, or pays an open session.
 #[utoipa::path(post, path = "/api/v1/test_helpers/checkout/sessions/{id}/succeed", tag = "Test helpers",
     params(("id" = String, Path, description = "Session id")), security(("bearer" = [])),
-    request_body(content = EmptyRequest, content_type = "application/json", description = "`{}` (an empty body is accepted too)"),
     responses((status = 200, description = "The completed session", body = CheckoutSessionOut),
         (status = 409, description = "Not open", body = ErrorResponse)))]
 async fn helper_succeed(
@@ -111,7 +110,6 @@ async fn helper_succeed(
 /// Test mode only. Fails a processing mobile-money payment, or records a declined attempt; the session stays open.
 #[utoipa::path(post, path = "/api/v1/test_helpers/checkout/sessions/{id}/fail", tag = "Test helpers",
     params(("id" = String, Path, description = "Session id")), security(("bearer" = [])),
-    request_body(content = EmptyRequest, content_type = "application/json", description = "`{}` (an empty body is accepted too)"),
     responses((status = 200, description = "The session, still open", body = CheckoutSessionOut),
         (status = 409, description = "Not open", body = ErrorResponse)))]
 async fn helper_fail(
@@ -126,7 +124,6 @@ async fn helper_fail(
 /// Test helper: expire a session
 #[utoipa::path(post, path = "/api/v1/test_helpers/checkout/sessions/{id}/expire", tag = "Test helpers",
     params(("id" = String, Path, description = "Session id")), security(("bearer" = [])),
-    request_body(content = EmptyRequest, content_type = "application/json", description = "`{}` (an empty body is accepted too)"),
     responses((status = 200, description = "The expired session", body = CheckoutSessionOut),
         (status = 409, description = "Not open", body = ErrorResponse)))]
 async fn helper_expire(

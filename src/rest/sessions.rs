@@ -116,7 +116,6 @@ async fn list_line_items(
 /// Only `open` sessions can be expired; the customer can no longer pay.
 #[utoipa::path(post, path = "/api/v1/checkout/sessions/{id}/expire", tag = "Checkout sessions",
     params(("id" = String, Path, description = "Session id")), security(("bearer" = [])),
-    request_body(content = EmptyRequest, content_type = "application/json", description = "`{}` (an empty body is accepted too)"),
     responses((status = 200, description = "The expired session", body = CheckoutSessionOut),
         (status = 409, description = "The session is not open (`checkout_session_not_open`) or a payment is processing", body = ErrorResponse)))]
 async fn expire_session(

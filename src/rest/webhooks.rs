@@ -131,7 +131,6 @@ async fn delete_endpoint(
 /// `v1=` in `Ikawaari-Signature`) for 24 hours, so receivers can switch without loss.
 #[utoipa::path(post, path = "/api/v1/webhook_endpoints/{id}/rotate_secret", tag = "Webhook endpoints",
     params(("id" = String, Path, description = "`we_…`")), security(("bearer" = [])),
-    request_body(content = EmptyRequest, content_type = "application/json", description = "`{}` (an empty body is accepted too)"),
     responses((status = 200, description = "The endpoint, with its new secret", body = WebhookEndpointOut)))]
 async fn rotate_secret(
     State(state): State<AppState>,

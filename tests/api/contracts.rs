@@ -87,3 +87,51 @@ fn the_contract_declares_the_licence_and_public_routes_need_no_auth() {
     let authed = &doc["paths"]["/api/v1/checkout/sessions"]["post"]["security"];
     assert_eq!(authed, &serde_json::json!([{"bearer": []}]));
 }
+
+#[tokio::test]
+async fn parameterless_posts_declare_no_body_and_accept_none_empty_or_null() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json");
+    for path in [
+        "/api/v1/checkout/sessions/{id}/expire",
+        "/api/v1/test_helpers/checkout/sessions/{id}/succeed",
+        "/api/v1/test_helpers/checkout/sessions/{id}/fail",
+        "/api/v1/test_helpers/checkout/sessions/{id}/expire",
+        "/api/v1/webhook_endpoints/{id}/rotate_secret",
+    ] {
+        assert!(
+            doc["paths"][path]["post"].get("requestBody").is_none(),
+            "{path}"
+        );
+    }
+    let app = crate::helpers::spawn_app().await;
+    for body in [None, Some("{}"), Some("null")] {
+        let id = app.seed_session().await;
+        let mut req = app
+            .client
+            .post(app.url(&format!("/api/v1/checkout/sessions/{id}/expire")))
+            .bearer_auth(&app.key);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200, "body {body:?}");
+    }
+}
+
+#[tokio::test]
+async fn swagger_ui_keeps_the_key_across_reloads() {
+    let app = crate::helpers::spawn_app().await;
+    let init = app
+        .client
+        .get(app.url("/swagger-ui/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let compact: String = init.split_whitespace().collect();
+    assert!(compact.contains("\"persistAuthorization\":true"), "{init}");
+    assert!(compact.contains("/api-docs/openapi.json"), "{init}");
+}
