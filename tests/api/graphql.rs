@@ -363,8 +363,12 @@ async fn stats_are_computed_from_known_data() {
 #[tokio::test]
 async fn depth_and_complexity_are_limited() {
     let app = spawn_app().await;
-    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } }";
-    let v = app.graphql(deep, json!({})).await;
+    let deep = format!(
+        "{{ __schema {{ types {{ {} name {} }} }} }}",
+        "fields { type { ".repeat(10),
+        "} } ".repeat(10)
+    );
+    let v = app.graphql(&deep, json!({})).await;
     assert!(
         v["errors"][0]["message"]
             .as_str()
@@ -657,4 +661,41 @@ async fn items_loaded_with_the_session_are_not_loaded_again() {
     let with =
         count("query($id: ID!) { checkoutSession(id: $id) { id lineItems { name } } }").await;
     assert_eq!(with, without, "line items were queried again");
+}
+
+/// graphql-js `getIntrospectionQuery()` (what GraphiQL, graphql-codegen,
+/// Postman and Apollo Sandbox send), with and without a key.
+#[tokio::test]
+async fn the_standard_introspection_query_passes_and_deep_abuse_still_does_not() {
+    let app = spawn_app().await;
+    let query = include_str!("fixtures/introspection.graphql");
+    for auth in [Some(app.key.clone()), None] {
+        let mut req = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({"query": query}));
+        if let Some(k) = &auth {
+            req = req.bearer_auth(k);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(v.get("errors").is_none(), "auth {}: {v}", auth.is_some());
+        let types = v["data"]["__schema"]["types"].as_array().unwrap();
+        assert!(types.iter().any(|t| t["name"] == "CheckoutSession"));
+    }
+    // A query deeper than any real one is still refused, with the §6 extensions.
+    let deep = format!(
+        "{{ __schema {{ types {{ {} name {} }} }} }}",
+        "fields { type { ".repeat(10),
+        "} } ".repeat(10)
+    );
+    let v = app.graphql(&deep, json!({})).await;
+    assert!(
+        v["errors"][0]["message"].as_str().unwrap().contains("deep"),
+        "{v}"
+    );
+    assert_eq!(v["errors"][0]["extensions"]["code"], "parameter_invalid");
+    assert_eq!(
+        v["errors"][0]["extensions"]["type"],
+        "invalid_request_error"
+    );
 }

@@ -91,8 +91,9 @@ async fn graphql_limit_errors_carry_type_and_code_and_aliases_are_priced() {
     app.seed_session().await;
     // Too deep a selection: async-graphql's own error, shaped.
     let deep = format!(
-        "{{ {} }}",
-        "__schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }"
+        "{{ __schema {{ types {{ {} name {} }} }} }}",
+        "fields { type { ".repeat(10),
+        "} } ".repeat(10)
     );
     let v = app.graphql(&deep, json!({})).await;
     let e = &v["errors"][0]["extensions"];
