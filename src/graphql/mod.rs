@@ -264,11 +264,15 @@ const GRAPHIQL_HTML: &str = r#"<!doctype html>
 </body></html>"#;
 
 const GRAPHIQL_INIT: &str = r#"(function () {
-  var fetcher = GraphiQL.createFetcher({ url: '/graphql' });
+  // Subscriptions over graphql-transport-ws; the Headers tab's Authorization
+  // is sent in connection_init.
+  var ws = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql/ws';
+  var fetcher = GraphiQL.createFetcher({ url: '/graphql', subscriptionUrl: ws });
   var headers = JSON.stringify({ Authorization: 'Bearer ik_test_...' }, null, 2);
   var query = '# Put your key in the Headers tab below, then run:\n{\n  checkoutSessions(first: 10) {\n    totalCount\n    nodes { id status amountTotal currency created }\n  }\n}\n';
+  // Headers (the secret key) live for this tab only: sessionStorage, never localStorage.
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
-    React.createElement(GraphiQL, { fetcher: fetcher, defaultQuery: query, defaultHeaders: headers, headerEditorEnabled: true, shouldPersistHeaders: true })
+    React.createElement(GraphiQL, { fetcher: fetcher, defaultQuery: query, defaultHeaders: headers, headerEditorEnabled: true, shouldPersistHeaders: true, storage: window.sessionStorage })
   );
 })();
 "#;

@@ -523,3 +523,68 @@ async fn the_rate_limit_is_handled_gracefully() {
     );
     c.close().await.unwrap();
 }
+
+/// GraphiQL loads the schema (the standard introspection query passes), can
+/// run a subscription over `/graphql/ws`, and keeps the headers — the secret
+/// key — in this tab's sessionStorage, never in localStorage.
+#[tokio::test]
+async fn graphiql_knows_the_schema_and_keeps_the_key_for_the_tab_only() {
+    let Some((c, _profile)) = browser().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    c.goto(&app.url("/graphql")).await.unwrap();
+    // The docs panel fills from introspection; an error would say so.
+    let mut schema_ok = Value::Null;
+    for _ in 0..100 {
+        schema_ok = c
+            .execute(
+                "var b = document.querySelector('[aria-label=\"Show Documentation Explorer\"]'); \
+                 if (b && !document.querySelector('.graphiql-doc-explorer')) { b.click(); } \
+                 var t = document.body.innerText; \
+                 return !t.includes('Error fetching schema') && t.includes('Root Types') \
+                   && t.includes('QueryRoot') && !!window.sessionStorage.getItem('graphiql:tabState');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if schema_ok == json!(true) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let why: Value = c
+        .execute(
+            "return [document.querySelector('.graphiql-container') !== null, document.body.innerText.slice(0, 300), Object.keys(window.sessionStorage), Object.keys(window.localStorage)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        schema_ok,
+        json!(true),
+        "GraphiQL did not load the schema: {why}"
+    );
+    let local: Value = c
+        .execute(
+            "var all = ''; for (var i = 0; i < localStorage.length; i++) { all += localStorage.getItem(localStorage.key(i)); } return all;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        !local.as_str().unwrap_or("").contains("Bearer"),
+        "headers in localStorage: {local}"
+    );
+    let init = app
+        .client
+        .get(app.url("/graphql/assets/graphiql-init.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("subscriptionUrl") && init.contains("/graphql/ws"));
+    c.close().await.ok();
+}
