@@ -5,7 +5,7 @@ from ikawaari_checkout_api_client import AuthenticatedClient, Client
 from ikawaari_checkout_api_client.api.checkout_sessions import create_session, get_session, list_sessions, expire_session
 from ikawaari_checkout_api_client.api.hosted_checkout import get_public_session, pay
 from ikawaari_checkout_api_client.api.payment_intents import get_payment_intent
-from ikawaari_checkout_api_client.models import CreateCheckoutSessionRequest, EmptyRequest, PayRequest
+from ikawaari_checkout_api_client.models import CreateCheckoutSessionRequest, PayRequest
 
 base, key = sys.argv[1], sys.argv[2]
 auth = AuthenticatedClient(base_url=base, token=key)
@@ -32,7 +32,7 @@ assert paid.redirect_url.endswith(created.id)
 intent = get_payment_intent.sync(client=auth, id=created.payment_intent)
 assert intent.status == "succeeded" and intent.payment_method.last4 == "4242"
 other = create_session.sync(client=auth, body=body)
-expired = expire_session.sync(client=auth, id=other.id, body=EmptyRequest())
+expired = expire_session.sync(client=auth, id=other.id)
 assert expired.status == "expired"
 err = get_session.sync_detailed(client=auth, id="cs_test_nope")
 assert err.status_code == 404 and err.parsed.error.code == "resource_missing", err
