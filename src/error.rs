@@ -296,6 +296,12 @@ pub struct ErrorBody {
     /// Every violated field (validation errors only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldErrorBody>>,
+    /// The `request-id` response header of this answer (quote it to support).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// This code's entry on the server's own `/docs/errors` page (French and English).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc_url: Option<String>,
 }
 
 impl ErrorBody {
@@ -307,6 +313,8 @@ impl ErrorBody {
             param: None,
             message: String::new(),
             errors: None,
+            request_id: None,
+            doc_url: None,
         }
     }
 }
@@ -392,5 +400,305 @@ impl async_graphql::ErrorExtensions for Error {
                 e.set("errors", list);
             }
         })
+    }
+}
+
+/// One documented error code: what `/docs/errors` shows and `doc_url` points at.
+pub struct CodeDoc {
+    pub status: u16,
+    pub r#type: &'static str,
+    pub code: &'static str,
+    pub fr: &'static str,
+    pub en: &'static str,
+}
+
+const fn doc(
+    status: u16,
+    r#type: &'static str,
+    code: &'static str,
+    fr: &'static str,
+    en: &'static str,
+) -> CodeDoc {
+    CodeDoc {
+        status,
+        r#type,
+        code,
+        fr,
+        en,
+    }
+}
+
+/// Every code a client can meet (a test checks each `Error` variant's code
+/// is here), in French and English.
+pub const CODES: &[CodeDoc] = &[
+    doc(
+        400,
+        "invalid_request_error",
+        "parameter_invalid",
+        "Un champ a une valeur invalide ; `param` le nomme et `errors` liste tous les champs en faute.",
+        "A field has an invalid value; `param` names it and `errors` lists every field at fault.",
+    ),
+    doc(
+        400,
+        "invalid_request_error",
+        "parameter_missing",
+        "Un champ obligatoire manque.",
+        "A required field is missing.",
+    ),
+    doc(
+        400,
+        "invalid_request_error",
+        "parameter_unknown",
+        "Le corps contient un champ inconnu (souvent une faute de frappe).",
+        "The body has a field this route does not take (often a typo).",
+    ),
+    doc(
+        400,
+        "invalid_request_error",
+        "json_invalid",
+        "Le corps n'est pas du JSON valide ; le message donne la ligne et la colonne.",
+        "The body is not valid JSON; the message gives line and column.",
+    ),
+    doc(
+        400,
+        "invalid_request_error",
+        "request_malformed",
+        "La requête HTTP elle-même est mal formée.",
+        "The HTTP request itself is malformed.",
+    ),
+    doc(
+        400,
+        "invalid_request_error",
+        "amount_too_large",
+        "Le remboursement dépasse ce qui reste à rembourser sur ce paiement.",
+        "The refund is larger than what is left to refund on this payment.",
+    ),
+    doc(
+        400,
+        "invalid_request_error",
+        "charge_already_refunded",
+        "Ce paiement est déjà entièrement remboursé.",
+        "This payment has already been refunded in full.",
+    ),
+    doc(
+        400,
+        "idempotency_error",
+        "idempotency_key_mismatch",
+        "Cette clé d'idempotence a déjà servi avec d'autres paramètres.",
+        "This idempotency key was already used with other parameters.",
+    ),
+    doc(
+        401,
+        "authentication_error",
+        "api_key_missing",
+        "Aucune clé fournie : envoyez `Authorization: Bearer ik_test_…`.",
+        "No key: send `Authorization: Bearer ik_test_…`.",
+    ),
+    doc(
+        401,
+        "authentication_error",
+        "api_key_invalid",
+        "Clé inconnue, mal formée ou révoquée.",
+        "The key is unknown, malformed or revoked.",
+    ),
+    doc(
+        402,
+        "card_error",
+        "card_declined",
+        "La carte ou le compte mobile money a été refusé ; `decline_code` précise la raison.",
+        "The card or mobile-money account was declined; `decline_code` says why.",
+    ),
+    doc(
+        402,
+        "card_error",
+        "expired_card",
+        "La carte a expiré.",
+        "The card has expired.",
+    ),
+    doc(
+        402,
+        "card_error",
+        "incorrect_cvc",
+        "Le code de sécurité de la carte est incorrect.",
+        "The card's security code is incorrect.",
+    ),
+    doc(
+        403,
+        "permission_error",
+        "scope_missing",
+        "Le jeton n'a pas la permission nécessaire (ou les points de terminaison webhook exigent une clé secrète).",
+        "The token lacks the needed scope (or webhook endpoints need a secret key).",
+    ),
+    doc(
+        404,
+        "invalid_request_error",
+        "resource_missing",
+        "Objet introuvable, y compris celui d'un autre marchand ou d'un autre mode.",
+        "No such object, including another merchant's or mode's.",
+    ),
+    doc(
+        404,
+        "invalid_request_error",
+        "route_not_found",
+        "Cette URL n'existe pas.",
+        "This URL does not exist.",
+    ),
+    doc(
+        405,
+        "invalid_request_error",
+        "method_not_allowed",
+        "Cette méthode HTTP n'est pas permise sur cette URL.",
+        "This HTTP method is not allowed on this URL.",
+    ),
+    doc(
+        409,
+        "invalid_request_error",
+        "checkout_session_expired",
+        "La session de paiement a expiré.",
+        "The checkout session has expired.",
+    ),
+    doc(
+        409,
+        "invalid_request_error",
+        "checkout_session_completed",
+        "La session de paiement est déjà payée.",
+        "The checkout session is already paid.",
+    ),
+    doc(
+        409,
+        "invalid_request_error",
+        "checkout_session_not_open",
+        "Seule une session ouverte peut être expirée.",
+        "Only an open checkout session can be expired.",
+    ),
+    doc(
+        409,
+        "invalid_request_error",
+        "payment_in_progress",
+        "Un paiement est déjà en cours pour cette session.",
+        "A payment for this session is already processing.",
+    ),
+    doc(
+        409,
+        "invalid_request_error",
+        "payment_intent_unexpected_state",
+        "Seul un paiement réussi peut être remboursé.",
+        "Only a succeeded payment can be refunded.",
+    ),
+    doc(
+        409,
+        "invalid_request_error",
+        "idempotency_key_in_use",
+        "Une requête avec cette clé d'idempotence est encore en cours ; réessayez plus tard.",
+        "A request with this idempotency key is still in progress; retry later.",
+    ),
+    doc(
+        413,
+        "invalid_request_error",
+        "body_too_large",
+        "Le corps dépasse 256 Kio.",
+        "The body exceeds 256 KiB.",
+    ),
+    doc(
+        415,
+        "invalid_request_error",
+        "unsupported_media_type",
+        "Le corps doit être du JSON avec `Content-Type: application/json`.",
+        "The body must be JSON with `Content-Type: application/json`.",
+    ),
+    doc(
+        429,
+        "rate_limit_error",
+        "rate_limited",
+        "Trop de requêtes ; ralentissez et réessayez après `Retry-After` secondes.",
+        "Too many requests; slow down and retry after `Retry-After` seconds.",
+    ),
+    doc(
+        431,
+        "invalid_request_error",
+        "request_headers_too_large",
+        "Les en-têtes de la requête sont trop volumineux.",
+        "The request headers are too large.",
+    ),
+    doc(
+        500,
+        "api_error",
+        "internal",
+        "Erreur interne ; rien n'a été modifié. Réessayez avec la même clé d'idempotence.",
+        "Internal error; nothing changed. Retry with the same idempotency key.",
+    ),
+    doc(
+        503,
+        "api_error",
+        "timeout",
+        "La requête a pris trop de temps.",
+        "The request took too long.",
+    ),
+    doc(
+        503,
+        "api_error",
+        "processor_unavailable",
+        "Aucun processeur de paiement n'est configuré pour le mode live.",
+        "No payment processor is configured for live mode.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code an `Error` can carry is documented, with its status and type.
+    #[test]
+    fn every_code_is_documented() {
+        let decline = |code: &str| {
+            Error::Declined(Decline {
+                code: code.into(),
+                decline_code: None,
+                message: "m".into(),
+            })
+        };
+        let mut all = vec![
+            Error::Validation(vec![FieldError::invalid("a", "m")]),
+            Error::Validation(vec![FieldError::missing("a")]),
+            Error::Validation(vec![FieldError::unknown("a")]),
+            Error::JsonInvalid("x".into()),
+            Error::IdempotencyMismatch,
+            Error::ApiKeyMissing,
+            Error::ApiKeyInvalid,
+            decline("card_declined"),
+            decline("expired_card"),
+            decline("incorrect_cvc"),
+            Error::ScopeMissing("payments:write"),
+            Error::SecretKeyRequired,
+            Error::not_found("x", "y"),
+            Error::RouteNotFound,
+            Error::TestModeOnly,
+            Error::MethodNotAllowed,
+            Error::BodyTooLarge,
+            Error::UnsupportedMediaType,
+            Error::RateLimited { retry_after: 1 },
+            Error::Timeout,
+            Error::ProcessorUnavailable,
+            Error::Internal("x".into()),
+            Error::RefundTooLarge,
+            Error::ChargeAlreadyRefunded,
+        ];
+        for c in [
+            Conflict::SessionExpired,
+            Conflict::SessionCompleted,
+            Conflict::SessionNotOpen,
+            Conflict::PaymentInProgress,
+            Conflict::IdempotencyKeyInUse,
+            Conflict::IntentUnexpectedState,
+        ] {
+            all.push(Error::Conflict(c));
+        }
+        for e in all {
+            let (status, body) = e.body();
+            let doc = CODES.iter().find(|d| d.code == body.code);
+            let doc = doc.unwrap_or_else(|| panic!("{} is not in CODES", body.code));
+            assert_eq!(doc.status, status.as_u16(), "{}", body.code);
+            assert_eq!(doc.r#type, body.r#type, "{}", body.code);
+        }
     }
 }

@@ -166,18 +166,22 @@ pub fn build_app(state: AppState) -> Router {
     let (merchant, _) = merchant.split_for_parts();
     let doc = openapi();
     let request_id = HeaderName::from_static("request-id");
-    let api =
-        Router::new()
-            .merge(public)
-            .merge(merchant)
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                rest::idempotency::middleware,
-            ));
+    let api = Router::new()
+        .merge(public)
+        .merge(merchant)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rest::ops::error_ids,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rest::idempotency::middleware,
+        ));
     Router::new()
         .merge(api)
         .merge(graphql::router(state.clone()))
         .merge(web::router())
+        .route("/docs/errors", axum::routing::get(rest::docs::errors_page))
         .route("/healthz", axum::routing::get(rest::ops::healthz))
         .route("/readyz", axum::routing::get(rest::ops::readyz))
         .route("/metrics", axum::routing::get(rest::ops::metrics))

@@ -1,5 +1,6 @@
 //! The REST API: one file per resource, routes registered only through
 //! `utoipa_axum::routes!` so the router and the OpenAPI document cannot drift.
+pub mod docs;
 mod events;
 pub mod extract;
 pub mod idempotency;

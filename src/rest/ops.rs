@@ -59,7 +59,83 @@ pub async fn method_not_allowed() -> Error {
 /// counts responses.
 pub async fn normalize_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_api = !req.uri().path().starts_with("/checkout/");
+    let request_id = req
+        .headers()
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let res = normalized(&state, is_api, next.run(req).await);
+    if is_api && (res.status().is_client_error() || res.status().is_server_error()) {
+        return with_request_id_and_doc_url(&state, res, request_id).await;
+    }
+    res
+}
+
+/// The same, inside the idempotency store (on the API router), so a stored
+/// error is replayed byte for byte with the `request_id` it first had;
+/// `normalize_errors` then leaves bodies that have one alone.
+pub async fn error_ids(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let request_id = req
+        .headers()
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let res = next.run(req).await;
+    if res.status().is_client_error() || res.status().is_server_error() {
+        return with_request_id_and_doc_url(&state, res, request_id).await;
+    }
+    res
+}
+
+/// Adds `request_id` and `doc_url` to a JSON error body.
+async fn with_request_id_and_doc_url(
+    state: &AppState,
+    res: Response,
+    request_id: Option<String>,
+) -> Response {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !is_json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return Error::Internal("unreadable error body".into()).into_response();
+    };
+    let mut v: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Response::from_parts(parts, axum::body::Body::from(bytes)),
+    };
+    let Some(e) = v
+        .get_mut("error")
+        .and_then(|e| e.as_object_mut())
+        .filter(|e| !e.contains_key("request_id"))
+    else {
+        // Not an error body, or already given its id (a stored answer replayed).
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    let code = e
+        .get("code")
+        .and_then(|c| c.as_str())
+        .unwrap_or("")
+        .to_string();
+    let origin = url::Url::parse(&state.config.checkout_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    e.insert("request_id".into(), request_id.into());
+    e.insert(
+        "doc_url".into(),
+        format!("{origin}/docs/errors#{code}").into(),
+    );
+    let out = serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec());
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(out))
+}
+
+/// Metrics, and the framework's own non-JSON rejections in the one error shape.
+fn normalized(state: &AppState, is_api: bool, res: Response) -> Response {
     let status = res.status();
     let m = &state.metrics;
     m.requests.fetch_add(1, Ordering::Relaxed);

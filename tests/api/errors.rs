@@ -199,3 +199,63 @@ async fn timeouts_answer_in_the_error_shape() {
     let v = assert_error(res, 503, "timeout", None).await;
     assert_eq!(v["error"]["type"], "api_error");
 }
+
+#[tokio::test]
+async fn error_bodies_carry_the_request_id_and_a_doc_url_the_server_serves() {
+    let app = spawn_app().await;
+    let res = app.get("/api/v1/checkout/sessions/cs_test_nope").await;
+    let header = res.headers()["request-id"].to_str().unwrap().to_string();
+    let v = assert_error(res, 404, "resource_missing", None).await;
+    assert_eq!(v["error"]["request_id"], header.as_str());
+    assert_eq!(
+        v["error"]["doc_url"],
+        "http://checkout.test/docs/errors#resource_missing"
+    );
+    // Framework rejections and validation errors too.
+    let res = app
+        .client
+        .get(app.url("/api/v1/nope"))
+        .send()
+        .await
+        .unwrap();
+    let v = assert_error(res, 404, "route_not_found", None).await;
+    assert!(
+        v["error"]["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("req_")
+    );
+    let v = assert_error(
+        app.post("/api/v1/checkout/sessions", &serde_json::json!({}))
+            .await,
+        400,
+        "parameter_missing",
+        None,
+    )
+    .await;
+    assert!(
+        v["error"]["doc_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/docs/errors#parameter_missing")
+    );
+    // The page, in French and English, has an entry for every code.
+    let page = app
+        .client
+        .get(app.url("/docs/errors"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for code in [
+        "resource_missing",
+        "parameter_missing",
+        "amount_too_large",
+        "card_declined",
+        "rate_limited",
+    ] {
+        assert!(html.contains(&format!("id=\"{code}\"")), "{code} missing");
+    }
+    assert!(html.contains("Objet introuvable") && html.contains("No such object"));
+}
