@@ -196,6 +196,10 @@ async fn serve_socket(
     let (tx, mut rx) = futures::channel::mpsc::channel::<Message>(16);
     let app = g.app.clone();
     let token_slot = accepted.clone();
+    // Set when `connection_init` is refused: async-graphql then closes with
+    // 1002, where graphql-transport-ws specifies 4403 Forbidden.
+    let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refused_in_init = refused.clone();
     let session = GraphQLWebSocket::new_with_pair(tx, ws_stream, g.schema.clone(), protocol)
         .on_connection_init(move |payload| async move {
             let from_payload = payload
@@ -206,6 +210,7 @@ async fn serve_socket(
             let token = from_payload.or(header_token);
             let auth = authenticate(&app, token.as_deref()).await;
             if let Err(e) = &auth {
+                refused_in_init.store(true, std::sync::atomic::Ordering::SeqCst);
                 return Err(e.extend());
             }
             if let Ok(mut slot) = token_slot.lock() {
@@ -216,7 +221,15 @@ async fn serve_socket(
         .serve();
     let watch = watch_credential(g.app.clone(), accepted);
     let write = async {
-        while let Some(m) = rx.next().await {
+        while let Some(mut m) = rx.next().await {
+            if matches!(&m, Message::Close(Some(f)) if f.code == 1002)
+                && refused.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                m = Message::Close(Some(CloseFrame {
+                    code: CLOSE_FORBIDDEN,
+                    reason: "Forbidden".into(),
+                }));
+            }
             if ws_sink.send(m).await.is_err() {
                 break;
             }

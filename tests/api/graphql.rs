@@ -699,3 +699,25 @@ async fn the_standard_introspection_query_passes_and_deep_abuse_still_does_not()
         "invalid_request_error"
     );
 }
+
+/// graphql-transport-ws: a refused `connection_init` closes with 4403 Forbidden.
+#[tokio::test]
+async fn a_bad_token_closes_the_websocket_with_4403() {
+    let app = spawn_app().await;
+    for init in [json!({"authorization": "Bearer ik_test_nope"}), json!({})] {
+        let mut ws = ws_connect(&app, init.clone()).await;
+        let mut code = None;
+        while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(3), ws.next()).await {
+            match msg {
+                Ok(Message::Close(frame)) => {
+                    code = frame.map(|f| u16::from(f.code));
+                    break;
+                }
+                Ok(Message::Text(t)) => assert!(!t.contains("connection_ack"), "{t}"),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        assert_eq!(code, Some(4403), "init {init}");
+    }
+}
