@@ -588,3 +588,69 @@ async fn graphiql_knows_the_schema_and_keeps_the_key_for_the_tab_only() {
     assert!(init.contains("subscriptionUrl") && init.contains("/graphql/ws"));
     c.close().await.ok();
 }
+
+/// Luhn and past expiry are caught in the page (no request, no busy message
+/// left behind); a reload while mobile money is processing shows the
+/// processing state and keeps polling until the payment lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_in_the_page_and_a_reload_while_processing_keeps_polling() {
+    let Some((c, _profile)) = browser().await else {
+        return;
+    };
+    let app = spawn_app_with(|cfg| cfg.test_momo_delay_ms = 4000).await;
+    let merchant = merchant_site().await;
+    let id = session(&app, &merchant, json!({"locale": "fr"})).await;
+    c.goto(&app.url(&format!("/checkout/{id}"))).await.unwrap();
+    fill_card(&c, "4242424242424241").await;
+    c.find(Locator::Id("pay-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#card-number-error", "Numéro de carte invalide.").await;
+    assert_eq!(
+        text(&c, "#form-message").await,
+        "",
+        "no busy message after a refusal"
+    );
+    assert_eq!(
+        app.public(&id).await["payment_intent"]["status"],
+        "requires_payment_method"
+    );
+    // Mobile money, then a reload mid-way.
+    c.find(Locator::Id("tab-momo"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("momo-phone"))
+        .await
+        .unwrap()
+        .send_keys("0700000000")
+        .await
+        .unwrap();
+    c.find(Locator::Id("pay-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(
+        &c,
+        "#form-message",
+        "Validez le paiement sur votre téléphone.",
+    )
+    .await;
+    c.refresh().await.unwrap();
+    wait_text(
+        &c,
+        "#form-message",
+        "Validez le paiement sur votre téléphone.",
+    )
+    .await;
+    let url = wait_url(&c, &format!("{merchant}/success")).await;
+    assert!(url.ends_with(&id), "{url}");
+    c.close().await.unwrap();
+}

@@ -111,6 +111,21 @@
     button.disabled = on;
     button.setAttribute('aria-busy', on ? 'true' : 'false');
     if (on) say(text || T.processing, 'info');
+    // Every answer ends the busy message, whatever comes next.
+    else if (message.className.indexOf('info') >= 0) say('', '');
+  }
+  function luhnOk(digits) {
+    var sum = 0;
+    for (var i = 0; i < digits.length; i++) {
+      var d = +digits[digits.length - 1 - i];
+      if (i % 2 === 1) { d *= 2; if (d > 9) d -= 9; }
+      sum += d;
+    }
+    return digits.length >= 13 && digits.length <= 19 && sum % 10 === 0;
+  }
+  function expiryPast(month, year) {
+    var now = new Date();
+    return year < now.getFullYear() || (year === now.getFullYear() && month < now.getMonth() + 1);
   }
 
   // ----- building the request -----
@@ -120,11 +135,13 @@
     var ok = true;
     clearErrors();
     var month = parseInt(exp[0], 10), year = parseInt(exp[1], 10);
-    if (digits.length < 13) { fieldError('card-number', 'invalid_number'); ok = false; }
-    if (!(month >= 1 && month <= 12) || !(year >= 0)) { fieldError('card-expiry', 'invalid_expiry'); ok = false; }
+    if (year < 100) year = 2000 + year;
+    // The server checks the same; checking here spares a round trip.
+    if (!luhnOk(digits)) { fieldError('card-number', 'invalid_number'); ok = false; }
+    if (!(month >= 1 && month <= 12) || !(year >= 0) || expiryPast(month, year)) { fieldError('card-expiry', 'invalid_expiry'); ok = false; }
     if (!/^\d{3,4}$/.test(cvc.value)) { fieldError('card-cvc', 'invalid_cvc'); ok = false; }
     if (!ok) return null;
-    return { payment_method: { type: 'card', card: { number: digits, exp_month: month, exp_year: year < 100 ? 2000 + year : year, cvc: cvc.value } } };
+    return { payment_method: { type: 'card', card: { number: digits, exp_month: month, exp_year: year, cvc: cvc.value } } };
   }
   function momoBody() {
     clearErrors();
@@ -173,6 +190,15 @@
     }
     say(T.generic_error);
   }
+
+  // A reload while a mobile-money payment is processing shows that state
+  // and keeps polling, instead of a fresh, payable form.
+  fetch('/api/checkout/' + encodeURIComponent(sessionId), { headers: { Accept: 'application/json' } })
+    .then(function (r) { return r.json(); })
+    .then(function (s) {
+      if (!busy && s.payment_intent && s.payment_intent.status === 'processing') poll();
+    })
+    .catch(function () {});
 
   form.addEventListener('submit', function (e) {
     e.preventDefault();
