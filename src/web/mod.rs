@@ -26,6 +26,8 @@ use crate::service::stored;
 
 const SCRIPT: &str = include_str!("static/checkout.js");
 const STYLE: &str = include_str!("static/checkout.css");
+/// A favicon, so no browser console shows a 404 for it.
+const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><rect width=\"32\" height=\"32\" rx=\"7\" fill=\"#0b6e4f\"/><path d=\"M9 17l5 5 9-11\" fill=\"none\" stroke=\"#fff\" stroke-width=\"3.5\" stroke-linecap=\"round\" stroke-linejoin=\"round\"/></svg>";
 
 /// Changes whenever an asset changes: assets are cached for a year.
 static VERSION: LazyLock<String> = LazyLock::new(|| {
@@ -288,6 +290,7 @@ async fn asset(Path(file): Path<String>) -> Response {
     let (body, ctype) = match file.as_str() {
         "checkout.js" => (SCRIPT, "text/javascript; charset=utf-8"),
         "checkout.css" => (STYLE, "text/css; charset=utf-8"),
+        "favicon.svg" => (FAVICON, "image/svg+xml"),
         _ => return Error::RouteNotFound.into_response(),
     };
     (

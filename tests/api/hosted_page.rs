@@ -171,3 +171,37 @@ async fn assets_are_embedded_cached_and_compressed() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_page_has_a_favicon_and_tab_panels_are_not_fieldsets() {
+    let app = spawn_app().await;
+    let id = app.seed_session().await;
+    let html = app
+        .client
+        .get(app.url(&format!("/checkout/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"rel="icon" href="/checkout/assets/favicon.svg""#));
+    let icon = app
+        .client
+        .get(app.url("/checkout/assets/favicon.svg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    // axe: role=tabpanel is not allowed on <fieldset>.
+    assert!(!html.contains(r#"<fieldset id="panel-card" class="panel" role="tabpanel""#));
+    assert!(html.contains(r#"<div id="panel-card" role="tabpanel""#));
+    assert!(
+        !html.split("<fieldset").skip(1).any(|f| f
+            .split('>')
+            .next()
+            .unwrap_or("")
+            .contains("role="))
+    );
+}
