@@ -275,7 +275,7 @@ fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
-/// `{"error": {...}}` — SPEC §6.
+/// `{"error": {...}}`: the one shape of every answer that is not 2xx.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorResponse {
     pub error: ErrorBody,

@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 use super::checkout::{PaymentError, PublicCheckoutSession, RecurringOut};
 use crate::domain::{IntentStatus, PaymentMethodKind, SubscriptionStatus};
 
-/// A string that never shows in `Debug` output or logs (card number, CVC).
+/// A card number or security code: used for this payment only, never stored, logged or echoed.
+// (Its `Debug` prints a placeholder, so it cannot reach a log.)
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(transparent)]
 #[schema(value_type = String)]

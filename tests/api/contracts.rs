@@ -135,3 +135,11 @@ async fn swagger_ui_keeps_the_key_across_reloads() {
     assert!(compact.contains("\"persistAuthorization\":true"), "{init}");
     assert!(compact.contains("/api-docs/openapi.json"), "{init}");
 }
+
+#[test]
+fn public_descriptions_carry_no_internal_notes() {
+    let doc = include_str!("../../openapi/openapi.json");
+    for internal in ["SPEC", "§", "Debug", "TODO"] {
+        assert!(!doc.contains(internal), "the contract mentions {internal}");
+    }
+}
