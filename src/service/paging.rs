@@ -26,3 +26,24 @@ pub fn older_than<C: ColumnTrait>(
             .add(id_col.lt(id)),
     )
 }
+
+/// The first `limit` rows of `find` newest first by (`created`, `id`), and
+/// whether more follow (one row past the page is read to know).
+pub async fn newest_page<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    find: sea_orm::Select<E>,
+    created_col: E::Column,
+    id_col: E::Column,
+    limit: u64,
+) -> Result<(Vec<E::Model>, bool)> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let mut rows = find
+        .order_by_desc(created_col)
+        .order_by_desc(id_col)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows, has_more))
+}

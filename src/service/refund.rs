@@ -305,15 +305,14 @@ pub async fn list(
             &c.id,
         ));
     }
-    let mut rows = find
-        .order_by_desc(refund::Column::Created)
-        .order_by_desc(refund::Column::Id)
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?;
-    let has_more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    Ok((rows, has_more))
+    crate::service::paging::newest_page(
+        &state.db,
+        find,
+        refund::Column::Created,
+        refund::Column::Id,
+        limit,
+    )
+    .await
 }
 
 /// Refunds of intents the caller already owns (GraphQL), newest first.

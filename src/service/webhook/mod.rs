@@ -285,15 +285,8 @@ pub async fn deliveries(
             cursor.id,
         ));
     }
-    let mut rows = find
-        .order_by_desc(wd::Column::Created)
-        .order_by_desc(wd::Column::Id)
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?;
-    let has_more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    Ok((rows, has_more))
+    crate::service::paging::newest_page(&state.db, find, wd::Column::Created, wd::Column::Id, limit)
+        .await
 }
 
 /// Recent attempts of several endpoints (GraphQL), newest first, `per` each.
