@@ -108,8 +108,10 @@ pub struct ServeArgs {
     pub webhook_timeout_ms: u64,
     /// Key sealing webhook secrets at rest: 64 hex characters. Every process
     /// sharing a database needs the same one.
-    #[arg(long, env = "IKAWAARI_SECRETS_KEY", hide_env_values = true)]
-    pub secrets_key: Option<String>,
+    /// Parsed at once into a `SecretsKey`, whose `Debug` never shows it:
+    /// `ServeArgs` derives `Debug`, and a raw `String` here would print it.
+    #[arg(long, env = "IKAWAARI_SECRETS_KEY", hide_env_values = true, value_parser = parse_secrets_key)]
+    pub secrets_key: Option<crate::crypto::SecretsKey>,
     /// Without `IKAWAARI_SECRETS_KEY`: the file holding it, created (0600) on first start.
     #[arg(long, env = "IKAWAARI_SECRETS_KEY_FILE", default_value = DEFAULTS.secrets_key_file)]
     pub secrets_key_file: String,
@@ -187,6 +189,10 @@ impl Config {
     }
 }
 
+fn parse_secrets_key(s: &str) -> Result<crate::crypto::SecretsKey, String> {
+    crate::crypto::SecretsKey::from_hex(s).ok_or_else(|| "expected 64 hex characters".into())
+}
+
 /// The secrets key from `IKAWAARI_SECRETS_KEY`, else from its file (created
 /// with a fresh random key, readable by the owner only, on first start).
 pub fn load_secrets_key(serve: &ServeArgs) -> std::io::Result<crate::crypto::SecretsKey> {
@@ -197,8 +203,8 @@ pub fn load_secrets_key(serve: &ServeArgs) -> std::io::Result<crate::crypto::Sec
             format!("{what}: expected 64 hex characters"),
         )
     };
-    if let Some(hex) = &serve.secrets_key {
-        return SecretsKey::from_hex(hex).ok_or_else(|| invalid("IKAWAARI_SECRETS_KEY"));
+    if let Some(key) = &serve.secrets_key {
+        return Ok(key.clone());
     }
     let path = std::path::Path::new(&serve.secrets_key_file);
     match std::fs::read_to_string(path) {
@@ -233,4 +239,28 @@ pub fn parse_cidrs(list: &str) -> Vec<ipnet::IpNet> {
             net
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: super::ServeArgs,
+    }
+
+    #[test]
+    fn the_secrets_key_never_shows_in_debug_output() {
+        let key = "6b1f0c3e2d4a59788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
+        let cli = Cli::try_parse_from(["ikawaari", "--secrets-key", key]).unwrap();
+        let shown = format!("{:?}", cli.serve);
+        assert!(
+            !shown.contains(key) && !shown.contains("6b1f0c3e"),
+            "{shown}"
+        );
+        assert_eq!(super::load_secrets_key(&cli.serve).unwrap().to_hex(), key);
+        assert!(Cli::try_parse_from(["ikawaari", "--secrets-key", "zz"]).is_err());
+    }
 }
