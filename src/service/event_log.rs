@@ -1,7 +1,7 @@
 //! Reading events (SPEC §5 "Events"): newest first with cursors, filtered
 //! by type (exact or `prefix.*`), creation time and object; kept 30 days.
 use entity::event;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::AppState;
 use crate::db::Unique;
@@ -61,18 +61,15 @@ pub async fn list(
             });
         }
     }
-    find = if backwards {
-        find.order_by_asc(event::Column::SortKey)
-    } else {
-        find.order_by_desc(event::Column::SortKey)
-    };
-    let mut rows = find.limit(limit + 1).all(&state.db).await?;
-    let has_more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    if backwards {
-        rows.reverse();
-    }
-    Ok((rows, has_more))
+    crate::service::paging::keyset_page(
+        &state.db,
+        find,
+        event::Column::SortKey,
+        true,
+        backwards,
+        limit,
+    )
+    .await
 }
 
 fn filtered(p: &Principal, f: &EventFilter) -> Result<sea_orm::Select<event::Entity>> {

@@ -47,3 +47,29 @@ pub async fn newest_page<E: sea_orm::EntityTrait>(
     rows.truncate(limit as usize);
     Ok((rows, has_more))
 }
+
+/// One page of `find` keyed by the single column `col`, in list order
+/// (`descending` for newest first); `backwards` (an `ending_before` page)
+/// reads from the other end and turns the rows back into list order.
+pub async fn keyset_page<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    find: sea_orm::Select<E>,
+    col: E::Column,
+    descending: bool,
+    backwards: bool,
+    limit: u64,
+) -> Result<(Vec<E::Model>, bool)> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let find = if descending != backwards {
+        find.order_by_desc(col)
+    } else {
+        find.order_by_asc(col)
+    };
+    let mut rows = find.limit(limit + 1).all(db).await?;
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backwards {
+        rows.reverse();
+    }
+    Ok((rows, has_more))
+}

@@ -291,16 +291,13 @@ pub async fn line_items(
     if let Some(before) = &q.ending_before {
         find = find.filter(li::Column::Position.lt(position_of(before, "ending_before").await?));
     }
-    find = if backwards {
-        find.order_by_desc(li::Column::Position)
-    } else {
-        find.order_by_asc(li::Column::Position)
-    };
-    let mut rows = find.limit(limit + 1).all(&state.db).await?;
-    let has_more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    if backwards {
-        rows.reverse();
-    }
-    Ok((rows, has_more))
+    crate::service::paging::keyset_page(
+        &state.db,
+        find,
+        li::Column::Position,
+        false,
+        backwards,
+        limit,
+    )
+    .await
 }
