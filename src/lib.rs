@@ -12,6 +12,7 @@ pub mod error;
 pub mod graphql;
 pub mod processor;
 pub mod rest;
+pub mod seed;
 pub mod server;
 pub mod service;
 pub mod validation;

@@ -27,6 +27,19 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pending migrations.
     Migrate,
+    /// Recompute the dashboard counters and daily rollup from the stored
+    /// sessions and refunds (after loading data behind the service's back).
+    RebuildRollups,
+    /// Load synthetic test-mode sessions straight into the database, for
+    /// the scale benchmarks (bench/scale.sh), then rebuild the rollups.
+    Seed {
+        /// How many sessions.
+        #[arg(long)]
+        sessions: u64,
+        /// The merchant (default: the first one created).
+        #[arg(long)]
+        merchant: Option<String>,
+    },
     /// Manage merchants.
     Merchant {
         #[command(subcommand)]
@@ -146,6 +159,15 @@ async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("migrations applied");
             Ok(())
         }
+        Command::RebuildRollups => {
+            let state = state_for(&cli.db).await?;
+            ikawaari::service::tally::rebuild(&state.db)
+                .await
+                .map_err(describe)?;
+            println!("rollups rebuilt");
+            Ok(())
+        }
+        Command::Seed { sessions, merchant } => seed(&cli.db, sessions, merchant).await,
         Command::Merchant {
             command: MerchantCommand::Create { name },
         } => create_merchant(&cli.db, &name).await,
@@ -272,4 +294,30 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
+}
+
+async fn seed(
+    db: &DbArgs,
+    n: u64,
+    merchant: Option<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    let state = state_for(db).await?;
+    let merchant = match merchant {
+        Some(m) => ikawaari::domain::MerchantId::parse(&m).ok_or("no such merchant id")?,
+        None => {
+            entity::merchant::Entity::find()
+                .order_by_asc(entity::merchant::Column::Created)
+                .one(&state.db)
+                .await?
+                .ok_or("no merchant: run `ikawaari merchant create` or `serve` first")?
+                .id
+        }
+    };
+    let now = state.clock.now();
+    ikawaari::seed::sessions(&state.db, &merchant, 1, n, now)
+        .await
+        .map_err(describe)?;
+    println!("seeded {n} sessions for {merchant}");
+    Ok(())
 }

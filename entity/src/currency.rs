@@ -89,6 +89,13 @@ impl std::str::FromStr for Currency {
     }
 }
 
+/// A key column of the counter tables: never an auto-increment id.
+impl sea_orm::TryFromU64 for Currency {
+    fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+        Err(sea_orm::DbErr::ConvertFromU64("Currency"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod checkout_session;
 pub mod currency;
+pub mod daily_stat;
 pub mod event;
 pub mod idempotency_key;
 pub mod line_item;
@@ -10,6 +11,7 @@ pub mod merchant;
 pub mod payment;
 pub mod payment_intent;
 pub mod refund;
+pub mod session_count;
 pub mod subscription;
 pub mod test_processor_attempt;
 pub mod types;

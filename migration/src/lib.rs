@@ -6,6 +6,9 @@ mod m20261126_000001_init;
 mod m20261127_000001_test_processor_ledger;
 mod m20261127_000002_events_webhooks;
 mod m20261127_000003_refunds;
+mod m20261127_000004_dashboard;
+
+pub use m20261127_000004_dashboard::BACKFILL as ROLLUP_BACKFILL;
 
 pub struct Migrator;
 
@@ -17,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_test_processor_ledger::Migration),
             Box::new(m20261127_000002_events_webhooks::Migration),
             Box::new(m20261127_000003_refunds::Migration),
+            Box::new(m20261127_000004_dashboard::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Queries: thin resolvers over the service layer. Unknown or foreign ids are `null`.
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
-use super::scalars::{DateTime, Money};
+use super::scalars::{DateTime, Money, SignedMoney};
 use super::types::{
     CheckoutMode, CheckoutSession, CheckoutSessionStatus, PaymentIntent, Subscription,
 };
@@ -118,6 +118,17 @@ pub struct DayStat {
     pub created: i64,
     pub completed: i64,
     pub gross_volume: Vec<MoneyAmount>,
+    /// Succeeded refunds requested that day.
+    pub refunded_volume: Vec<MoneyAmount>,
+    /// Gross less refunded; negative on a day refunds exceed payments.
+    pub net_volume: Vec<NetAmount>,
+}
+
+/// A net amount per currency, in minor units; may be negative.
+#[derive(SimpleObject)]
+pub struct NetAmount {
+    pub currency: String,
+    pub amount: SignedMoney,
 }
 
 #[derive(SimpleObject)]
@@ -129,9 +140,22 @@ pub struct CheckoutStats {
     pub counts: StatusCounts,
     /// Paid sessions, per currency.
     pub gross_volume: Vec<MoneyAmount>,
+    /// Succeeded refunds requested in the range, per currency.
+    pub refunded_volume: Vec<MoneyAmount>,
+    /// Gross less refunded, per currency.
+    pub net_volume: Vec<NetAmount>,
     /// complete / created, 0–1.
     pub conversion_rate: f64,
     pub series: Vec<DayStat>,
+}
+
+fn net_volumes(v: Vec<stats::Volume>) -> Vec<NetAmount> {
+    v.into_iter()
+        .map(|v| NetAmount {
+            currency: v.currency,
+            amount: SignedMoney(v.amount),
+        })
+        .collect()
 }
 
 /// Volumes are sums of non-negative amounts; anything else is a bug, said so.
@@ -254,6 +278,8 @@ impl CoreQuery {
                 expired: s.expired,
             },
             gross_volume: volumes(s.gross_volume)?,
+            refunded_volume: volumes(s.refunded)?,
+            net_volume: net_volumes(s.net_volume),
             conversion_rate: s.conversion_rate,
             series: s
                 .series
@@ -264,6 +290,8 @@ impl CoreQuery {
                         created: d.created,
                         completed: d.completed,
                         gross_volume: volumes(d.gross_volume)?,
+                        refunded_volume: volumes(d.refunded)?,
+                        net_volume: net_volumes(d.net_volume),
                     })
                 })
                 .collect::<Result<_>>()?,

@@ -36,6 +36,27 @@ impl ScalarType for Money {
     }
 }
 
+/// A signed amount in minor units (a net volume can be negative), as a
+/// 64-bit integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedMoney(pub i64);
+
+#[Scalar(name = "SignedMoney")]
+impl ScalarType for SignedMoney {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::Number(n) => n.as_i64().map(SignedMoney).ok_or_else(|| {
+                InputValueError::custom("SignedMoney must be an integer number of minor units")
+            }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Number(self.0.into())
+    }
+}
+
 /// An instant as RFC 3339 in UTC (`2026-11-26T10:53:52Z`); inputs also take
 /// an offset or a plain date (`2026-11-26`, midnight UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -139,6 +139,7 @@ fn filter_and_page(q: &ListSessionsQuery) -> (SessionFilter, PageRequest) {
         created_lte: q.created_lte,
         payment_intent: q.payment_intent.clone(),
         client_reference_id: q.client_reference_id.clone(),
+        customer_email: q.customer_email.clone(),
         ..Default::default()
     };
     let page = PageRequest {

@@ -11,4 +11,5 @@ pub mod refund;
 pub mod stats;
 pub mod stored;
 pub mod subscription;
+pub mod tally;
 pub mod webhook;

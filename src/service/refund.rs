@@ -25,6 +25,7 @@ use crate::error::{Conflict, Error, Result};
 use crate::processor::RefundOutcome;
 use crate::service::outbox::{self, EventObject, NewEvent};
 use crate::service::payment;
+use crate::service::tally;
 
 /// A pending refund the processor never answered (a crash between the
 /// reservation and the call) is asked again after this long.
@@ -187,6 +188,9 @@ pub async fn settle(state: &AppState, id: &RefundId, how: RefundSettlement) -> R
             .unique(&tx)
             .await?
             .ok_or_else(|| Error::Internal("missing refund".into()))?;
+        if status == RefundStatus::Succeeded {
+            tally::refund_succeeded(&tx, &r).await?;
+        }
         let kind = if status == RefundStatus::Failed {
             pi::Entity::update_many()
                 .col_expr(

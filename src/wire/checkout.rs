@@ -200,8 +200,12 @@ pub struct ListSessionsQuery {
     #[serde(rename = "created[lte]")]
     #[param(rename = "created[lte]")]
     pub created_lte: Option<i64>,
+    /// The session of this payment intent.
     pub payment_intent: Option<String>,
+    /// Sessions created with this `client_reference_id` (exact match).
     pub client_reference_id: Option<String>,
+    /// Sessions created with this `customer_email` (exact match).
+    pub customer_email: Option<String>,
 }
 
 /// Pagination of a session's line items.

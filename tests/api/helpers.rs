@@ -97,6 +97,8 @@ pub struct TestApp {
     pub db: TestDb,
     /// SQL statements executed so far (sea-orm metric callback).
     pub statements: Arc<AtomicU64>,
+    /// While `Some`, every statement run (with its values) is kept here.
+    pub captured: Arc<std::sync::Mutex<Option<Vec<sea_orm::Statement>>>>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -137,7 +139,12 @@ pub async fn spawn_app_through(
     let statements = Arc::new(AtomicU64::new(0));
     let counter = statements.clone();
     let print = std::env::var("IK_PRINT_SQL").is_ok();
+    let captured: Arc<std::sync::Mutex<Option<Vec<sea_orm::Statement>>>> = Arc::default();
+    let capture = captured.clone();
     conn.set_metric_callback(move |info| {
+        if let Some(kept) = capture.lock().expect("capture lock").as_mut() {
+            kept.push(info.statement.clone());
+        }
         if print {
             eprintln!(
                 "SQL: {}",
@@ -187,6 +194,7 @@ pub async fn spawn_app_through(
         live_key,
         db,
         statements,
+        captured,
         server,
     }
 }
@@ -425,6 +433,26 @@ impl TestApp {
 
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         self.graphql_as(&self.key, query, variables).await
+    }
+
+    /// The statements `f` ran (besides the webhook worker's).
+    pub async fn statements_of<F: std::future::Future>(
+        &self,
+        f: F,
+    ) -> (F::Output, Vec<sea_orm::Statement>) {
+        *self.captured.lock().expect("capture lock") = Some(Vec::new());
+        let out = f.await;
+        let kept = self
+            .captured
+            .lock()
+            .expect("capture lock")
+            .take()
+            .unwrap_or_default();
+        let kept = kept
+            .into_iter()
+            .filter(|s| !s.sql.contains("webhook_deliveries"))
+            .collect();
+        (out, kept)
     }
 
     pub fn statement_count(&self) -> u64 {

@@ -2,6 +2,7 @@
 //! database (SQLite, or PostgreSQL when TEST_DATABASE_URL is set).
 mod auth;
 mod contracts;
+mod dashboard;
 mod errors;
 mod fuzz;
 mod graphql;
@@ -10,6 +11,7 @@ mod hosted_page;
 mod hostile;
 mod idempotency;
 mod payments;
+mod plans;
 mod processes;
 mod receiver;
 mod refunds;

@@ -12,6 +12,7 @@ use crate::domain::{CheckoutSessionId, EventType, IntentStatus, SessionStatus};
 use crate::error::{Conflict, Error, Result};
 use crate::service::events;
 use crate::service::outbox::{self, EventObject, NewEvent};
+use crate::service::tally;
 
 /// Expires an open session and cancels its intent, in one transaction with
 /// its `checkout.session.expired` event; the conditional updates make
@@ -49,6 +50,7 @@ pub async fn expire_by_id(
     let id = CheckoutSessionId::trusted(session_id.to_string());
     let written = async {
         let view = view_in(&tx, &id, now).await?;
+        tally::session(&tx, &view.session, tally::Move::Expired).await?;
         let event = NewEvent::new(
             state,
             EventType::SessionExpired,
@@ -124,8 +126,7 @@ pub async fn sweep_expired(state: &AppState, batch: u64) -> Result<usize> {
         .column(cs::Column::Id)
         .column(cs::Column::MerchantId)
         .column(cs::Column::Livemode)
-        .filter(cs::Column::Status.eq(SessionStatus::Open))
-        .filter(cs::Column::ExpiresAt.lte(now))
+        .filter(due_open(now))
         .limit(batch)
         .into_tuple()
         .all(&state.db)

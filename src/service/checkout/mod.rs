@@ -32,6 +32,20 @@ pub struct SessionView {
     pub status: SessionStatus,
 }
 
+/// Open sessions past `expires_at` that the sweeper has not stored as
+/// expired yet (readers already see them expired): a seek on the partial
+/// index `checkout_sessions_open_due`, whose `WHERE status = 'open'` the
+/// literal here provably implies (a bound parameter would not, for a
+/// PostgreSQL generic plan).
+pub fn due_open(now: i64) -> sea_orm::Condition {
+    use sea_orm::ColumnTrait;
+    sea_orm::Condition::all()
+        .add(sea_orm::sea_query::Expr::cust(
+            "\"checkout_sessions\".\"status\" = 'open'",
+        ))
+        .add(cs::Column::ExpiresAt.lte(now))
+}
+
 /// The status a reader sees at `now`.
 pub fn effective_status(s: &cs::Model, now: i64) -> SessionStatus {
     if s.status == SessionStatus::Open && now >= s.expires_at {

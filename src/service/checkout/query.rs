@@ -1,7 +1,8 @@
 //! Reading sessions: one by id, keyset pages with filters, counts, line items.
 use std::collections::BTreeMap;
 
-use entity::{checkout_session as cs, line_item as li};
+use entity::{checkout_session as cs, line_item as li, session_count as sc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -48,8 +49,29 @@ pub struct SessionFilter {
     pub created_lte: Option<i64>,
     pub payment_intent: Option<String>,
     pub client_reference_id: Option<String>,
+    pub customer_email: Option<String>,
     /// Matches an id, `client_reference_id` or `customer_email` exactly.
     pub search: Option<String>,
+}
+
+impl SessionFilter {
+    fn search(&self) -> Option<&str> {
+        self.search
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+    }
+
+    /// Narrowed by status, mode and currency at most: counted from the
+    /// counters, not from the sessions.
+    fn counted_by_counters(&self) -> bool {
+        self.created_gte.is_none()
+            && self.created_lte.is_none()
+            && self.payment_intent.is_none()
+            && self.client_reference_id.is_none()
+            && self.customer_email.is_none()
+            && self.search().is_none()
+    }
 }
 
 /// A keyset page, newest first: `starting_after` pages to older sessions,
@@ -63,35 +85,66 @@ pub struct PageRequest {
     pub from_end: bool,
 }
 
-/// The caller's sessions matching `f`, as a query to page or count.
-fn filtered(p: &Principal, f: &SessionFilter, now: i64) -> Result<sea_orm::Select<cs::Entity>> {
+/// The filter's enumerated parts, parsed.
+struct Narrowed {
+    status: Option<SessionStatus>,
+    mode: Option<Mode>,
+    currency: Option<Currency>,
+}
+
+fn narrowed(f: &SessionFilter) -> Result<Narrowed> {
     for (param, v) in [
         ("payment_intent", &f.payment_intent),
         ("client_reference_id", &f.client_reference_id),
+        ("customer_email", &f.customer_email),
         ("search", &f.search),
     ] {
         if let Some(v) = v {
             crate::validation::no_controls(param, v)?;
         }
     }
+    let status = f
+        .status
+        .as_deref()
+        .map(|s| {
+            SessionStatus::parse(s).ok_or_else(|| {
+                Error::invalid("status", "status must be one of open, complete, expired.")
+            })
+        })
+        .transpose()?;
+    let mode = f
+        .mode
+        .as_deref()
+        .map(|m| {
+            Mode::parse(m)
+                .ok_or_else(|| Error::invalid("mode", "mode must be payment or subscription."))
+        })
+        .transpose()?;
+    let currency = f
+        .currency
+        .as_deref()
+        .map(|c| {
+            Currency::parse(c).ok_or_else(|| {
+                Error::invalid("currency", "Currency must be an ISO 4217 code such as XOF.")
+            })
+        })
+        .transpose()?;
+    Ok(Narrowed {
+        status,
+        mode,
+        currency,
+    })
+}
+
+/// The caller's sessions matching `f`, its status aside (see `status_parts`).
+fn matching(p: &Principal, f: &SessionFilter, n: &Narrowed) -> sea_orm::Select<cs::Entity> {
     let mut find = cs::Entity::find()
         .filter(cs::Column::MerchantId.eq(&p.merchant_id))
         .filter(cs::Column::Livemode.eq(p.livemode));
-    if let Some(status) = f.status.as_deref() {
-        let status = SessionStatus::parse(status).ok_or_else(|| {
-            Error::invalid("status", "status must be one of open, complete, expired.")
-        })?;
-        find = find.filter(status_condition(status, now));
-    }
-    if let Some(mode) = f.mode.as_deref() {
-        let mode = Mode::parse(mode)
-            .ok_or_else(|| Error::invalid("mode", "mode must be payment or subscription."))?;
+    if let Some(mode) = n.mode {
         find = find.filter(cs::Column::Mode.eq(mode));
     }
-    if let Some(c) = f.currency.as_deref() {
-        let c = Currency::parse(c).ok_or_else(|| {
-            Error::invalid("currency", "Currency must be an ISO 4217 code such as XOF.")
-        })?;
+    if let Some(c) = n.currency {
         find = find.filter(cs::Column::Currency.eq(c.code()));
     }
     if let Some(t) = f.created_gte {
@@ -106,29 +159,59 @@ fn filtered(p: &Principal, f: &SessionFilter, now: i64) -> Result<sea_orm::Selec
     if let Some(v) = &f.client_reference_id {
         find = find.filter(cs::Column::ClientReferenceId.eq(v));
     }
-    if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        find = find.filter(
-            Condition::any()
-                .add(cs::Column::Id.eq(q))
-                .add(cs::Column::ClientReferenceId.eq(q))
-                .add(cs::Column::CustomerEmail.eq(q))
-                .add(cs::Column::PaymentIntentId.eq(q)),
-        );
+    if let Some(v) = &f.customer_email {
+        find = find.filter(cs::Column::CustomerEmail.eq(v));
     }
-    Ok(find)
+    if let Some(q) = f.search() {
+        find = find.filter(cs::Column::Id.in_subquery(search_ids(p, q)));
+    }
+    find
 }
 
-/// Sessions a reader sees in `status` at `now` (an open session past
-/// `expires_at` reads as expired before the sweeper persists it).
-fn status_condition(status: SessionStatus, now: i64) -> Condition {
-    let open = Condition::all().add(cs::Column::Status.eq(SessionStatus::Open));
+/// Ids of the caller's sessions whose id, `client_reference_id`,
+/// `customer_email` or payment intent is `q`: one index seek per column,
+/// united (an `OR` of the four would let the planner walk the list index).
+fn search_ids(p: &Principal, q: &str) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Query, UnionType};
+    let by = |column: cs::Column| {
+        Query::select()
+            .column(cs::Column::Id)
+            .from(cs::Entity)
+            .and_where(cs::Column::MerchantId.eq(&p.merchant_id))
+            .and_where(cs::Column::Livemode.eq(p.livemode))
+            .and_where(column.eq(q))
+            .to_owned()
+    };
+    by(cs::Column::Id)
+        .union(UnionType::All, by(cs::Column::ClientReferenceId))
+        .union(UnionType::All, by(cs::Column::CustomerEmail))
+        .union(UnionType::All, by(cs::Column::PaymentIntentId))
+        .to_owned()
+}
+
+/// Sessions a reader sees in `status` at `now`, as disjoint conditions each
+/// served by one index: an open session past `expires_at` reads as expired
+/// before the sweeper stores it so, and those few are found through the
+/// partial index of open sessions by expiry.
+fn status_parts(status: Option<SessionStatus>, now: i64) -> Vec<Condition> {
+    let open = || Condition::all().add(cs::Column::Status.eq(SessionStatus::Open));
     match status {
-        SessionStatus::Open => open.add(cs::Column::ExpiresAt.gt(now)),
-        SessionStatus::Expired => Condition::any()
-            .add(cs::Column::Status.eq(SessionStatus::Expired))
-            .add(open.add(cs::Column::ExpiresAt.lte(now))),
-        SessionStatus::Complete => {
-            Condition::all().add(cs::Column::Status.eq(SessionStatus::Complete))
+        None => vec![Condition::all()],
+        // `+ 0`: not a range on the partial index of open sessions, so the
+        // status index serves the filter and the order.
+        Some(SessionStatus::Open) => vec![
+            open().add(
+                Expr::col((cs::Entity, cs::Column::ExpiresAt))
+                    .add(0)
+                    .gt(now),
+            ),
+        ],
+        Some(SessionStatus::Expired) => vec![
+            Condition::all().add(cs::Column::Status.eq(SessionStatus::Expired)),
+            due_open(now),
+        ],
+        Some(SessionStatus::Complete) => {
+            vec![Condition::all().add(cs::Column::Status.eq(SessionStatus::Complete))]
         }
     }
 }
@@ -143,7 +226,8 @@ pub async fn page(
 ) -> Result<(Vec<cs::Model>, bool)> {
     p.require(Scope::Read)?;
     let limit = limit_of(page.limit)?;
-    let mut find = filtered(p, f, state.clock.now())?;
+    let n = narrowed(f)?;
+    let mut find = matching(p, f, &n);
     let backwards = page.ending_before.is_some() || page.from_end;
     match (&page.starting_after, &page.ending_before) {
         (Some(_), Some(_)) => {
@@ -167,7 +251,25 @@ pub async fn page(
         find.order_by_desc(cs::Column::Created)
             .order_by_desc(cs::Column::Id)
     };
-    let mut rows = find.limit(limit + 1).all(&state.db).await?;
+    let mut rows = Vec::new();
+    let parts = status_parts(n.status, state.clock.now());
+    let merged = parts.len() > 1;
+    for part in parts {
+        rows.extend(
+            find.clone()
+                .filter(part)
+                .limit(limit + 1)
+                .all(&state.db)
+                .await?,
+        );
+    }
+    if merged {
+        // Each part is in page order; their union is sorted again.
+        rows.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        if !backwards {
+            rows.reverse();
+        }
+    }
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backwards {
@@ -210,10 +312,49 @@ pub async fn list(
     Ok((with_items(state, rows).await?, has_more))
 }
 
-/// How many sessions match `f` (one `COUNT(*)`).
+/// How many sessions match `f`: from the counters when `f` narrows by
+/// status, mode and currency only (a few rows, however many sessions);
+/// otherwise by counting what the filter's index seek finds.
 pub async fn count(state: &AppState, p: &Principal, f: &SessionFilter) -> Result<u64> {
     p.require(Scope::Read)?;
-    Ok(PaginatorTrait::count(filtered(p, f, state.clock.now())?, &state.db).await?)
+    let n = narrowed(f)?;
+    let now = state.clock.now();
+    if !f.counted_by_counters() {
+        let mut total = 0;
+        for part in status_parts(n.status, now) {
+            total += PaginatorTrait::count(matching(p, f, &n).filter(part), &state.db).await?;
+        }
+        return Ok(total);
+    }
+    let sum = |c: &str| Expr::cust(format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT)"));
+    let mut counters = sc::Entity::find()
+        .select_only()
+        .column_as(sum("created"), "created")
+        .column_as(sum("completed"), "completed")
+        .column_as(sum("expired"), "expired")
+        .filter(sc::Column::MerchantId.eq(&p.merchant_id))
+        .filter(sc::Column::Livemode.eq(p.livemode));
+    if let Some(mode) = n.mode {
+        counters = counters.filter(sc::Column::Mode.eq(mode));
+    }
+    if let Some(c) = n.currency {
+        counters = counters.filter(sc::Column::Currency.eq(c.code()));
+    }
+    let (created, completed, expired): (i64, i64, i64) = counters
+        .into_tuple()
+        .one(&state.db)
+        .await?
+        .unwrap_or_default();
+    // Open sessions past `expires_at` the sweeper has not reached yet.
+    let due =
+        PaginatorTrait::count(matching(p, f, &n).filter(due_open(now)), &state.db).await? as i64;
+    let n = match n.status {
+        None => created,
+        Some(SessionStatus::Open) => created - completed - expired - due,
+        Some(SessionStatus::Complete) => completed,
+        Some(SessionStatus::Expired) => expired + due,
+    };
+    u64::try_from(n).map_err(|_| Error::Internal(format!("session counters went negative: {n}")))
 }
 
 /// Loads the first items of many sessions in one query.

@@ -29,6 +29,7 @@ use crate::service::stored::{
     StoredPaymentError as PaymentError, StoredPaymentMethod as PaymentMethodSummary,
 };
 use crate::service::subscription;
+use crate::service::tally;
 
 use crate::domain::payment_method::PaymentMethodInput;
 use crate::domain::{CheckoutSessionId, PaymentIntentId};
@@ -313,6 +314,11 @@ async fn complete_session(
             "paid intent on a session that is not open".into(),
         ));
     }
+    let session = cs::Entity::find_by_id(session_id)
+        .unique(tx)
+        .await?
+        .ok_or_else(|| Error::Internal("completed session vanished".into()))?;
+    tally::session(tx, &session, tally::Move::Completed).await?;
     subscription::create_for_session(tx, session_id, now).await
 }
 
