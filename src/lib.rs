@@ -52,7 +52,10 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 /// Everything a handler, resolver or worker needs.
 #[derive(Clone)]
 pub struct AppState {
+    /// Reads (and, on PostgreSQL, the pool the writer's transactions use).
     pub db: DatabaseConnection,
+    /// Every write goes through here: group commit on SQLite (`db::writer`).
+    pub writer: db::Writer,
     pub config: Arc<Config>,
     pub clock: Clock,
     pub processor: Arc<dyn Processor>,
@@ -90,12 +93,15 @@ impl AppState {
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, clock: Clock) -> Self {
+        let writer = db::Writer::new(db.clone());
         let processor = Arc::new(processor::TestProcessor {
             momo_delay: Duration::from_millis(config.test_momo_delay_ms),
             db: db.clone(),
+            writer: writer.clone(),
             clock: clock.clone(),
         });
         AppState {
+            writer,
             db,
             pay_limiter: Arc::new(PayLimiter::new(config.pay_rate_limit, clock.clone())),
             config: Arc::new(config),

@@ -161,7 +161,7 @@ async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::RebuildRollups => {
             let state = state_for(&cli.db).await?;
-            ikawaari::service::tally::rebuild(&state.db)
+            ikawaari::service::tally::rebuild(&state)
                 .await
                 .map_err(describe)?;
             println!("rollups rebuilt");
@@ -315,7 +315,7 @@ async fn seed(
         }
     };
     let now = state.clock.now();
-    ikawaari::seed::sessions(&state.db, &merchant, 1, n, now)
+    ikawaari::seed::sessions(&state, &merchant, 1, n, now)
         .await
         .map_err(describe)?;
     println!("seeded {n} sessions for {merchant}");

@@ -7,20 +7,22 @@
 //! complete (paid), the rest expired; `client_reference_id` is `ref<i>`,
 //! `customer_email` `buyer<i>@example.com`. Each has one line item and its
 //! intent. The counters and the rollup are rebuilt afterwards.
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseBackend};
 
+use crate::AppState;
 use crate::domain::MerchantId;
 use crate::error::Result;
 
 /// Adds `n` sessions (ids `cs_test_seed<i>`, `i` from `first`) to
 /// `merchant`, in one transaction, then rebuilds the rollups.
 pub async fn sessions(
-    db: &DatabaseConnection,
+    state: &AppState,
     merchant: &MerchantId,
     first: u64,
     n: u64,
     now: i64,
 ) -> Result<()> {
+    let db = &state.db;
     let last = first + n.max(1) - 1;
     let (numbers, from, pad) = match db.get_database_backend() {
         DatabaseBackend::Postgres => (
@@ -80,7 +82,7 @@ pub async fn sessions(
              {from}"
         ),
     ];
-    let tx = crate::db::begin_write(db).await?;
+    let tx = state.writer.begin().await?;
     let result = async {
         for sql in &statements {
             tx.execute_unprepared(sql).await?;
@@ -93,5 +95,5 @@ pub async fn sessions(
         // What autovacuum does soon after a bulk load.
         db.execute_unprepared("ANALYZE").await?;
     }
-    crate::service::tally::rebuild(db).await
+    crate::service::tally::rebuild(state).await
 }

@@ -123,6 +123,8 @@ pub fn decline(code: &str, decline_code: Option<&str>, message: &str) -> Decline
 pub struct TestProcessor {
     pub momo_delay: Duration,
     pub db: sea_orm::DatabaseConnection,
+    /// The ledger's writes join the service's group commit.
+    pub writer: crate::db::Writer,
     pub clock: crate::Clock,
 }
 
@@ -185,7 +187,7 @@ impl Processor for TestProcessor {
             outcome: Set(serde_json::to_string(&recorded).unwrap_or_default()),
             created: Set(now),
         };
-        match row.insert(&self.db).await {
+        match row.insert(&self.writer).await {
             Ok(_) => outcome,
             // The same attempt again: answer what was decided the first time.
             Err(e) if crate::db::is_unique_violation(&e) => match self.lookup(attempt).await {
@@ -251,7 +253,7 @@ impl Processor for TestProcessor {
             outcome: Set(serde_json::to_string(&recorded).unwrap_or_default()),
             created: Set(now),
         };
-        if let Err(e) = row.insert(&self.db).await
+        if let Err(e) = row.insert(&self.writer).await
             && !crate::db::is_unique_violation(&e)
         {
             tracing::warn!(error = %e, "test processor could not record the refund");

@@ -46,7 +46,7 @@ pub async fn create_merchant(state: &AppState, display_name: &str) -> Result<mer
         display_name: Set(name.to_string()),
         created: Set(state.clock.now()),
     };
-    Ok(m.insert(&state.db).await?)
+    Ok(m.insert(&state.writer).await?)
 }
 
 pub async fn issue(
@@ -93,7 +93,7 @@ pub async fn issue(
         created: Set(state.clock.now()),
         revoked_at: Set(None),
     };
-    let row = row.insert(&state.db).await?;
+    let row = row.insert(&state.writer).await?;
     Ok(IssuedToken {
         id: row.id,
         prefix,

@@ -127,11 +127,11 @@ pub async fn prune(state: &AppState) -> Result<u64> {
     wd::Entity::delete_many()
         .filter(wd::Column::EventCreated.lt(cutoff))
         .filter(wd::Column::Status.ne(crate::domain::DeliveryStatus::Pending))
-        .exec(&state.db)
+        .exec(&state.writer)
         .await?;
     let gone = event::Entity::delete_many()
         .filter(event::Column::Created.lt(cutoff))
-        .exec(&state.db)
+        .exec(&state.writer)
         .await?;
     Ok(gone.rows_affected)
 }

@@ -91,7 +91,7 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
         .filter(ik::Column::Scope.eq(scope))
         .filter(ik::Column::IdemKey.eq(key))
         .filter(ik::Column::Created.lte(now - RETENTION_SECS))
-        .exec(&state.db)
+        .exec(&state.writer)
         .await?;
     let row = ik::ActiveModel {
         scope: Set(scope.into()),
@@ -102,7 +102,7 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
         body: Set(None),
         created: Set(now),
     };
-    match row.insert(&state.db).await {
+    match row.insert(&state.writer).await {
         Ok(_) => return Ok(Begin::Fresh),
         Err(e) if crate::db::is_unique_violation(&e) => {}
         Err(e) => return Err(e.into()),
@@ -130,7 +130,7 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
                 .filter(ik::Column::IdemKey.eq(key))
                 .filter(ik::Column::Created.eq(existing.created))
                 .filter(ik::Column::Status.is_null())
-                .exec(&state.db)
+                .exec(&state.writer)
                 .await?;
             if taken.rows_affected == 1 {
                 Ok(Begin::Fresh)
@@ -158,7 +158,9 @@ pub async fn finish(
             .filter(q)
     };
     if status >= 500 || status == 429 {
-        find(ik::Column::Status.is_null()).exec(&state.db).await?;
+        find(ik::Column::Status.is_null())
+            .exec(&state.writer)
+            .await?;
         return Ok(());
     }
     ik::Entity::update_many()
@@ -168,7 +170,7 @@ pub async fn finish(
         .filter(ik::Column::Scope.eq(scope))
         .filter(ik::Column::IdemKey.eq(key))
         .filter(ik::Column::Status.is_null())
-        .exec(&state.db)
+        .exec(&state.writer)
         .await?;
     Ok(())
 }
@@ -178,7 +180,7 @@ pub async fn purge(state: &AppState) -> Result<u64> {
     let cutoff = state.clock.now() - RETENTION_SECS;
     Ok(ik::Entity::delete_many()
         .filter(ik::Column::Created.lte(cutoff))
-        .exec(&state.db)
+        .exec(&state.writer)
         .await?
         .rows_affected)
 }

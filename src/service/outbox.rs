@@ -4,7 +4,7 @@
 //! no event without its change; the delivery worker takes it from there.
 use entity::{event, line_item as li, payment_intent as pi, refund, subscription as sub};
 use entity::{webhook_delivery as wd, webhook_endpoint as we};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 
 use crate::AppState;
@@ -67,7 +67,7 @@ struct Data<'a> {
 /// caller calls `AppState::wake_deliveries` once `tx` has committed.
 pub async fn record(
     state: &AppState,
-    tx: &DatabaseTransaction,
+    tx: &crate::db::WriteTx,
     merchant_id: &MerchantId,
     livemode: bool,
     events: Vec<NewEvent>,

@@ -10,8 +10,7 @@
 use entity::{payment_intent as pi, refund};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::AppState;
@@ -42,7 +41,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
         .ok_or_else(|| Error::not_found("payment_intent", &req.payment_intent))?;
     let intent = payment::get_intent(state, p, &intent_id).await?;
     let id = RefundId::trusted(ids::new_id("re"));
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let created = async {
         let amount = reserve(&tx, &intent_id, req.amount).await?;
         let row = refund::ActiveModel {
@@ -81,7 +80,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
 /// Reserves `requested` (or all that is left) of a succeeded intent's
 /// amount, inside `tx`, with a conditional update.
 async fn reserve(
-    tx: &DatabaseTransaction,
+    tx: &crate::db::WriteTx,
     id: &PaymentIntentId,
     requested: Option<Amount>,
 ) -> Result<Amount> {
@@ -151,7 +150,7 @@ async fn ask_processor(state: &AppState, r: &refund::Model, attempt: &str) -> Re
                 .col_expr(refund::Column::SettleAt, Expr::value(settle_at))
                 .filter(refund::Column::Id.eq(&r.id))
                 .filter(refund::Column::Status.eq(RefundStatus::Pending))
-                .exec(&state.db)
+                .exec(&state.writer)
                 .await?;
             (state.schedule_refund)(state.clone(), r.id.clone(), after);
             Ok(())
@@ -163,7 +162,7 @@ async fn ask_processor(state: &AppState, r: &refund::Model, attempt: &str) -> Re
 /// back to the intent; one transaction with its event. False when it was
 /// not pending any more (someone else settled it).
 pub async fn settle(state: &AppState, id: &RefundId, how: RefundSettlement) -> Result<bool> {
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let result = async {
         let (status, reason) = match &how {
             RefundSettlement::Succeed => (RefundStatus::Succeeded, None),

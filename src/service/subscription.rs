@@ -2,9 +2,7 @@
 //! subscription-mode session; read and cancelled by the merchant.
 use entity::{checkout_session as cs, line_item as li, subscription as sub};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::AppState;
 use crate::db::Unique;
@@ -18,7 +16,7 @@ use crate::service::outbox::{self, EventObject, NewEvent};
 /// Inside the settlement transaction: creates `sub_…` and links it, for
 /// subscription-mode sessions only.
 pub async fn create_for_session(
-    tx: &DatabaseTransaction,
+    tx: &crate::db::WriteTx,
     session_id: &CheckoutSessionId,
     now: i64,
 ) -> Result<()> {
@@ -142,7 +140,7 @@ enum Change {
 /// One conditional change of an active subscription and its event, in one
 /// transaction (a concurrent cancel or the sweeper writes it once).
 async fn transition(state: &AppState, s: &sub::Model, change: Change) -> Result<bool> {
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let result = async {
         let update = sub::Entity::update_many()
             .filter(sub::Column::Id.eq(&s.id))

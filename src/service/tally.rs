@@ -140,8 +140,8 @@ pub async fn refund_succeeded(db: &impl ConnectionTrait, r: &refund::Model) -> R
 /// Rebuilds the counters and the rollup from the stored sessions and
 /// refunds (after data was loaded behind the service's back), in one write
 /// transaction.
-pub async fn rebuild(db: &sea_orm::DatabaseConnection) -> Result<()> {
-    let tx = crate::db::begin_write(db).await?;
+pub async fn rebuild(state: &crate::AppState) -> Result<()> {
+    let tx = state.writer.begin().await?;
     let result = async {
         if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             // Writers wait while the tables are refilled.

@@ -135,7 +135,7 @@ async fn recover_claim(state: &AppState, intent_id: &PaymentIntentId, attempt: &
                 .filter(pi::Column::Id.eq(intent_id))
                 .filter(pi::Column::AttemptId.eq(attempt))
                 .filter(pi::Column::Status.eq(IntentStatus::Processing))
-                .exec(&state.db)
+                .exec(&state.writer)
                 .await?;
             schedule_settlement(state.clone(), intent_id.clone(), attempt.to_string(), after);
         }

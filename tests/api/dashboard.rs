@@ -225,7 +225,7 @@ async fn counts_and_stats_equal_the_sessions_through_every_change_and_a_rebuild(
     app.state.clock.advance(DAY);
     app.create_session(&body(7000, "XOF", "payment")).await;
     check_everything(&app, &refunds, day1, "live").await;
-    ikawaari::service::tally::rebuild(&app.state.db)
+    ikawaari::service::tally::rebuild(&app.state)
         .await
         .expect("rebuild");
     check_everything(&app, &refunds, day1, "after a rebuild").await;

@@ -31,7 +31,7 @@ pub async fn create(
     let session = session_row(&cmd, p, &ids, now)?;
     let rows = item_rows(&cmd, &ids.session)?;
     let intent = intent_row(&cmd, p, &ids, now);
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let session = session.insert(&tx).await?;
     li::Entity::insert_many(rows.iter().cloned().map(IntoActiveModel::into_active_model))
         .exec(&tx)

@@ -25,7 +25,7 @@ pub async fn expire_by_id(
     livemode: bool,
 ) -> Result<bool> {
     let now = state.clock.now();
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let canceled = pi::Entity::update_many()
         .col_expr(pi::Column::Status, Expr::value(IntentStatus::Canceled))
         .col_expr(pi::Column::Updated, Expr::value(now))

@@ -138,9 +138,17 @@ fn narrowed(f: &SessionFilter) -> Result<Narrowed> {
 
 /// The caller's sessions matching `f`, its status aside (see `status_parts`).
 fn matching(p: &Principal, f: &SessionFilter, n: &Narrowed) -> sea_orm::Select<cs::Entity> {
-    let mut find = cs::Entity::find()
-        .filter(cs::Column::MerchantId.eq(&p.merchant_id))
-        .filter(cs::Column::Livemode.eq(p.livemode));
+    let mut find = cs::Entity::find();
+    if let Some(q) = f.search() {
+        // The few ids found drive the query (primary-key lookups); the
+        // subquery keeps to the caller's merchant and mode. With the owner
+        // here too, the planner would walk the owner's whole list instead.
+        find = find.filter(cs::Column::Id.in_subquery(search_ids(p, q)));
+    } else {
+        find = find
+            .filter(cs::Column::MerchantId.eq(&p.merchant_id))
+            .filter(cs::Column::Livemode.eq(p.livemode));
+    }
     if let Some(mode) = n.mode {
         find = find.filter(cs::Column::Mode.eq(mode));
     }
@@ -161,9 +169,6 @@ fn matching(p: &Principal, f: &SessionFilter, n: &Narrowed) -> sea_orm::Select<c
     }
     if let Some(v) = &f.customer_email {
         find = find.filter(cs::Column::CustomerEmail.eq(v));
-    }
-    if let Some(q) = f.search() {
-        find = find.filter(cs::Column::Id.in_subquery(search_ids(p, q)));
     }
     find
 }

@@ -1,6 +1,6 @@
 //! The events a payment writes, inside the transaction that changes it.
 use entity::{payment_intent as pi, subscription as sub};
-use sea_orm::{DatabaseTransaction, EntityTrait};
+use sea_orm::EntityTrait;
 
 use crate::AppState;
 use crate::db::Unique;
@@ -11,7 +11,7 @@ use crate::service::checkout;
 use crate::service::outbox::{self, EventObject, NewEvent};
 use crate::service::subscription;
 
-async fn intent_in(tx: &DatabaseTransaction, id: &PaymentIntentId) -> Result<pi::Model> {
+async fn intent_in(tx: &crate::db::WriteTx, id: &PaymentIntentId) -> Result<pi::Model> {
     pi::Entity::find_by_id(id)
         .unique(tx)
         .await?
@@ -22,7 +22,7 @@ async fn intent_in(tx: &DatabaseTransaction, id: &PaymentIntentId) -> Result<pi:
 /// is waiting for its outcome.
 pub async fn processing(
     state: &AppState,
-    tx: &DatabaseTransaction,
+    tx: &crate::db::WriteTx,
     id: &PaymentIntentId,
 ) -> Result<()> {
     let intent = intent_in(tx, id).await?;
@@ -39,7 +39,7 @@ pub async fn processing(
 /// the session's `async_payment_succeeded` / `_failed`.
 pub async fn settled(
     state: &AppState,
-    tx: &DatabaseTransaction,
+    tx: &crate::db::WriteTx,
     id: &PaymentIntentId,
     succeeded: bool,
     asynchronous: bool,

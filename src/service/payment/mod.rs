@@ -110,7 +110,7 @@ async fn mark_pending(
     then: &Settlement,
     settle_at: i64,
 ) -> Result<()> {
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let result = async {
         let updated = pi::Entity::update_many()
             .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()))
@@ -175,7 +175,7 @@ async fn claim(
         .col_expr(pi::Column::Updated, Expr::value(now))
         .filter(pi::Column::Id.eq(intent_id))
         .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod))
-        .exec(&state.db)
+        .exec(&state.writer)
         .await?;
     if claimed.rows_affected == 1 {
         return Ok(());
@@ -206,7 +206,7 @@ pub async fn settle(
     let Some(intent) = pi::Entity::find_by_id(intent_id).unique(&state.db).await? else {
         return Ok(false);
     };
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let (status, error) = match &how {
         Settlement::Succeed => (IntentStatus::Succeeded, None),
         Settlement::Fail(d) => (IntentStatus::RequiresPaymentMethod, Some(payment_error(d))),
@@ -297,7 +297,7 @@ fn payment_row(
 /// `open → complete, paid` in the settling transaction, and the
 /// subscription a subscription-mode session starts.
 async fn complete_session(
-    tx: &sea_orm::DatabaseTransaction,
+    tx: &crate::db::WriteTx,
     session_id: &CheckoutSessionId,
     now: i64,
 ) -> Result<()> {

@@ -100,7 +100,7 @@ pub fn pending_delivery(
 
 /// On PostgreSQL, `NOTIFY` inside the transaction: delivered to every
 /// process's listener when (and only if) it commits.
-pub async fn notify_in(tx: &sea_orm::DatabaseTransaction) -> Result<()> {
+pub async fn notify_in(tx: &crate::db::WriteTx) -> Result<()> {
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -197,7 +197,7 @@ pub async fn claim(
         RETURNING id, endpoint_id, event_id, event_type, attempt, event_created"
     );
     let rows = state
-        .db
+        .writer
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
     rows.into_iter()
@@ -223,7 +223,7 @@ pub async fn release(state: &AppState, owner: &str, id: &str) -> Result<()> {
         .filter(wd::Column::Id.eq(id))
         .filter(wd::Column::LeaseOwner.eq(owner))
         .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
-        .exec(&state.db)
+        .exec(&state.writer)
         .await?;
     Ok(())
 }
@@ -278,7 +278,7 @@ pub async fn finish(
     if done.is_empty() {
         return Ok(());
     }
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let result = async {
         for (c, r) in done {
             record(state, &tx, owner, c, r).await?;
@@ -291,7 +291,7 @@ pub async fn finish(
 
 async fn record(
     state: &AppState,
-    tx: &sea_orm::DatabaseTransaction,
+    tx: &crate::db::WriteTx,
     owner: &str,
     c: &Claimed,
     r: &AttemptResult,
@@ -346,7 +346,7 @@ async fn record(
 /// for 3 days disables the endpoint. Conditional updates, no reads: most
 /// attempts change nothing here.
 async fn endpoint_health(
-    tx: &sea_orm::DatabaseTransaction,
+    tx: &crate::db::WriteTx,
     id: &WebhookEndpointId,
     succeeded: bool,
     now: i64,

@@ -110,7 +110,7 @@ pub async fn create(
     let events = enabled_events(&req.enabled_events)?;
     let description = req.description.as_deref().map(description).transpose()?;
     let url = check_url(&req.url, p.livemode).await?;
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let existing = we::Entity::find()
         .filter(we::Column::MerchantId.eq(&p.merchant_id))
         .filter(we::Column::Livemode.eq(p.livemode))
@@ -207,7 +207,7 @@ pub async fn update(
 pub async fn delete(state: &AppState, p: &Principal, id: &WebhookEndpointId) -> Result<()> {
     p.require_secret_key()?;
     get(state, p, id).await?;
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let result = async {
         wd::Entity::delete_many()
             .filter(wd::Column::EndpointId.eq(id))
@@ -332,7 +332,7 @@ pub async fn resend(
         .unique(&state.db)
         .await?
         .ok_or_else(unknown)?;
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = state.writer.begin().await?;
     let result = async {
         let previous = wd::Entity::find()
             .filter(wd::Column::EndpointId.eq(id))

@@ -1,12 +1,13 @@
 //! Connecting, migrating, and the write transactions every state change uses.
+mod writer;
+
 use std::time::Duration;
+
+pub use writer::{WriteTx, Writer};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// Opens a pool. SQLite: WAL, synchronous=FULL, busy timeout, foreign keys.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
@@ -57,18 +58,6 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// A write transaction. On SQLite it takes the write lock up front
-/// (`BEGIN IMMEDIATE`), so two writers never deadlock on a lock upgrade.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    let mode = (db.get_database_backend() == DbBackend::Sqlite)
-        .then_some(SqliteTransactionMode::Immediate);
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: mode,
-        ..Default::default()
-    })
-    .await
-}
-
 /// True when `e` is a unique-constraint violation on either database.
 pub fn is_unique_violation(e: &DbErr) -> bool {
     matches!(
@@ -103,8 +92,8 @@ impl<E: sea_orm::EntityTrait, F: sea_orm::EntityTrait> Unique for sea_orm::Selec
     }
 }
 
-/// Ends a hand-managed transaction: commits on `Ok`, rolls back on `Err`.
-pub async fn end<T, E: From<DbErr>>(tx: DatabaseTransaction, result: Result<T, E>) -> Result<T, E> {
+/// Ends a hand-managed write: commits on `Ok`, rolls back on `Err`.
+pub async fn end<T, E: From<DbErr>>(tx: WriteTx, result: Result<T, E>) -> Result<T, E> {
     match result {
         Ok(v) => {
             tx.commit().await?;
