@@ -39,6 +39,12 @@ enum Command {
         /// The merchant (default: the first one created).
         #[arg(long)]
         merchant: Option<String>,
+        /// Ids from `cs_test_seed<first>` on.
+        #[arg(long, default_value_t = 1)]
+        first: u64,
+        /// Every session open and payable (the pay benchmark's pool).
+        #[arg(long)]
+        open: bool,
     },
     /// Manage merchants.
     Merchant {
@@ -167,7 +173,12 @@ async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("rollups rebuilt");
             Ok(())
         }
-        Command::Seed { sessions, merchant } => seed(&cli.db, sessions, merchant).await,
+        Command::Seed {
+            sessions,
+            merchant,
+            first,
+            open,
+        } => seed(&cli.db, sessions, merchant, first, open).await,
         Command::Merchant {
             command: MerchantCommand::Create { name },
         } => create_merchant(&cli.db, &name).await,
@@ -300,6 +311,8 @@ async fn seed(
     db: &DbArgs,
     n: u64,
     merchant: Option<String>,
+    first: u64,
+    open: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use sea_orm::{EntityTrait, QueryOrder};
     let state = state_for(db).await?;
@@ -315,7 +328,7 @@ async fn seed(
         }
     };
     let now = state.clock.now();
-    ikawaari::seed::sessions(&state, &merchant, 1, n, now)
+    ikawaari::seed::sessions(&state, &merchant, first, n, now, open)
         .await
         .map_err(describe)?;
     println!("seeded {n} sessions for {merchant}");

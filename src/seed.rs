@@ -6,7 +6,9 @@
 //! days before `now`, oldest first: the newest 1 % open, then one in three
 //! complete (paid), the rest expired; `client_reference_id` is `ref<i>`,
 //! `customer_email` `buyer<i>@example.com`. Each has one line item and its
-//! intent. The counters and the rollup are rebuilt afterwards.
+//! intent. With `open`, every session is instead open and payable for a
+//! day, created in the last hours (the pay benchmark's pool). The counters
+//! and the rollup are rebuilt afterwards.
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
 use crate::AppState;
@@ -21,6 +23,7 @@ pub async fn sessions(
     first: u64,
     n: u64,
     now: i64,
+    open: bool,
 ) -> Result<()> {
     let db = &state.db;
     let last = first + n.max(1) - 1;
@@ -43,10 +46,16 @@ pub async fn sessions(
     let m = merchant.as_str();
     let span = 365 * 86_400_i64;
     let total = last as i64;
-    let created = format!("({now} - {span} + (seq.i * {span}) / {total})");
-    let status = format!(
-        "(CASE WHEN seq.i > {total} - {total} / 100 THEN 'open' WHEN seq.i % 3 = 1 THEN 'complete' ELSE 'expired' END)"
-    );
+    let (created, status) = if open {
+        (format!("({now} - {total} + seq.i)"), "'open'".to_string())
+    } else {
+        (
+            format!("({now} - {span} + (seq.i * {span}) / {total})"),
+            format!(
+                "(CASE WHEN seq.i > {total} - {total} / 100 THEN 'open' WHEN seq.i % 3 = 1 THEN 'complete' ELSE 'expired' END)"
+            ),
+        )
+    };
     let statements = [
         format!(
             "INSERT INTO checkout_sessions (id, merchant_id, livemode, status, payment_status, mode, currency,

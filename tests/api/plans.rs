@@ -169,7 +169,7 @@ async fn every_dashboard_filter_count_and_stat_is_an_index_seek() {
     assert_eq!(r.status(), 200);
     let merchant = ikawaari::domain::MerchantId::parse(&app.merchant_id).unwrap();
     let now = app.state.clock.now();
-    ikawaari::seed::sessions(&app.state, &merchant, 1, SEEDED, now)
+    ikawaari::seed::sessions(&app.state, &merchant, 1, SEEDED, now, false)
         .await
         .expect("seed");
 
