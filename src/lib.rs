@@ -49,9 +49,22 @@ use service::events::EventBus;
 
 pub const BODY_LIMIT: usize = 256 * 1024;
 
-/// Everything a handler, resolver or worker needs.
+/// Everything a handler, resolver or worker needs: one shared `Arc`, so
+/// the many clones a request makes (extractors, middleware, spawned
+/// writes) cost one reference count, not one per field (it showed as ~10 %
+/// of a read's CPU in a profile).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+pub struct AppStateInner {
     /// Reads (and, on PostgreSQL, the pool the writer's transactions use).
     pub db: DatabaseConnection,
     /// Every write goes through here: group commit on SQLite (`db::writer`).
@@ -100,7 +113,7 @@ impl AppState {
             writer: writer.clone(),
             clock: clock.clone(),
         });
-        AppState {
+        AppState(Arc::new(AppStateInner {
             writer,
             db,
             pay_limiter: Arc::new(PayLimiter::new(config.pay_rate_limit, clock.clone())),
@@ -116,7 +129,7 @@ impl AppState {
             event_object: rest::present::event_object,
             deliveries: Arc::default(),
             worker_id: domain::ids::new_id("wkr"),
-        }
+        }))
     }
 }
 
