@@ -837,19 +837,27 @@ async fn graphql_shows_events_timelines_and_endpoints_with_deliveries() {
         200
     );
     rx.wait_until(15, |g| g.len() >= 2).await;
-    let v = app
-        .graphql(
-            r#"query($id: ID!) {
+    let query = r#"query($id: ID!) {
                 checkoutSession(id: $id) { status events { type objectId data } }
                 events(first: 10, filter: {type: "checkout.session.*"}) {
                     edges { cursor node { id type objectId livemode created } } pageInfo { hasNextPage }
                 }
                 webhookEndpoints { id url status enabledEvents
                     recentDeliveries(first: 5) { eventId type attempt status responseStatus } }
-            }"#,
-            json!({"id": session}),
-        )
-        .await;
+            }"#;
+    // The worker records an attempt's outcome after the receiver answered:
+    // wait (bounded) until both are recorded.
+    let mut v = Value::Null;
+    for _ in 0..100 {
+        v = app.graphql(query, json!({"id": session})).await;
+        let recorded = v["data"]["webhookEndpoints"][0]["recentDeliveries"]
+            .as_array()
+            .is_some_and(|d| d.len() == 2 && d.iter().all(|d| d["status"] == "SUCCEEDED"));
+        if recorded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(v.get("errors").is_none(), "{v}");
     let timeline = &v["data"]["checkoutSession"]["events"];
     assert_eq!(timeline.as_array().unwrap().len(), 1, "{v}");
