@@ -100,9 +100,15 @@ pub async fn sessions(
     }
     .await;
     crate::db::end(tx, result).await?;
+    crate::service::tally::rebuild(state).await?;
     if db.get_database_backend() == DatabaseBackend::Postgres {
-        // What autovacuum does soon after a bulk load.
-        db.execute_unprepared("ANALYZE").await?;
+        // What autovacuum and the checkpointer do soon after a bulk load
+        // (statistics, visibility map, hint bits, dirty buffers written):
+        // left to them, they run during the first measurements.
+        db.execute_unprepared("VACUUM (ANALYZE)").await?;
+        if let Err(e) = db.execute_unprepared("CHECKPOINT").await {
+            tracing::warn!(error = %e, "CHECKPOINT after seeding (needs a superuser)");
+        }
     }
-    crate::service::tally::rebuild(state).await
+    Ok(())
 }
