@@ -73,7 +73,7 @@ for db in $DBS; do
     [ -z "${AFTER_SEED:-}" ] || "$AFTER_SEED" "$url"
     echo "# $db, $n sessions (seeded in $(( $(date +%s) - seeded_at )) s), wrk -c$C -d$D" >&2
     while IFS='|' read -r label path body; do
-      out=$(IK_KEY="$key" IK_BODY="$body" wrk -t2 -c"$C" -d"$D" --latency -s bench/request.lua "$base$path" 2>&1)
+      out=$(IK_KEY="$key" IK_BODY="$body" wrk -t"$(( C < 2 ? C : 2 ))" -c"$C" -d"$D" --latency -s bench/request.lua "$base$path" 2>&1)
       rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
       p50=$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
       p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")

@@ -119,6 +119,9 @@ async fn check<F: std::future::Future<Output = Value>>(
         .map(|(sql, plan)| format!("{sql}\n  => {}", plan.replace('\n', "\n     ")))
         .collect::<Vec<_>>()
         .join("\n");
+    if std::env::var("IK_PRINT_PLANS").is_ok() {
+        eprintln!("== {what}\n{all}");
+    }
     for (_, plan) in &plans {
         assert!(
             full_scan(plan).is_none(),
