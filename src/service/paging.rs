@@ -13,6 +13,21 @@ pub fn limit_of(limit: Option<i64>) -> Result<u64> {
     }
 }
 
+/// The first `n` rows of `find`, with the limit written into the SQL
+/// instead of bound: SQLite re-prepares a statement with a bound `LIMIT` on
+/// every execution (see `db::Unique`), while `… LIMIT 21` is one cached
+/// statement per page size.
+pub async fn first_rows<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    find: sea_orm::Select<E>,
+    n: u64,
+) -> Result<Vec<E::Model>> {
+    use sea_orm::QueryTrait;
+    let mut stmt = find.build(db.get_database_backend());
+    stmt.sql.push_str(&format!(" LIMIT {n}"));
+    Ok(E::find().from_raw_sql(stmt).all(db).await?)
+}
+
 /// Rows after (`created`, `id`) in newest-first order.
 pub fn older_than<C: ColumnTrait>(
     created_col: C,
@@ -36,13 +51,9 @@ pub async fn newest_page<E: sea_orm::EntityTrait>(
     id_col: E::Column,
     limit: u64,
 ) -> Result<(Vec<E::Model>, bool)> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let mut rows = find
-        .order_by_desc(created_col)
-        .order_by_desc(id_col)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
+    use sea_orm::QueryOrder;
+    let find = find.order_by_desc(created_col).order_by_desc(id_col);
+    let mut rows = first_rows(db, find, limit + 1).await?;
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     Ok((rows, has_more))
@@ -59,13 +70,13 @@ pub async fn keyset_page<E: sea_orm::EntityTrait>(
     backwards: bool,
     limit: u64,
 ) -> Result<(Vec<E::Model>, bool)> {
-    use sea_orm::{QueryOrder, QuerySelect};
+    use sea_orm::QueryOrder;
     let find = if descending != backwards {
         find.order_by_desc(col)
     } else {
         find.order_by_asc(col)
     };
-    let mut rows = find.limit(limit + 1).all(db).await?;
+    let mut rows = first_rows(db, find, limit + 1).await?;
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backwards {

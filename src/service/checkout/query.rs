@@ -35,7 +35,7 @@ pub async fn get(state: &AppState, p: &Principal, id: &CheckoutSessionId) -> Res
     load_view(state, s).await
 }
 
-use crate::service::paging::limit_of;
+use crate::service::paging::{first_rows, limit_of};
 
 /// What a list of sessions is narrowed to (REST query and GraphQL filter).
 #[derive(Debug, Clone, Default)]
@@ -260,13 +260,7 @@ pub async fn page(
     let parts = status_parts(n.status, state.clock.now());
     let merged = parts.len() > 1;
     for part in parts {
-        rows.extend(
-            find.clone()
-                .filter(part)
-                .limit(limit + 1)
-                .all(&state.db)
-                .await?,
-        );
+        rows.extend(first_rows(&state.db, find.clone().filter(part), limit + 1).await?);
     }
     if merged {
         // Each part is in page order; their union is sorted again.
