@@ -4,6 +4,16 @@ use sea_orm::{ColumnTrait, Condition};
 
 use crate::error::{Error, Result};
 
+/// A `currency` filter (lists, stats): an ISO 4217 code, or `400`.
+pub fn currency_filter(c: Option<&str>) -> Result<Option<crate::domain::Currency>> {
+    c.map(|c| {
+        crate::domain::Currency::parse(c).ok_or_else(|| {
+            Error::invalid("currency", "Currency must be an ISO 4217 code such as XOF.")
+        })
+    })
+    .transpose()
+}
+
 /// `limit`: 1–100, default 10.
 pub fn limit_of(limit: Option<i64>) -> Result<u64> {
     match limit {

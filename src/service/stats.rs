@@ -182,13 +182,7 @@ pub async fn checkout_stats(
             "A stats range covers at most 366 days.",
         ));
     }
-    let currency = currency
-        .map(|c| {
-            Currency::parse(c).ok_or_else(|| {
-                Error::invalid("currency", "Currency must be an ISO 4217 code such as XOF.")
-            })
-        })
-        .transpose()?;
+    let currency = crate::service::paging::currency_filter(currency)?;
     let mut acc = Acc::default();
     let (first_day, end_day) = (
         from.div_euclid(DAY) + i64::from(from.rem_euclid(DAY) != 0),

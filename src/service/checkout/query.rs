@@ -120,15 +120,7 @@ fn narrowed(f: &SessionFilter) -> Result<Narrowed> {
                 .ok_or_else(|| Error::invalid("mode", "mode must be payment or subscription."))
         })
         .transpose()?;
-    let currency = f
-        .currency
-        .as_deref()
-        .map(|c| {
-            Currency::parse(c).ok_or_else(|| {
-                Error::invalid("currency", "Currency must be an ISO 4217 code such as XOF.")
-            })
-        })
-        .transpose()?;
+    let currency = crate::service::paging::currency_filter(f.currency.as_deref())?;
     Ok(Narrowed {
         status,
         mode,
