@@ -44,7 +44,24 @@ struct Shared {
 /// transaction of its own (PostgreSQL). Commit or roll it back explicitly.
 pub struct WriteTx {
     inner: DatabaseTransaction,
-    turn: Option<(Writer, OwnedMutexGuard<Batch>)>,
+    turn: Option<Turn>,
+}
+
+/// The writer's turn held by one write.
+struct Turn {
+    writer: Writer,
+    batch: Option<OwnedMutexGuard<Batch>>,
+}
+
+impl Drop for Turn {
+    /// A write dropped without commit or rollback (a panic inside it): its
+    /// savepoint is rolled back (sea-orm, on dropping it, before this), and
+    /// the writes already released into the batch still get their commit.
+    fn drop(&mut self) {
+        if self.batch.take().is_some() {
+            self.writer.commit_soon();
+        }
+    }
 }
 
 impl Writer {
@@ -89,7 +106,10 @@ impl Writer {
         };
         Ok(WriteTx {
             inner,
-            turn: Some((self.clone(), batch)),
+            turn: Some(Turn {
+                writer: self.clone(),
+                batch: Some(batch),
+            }),
         })
     }
 
@@ -111,7 +131,9 @@ impl Writer {
     /// Queues one committer behind the writers waiting now (at most one is
     /// queued at a time): it commits everything released before its turn.
     fn commit_soon(&self) {
-        if self.0.commit_queued.swap(true, Ordering::AcqRel) {
+        if tokio::runtime::Handle::try_current().is_err()
+            || self.0.commit_queued.swap(true, Ordering::AcqRel)
+        {
             return;
         }
         let writer = self.clone();
@@ -127,18 +149,19 @@ impl WriteTx {
     /// Makes the write durable: returns once the `COMMIT` holding it did.
     pub async fn commit(self) -> Result<(), DbErr> {
         let WriteTx { inner, turn } = self;
-        let Some((writer, mut batch)) = turn else {
+        let Some(mut turn) = turn else {
             return inner.commit().await;
         };
+        let mut batch = turn.batch.take().expect("the turn is held until the end");
         if let Err(e) = inner.commit().await {
             drop(batch);
-            writer.commit_soon();
+            turn.writer.commit_soon();
             return Err(e);
         }
         let (done, committed) = oneshot::channel();
         batch.waiting.push(done);
         drop(batch);
-        writer.commit_soon();
+        turn.writer.commit_soon();
         match committed.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(DbErr::Custom(format!("group commit failed: {e}"))),
@@ -150,9 +173,9 @@ impl WriteTx {
     pub async fn rollback(self) -> Result<(), DbErr> {
         let WriteTx { inner, turn } = self;
         let result = inner.rollback().await;
-        if let Some((writer, batch)) = turn {
-            drop(batch);
-            writer.commit_soon();
+        if let Some(mut turn) = turn {
+            drop(turn.batch.take());
+            turn.writer.commit_soon();
         }
         result
     }
@@ -211,5 +234,99 @@ impl ConnectionTrait for Writer {
         let tx = self.begin().await?;
         let result = tx.query_all_raw(stmt).await;
         super::end(tx, result).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn table() -> (DatabaseConnection, std::path::PathBuf) {
+        let path =
+            std::env::temp_dir().join(format!("ik-writer-{}.db", crate::domain::ids::new_id("t")));
+        let db = super::super::connect(&format!("sqlite://{}?mode=rwc", path.display()), 4)
+            .await
+            .expect("connect");
+        db.execute_unprepared("CREATE TABLE t (v INTEGER)")
+            .await
+            .expect("table");
+        (db, path)
+    }
+
+    async fn values(db: &DatabaseConnection) -> Vec<i64> {
+        db.query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT v FROM t ORDER BY v",
+        ))
+        .await
+        .expect("select")
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0).expect("v"))
+        .collect()
+    }
+
+    /// A write dropped halfway (a panic inside it) while another waits for
+    /// the same batch's commit: its rows roll back, the other's commit.
+    #[tokio::test]
+    async fn a_write_dropped_halfway_rolls_back_alone_and_the_batch_commits() {
+        let (db, path) = table().await;
+        let w = Writer::new(db.clone());
+        let first = w.begin().await.expect("begin");
+        first
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .expect("insert");
+        let dropped = tokio::spawn({
+            let w = w.clone();
+            async move {
+                let second = w.begin().await.expect("begin");
+                second
+                    .execute_unprepared("INSERT INTO t VALUES (2)")
+                    .await
+                    .expect("insert");
+                drop(second);
+            }
+        });
+        let committed =
+            tokio::time::timeout(std::time::Duration::from_secs(10), first.commit()).await;
+        assert!(matches!(committed, Ok(Ok(()))), "{committed:?}");
+        dropped.await.expect("task");
+        let third = w.begin().await.expect("begin");
+        third
+            .execute_unprepared("INSERT INTO t VALUES (3)")
+            .await
+            .expect("insert");
+        third.commit().await.expect("commit");
+        assert_eq!(values(&db).await, vec![1, 3]);
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// A write that fails rolls back alone; the ones before and after it in
+    /// the batch commit.
+    #[tokio::test]
+    async fn a_failing_write_rolls_back_alone() {
+        let (db, path) = table().await;
+        let w = Writer::new(db.clone());
+        let ok = w.begin().await.expect("begin");
+        ok.execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .expect("insert");
+        let ok = tokio::spawn(ok.commit());
+        let bad = w.begin().await.expect("begin");
+        bad.execute_unprepared("INSERT INTO t VALUES (2)")
+            .await
+            .expect("insert");
+        assert!(
+            bad.execute_unprepared("INSERT INTO nowhere VALUES (1)")
+                .await
+                .is_err()
+        );
+        bad.rollback().await.expect("rollback");
+        ok.await.expect("task").expect("commit");
+        w.execute_unprepared("INSERT INTO t VALUES (3)")
+            .await
+            .expect("one-statement write");
+        assert_eq!(values(&db).await, vec![1, 3]);
+        let _ = std::fs::remove_file(path);
     }
 }
