@@ -105,8 +105,21 @@ impl AppState {
 }
 
 impl AppState {
+    /// One pool for reads and writes.
     pub fn new(db: DatabaseConnection, config: Config, clock: Clock) -> Self {
-        let writer = db::Writer::new(db.clone());
+        AppState::with_pools(db.clone(), db, config, clock)
+    }
+
+    /// Reads on `reads`, every write transaction on `writes` (PostgreSQL:
+    /// `db::connect_reads` and `db::connect`).
+    pub fn with_pools(
+        reads: DatabaseConnection,
+        writes: DatabaseConnection,
+        config: Config,
+        clock: Clock,
+    ) -> Self {
+        let db = reads;
+        let writer = db::Writer::new(writes);
         let processor = Arc::new(processor::TestProcessor {
             momo_delay: Duration::from_millis(config.test_momo_delay_ms),
             db: db.clone(),

@@ -261,11 +261,18 @@ async fn issue_and_print(
 async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let conn = ikawaari::db::connect(&db.database_url, 10).await?;
     ikawaari::db::migrate(&conn).await?;
+    // PostgreSQL: reads on a pool of their own, without the release check
+    // the write pool needs.
+    let reads = if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        ikawaari::db::connect_reads(&db.database_url, 10).await?
+    } else {
+        conn.clone()
+    };
     let listener = tokio::net::TcpListener::bind(&args.bind).await?;
     let addr = listener.local_addr()?;
     let mut config = Config::new(&db, &args, addr);
     config.secrets_key = ikawaari::config::load_secrets_key(&args)?;
-    let state = AppState::new(conn, config, Clock::default());
+    let state = AppState::with_pools(reads, conn, config, Clock::default());
     match credentials::seed_demo(&state).await.map_err(describe)? {
         Some((m, key)) => {
             println!("merchant: {} ({})", m.id, m.display_name);

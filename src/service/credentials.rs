@@ -111,7 +111,7 @@ pub async fn revoke(state: &AppState, prefix: &str) -> Result<String> {
     let id = key.id.clone();
     let mut active: api_key::ActiveModel = key.into();
     active.revoked_at = Set(Some(state.clock.now()));
-    active.update(&state.db).await?;
+    active.update(&state.writer).await?;
     Ok(id)
 }
 

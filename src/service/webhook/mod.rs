@@ -200,7 +200,7 @@ pub async fn update(
         // Re-enabling starts the 3-day failure window afresh.
         a.failing_since = Set(None);
     }
-    Ok(a.update(&state.db).await?)
+    Ok(a.update(&state.writer).await?)
 }
 
 /// Deletes the endpoint and its queued deliveries: nothing more is sent to it.
@@ -240,7 +240,7 @@ pub async fn rotate_secret(
     a.secret = Set(state.config.secrets_key.seal(&secret));
     a.previous_secret = Set(Some(previous));
     a.previous_secret_expires_at = Set(Some(state.clock.now() + ROTATION_OVERLAP_SECS));
-    Ok((a.update(&state.db).await?, secret))
+    Ok((a.update(&state.writer).await?, secret))
 }
 
 /// The secrets that sign a delivery now: the current one, then the
