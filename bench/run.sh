@@ -9,6 +9,7 @@
 # Not a timed test: the figures are reported, bench/README.md keeps the latest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 D=${DURATION:-5s}
 CONNS_LIST=${CONNS_LIST:-64 256}
 THREADS=2
@@ -48,9 +49,6 @@ for db in sqlite postgres; do
 done
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:7070/static && break; sleep 0.2; done
 
-to_ms() { # wrk latency: 1.23ms / 850.00us / 1.02s
-  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
-}
 results="$tmp/results.tsv"
 : >"$results"
 # run CONNS SCENARIO DB(or -) KEY SCRIPT URL [env…]: one wrk run, one result row.
@@ -58,10 +56,7 @@ run() {
   local c=$1 scenario=$2 db=$3 k=$4 script=$5 u=$6; shift 6
   local out rps p50 p99 bad
   out=$(env IK_KEY="$k" IK_THREADS=$THREADS "$@" wrk -t$THREADS -c"$c" -d"$D" --latency -s "bench/$script" "$u" 2>&1)
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p50=$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
-  p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
-  bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  wrk_figures "$out"
   printf '  %-34s %-9s %10s req/s  p50 %8s ms  p99 %8s ms%s\n' "$scenario" "$db" "$rps" "$p50" "$p99" "${bad:+  NON-2XX: $bad}" >&2
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$scenario" "$db" "$rps" "$p50" "$p99" "${bad:-0}" >>"$results"
 }

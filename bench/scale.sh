@@ -8,6 +8,7 @@
 # Any non-2xx answer fails the run. Not a timed test: numbers are reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SIZES=${SIZES:-1000 1000000}
 DBS=${DBS:-sqlite postgres}
 D=${DURATION:-5s}
@@ -53,9 +54,6 @@ GraphQL checkoutStats 365 days|/graphql|$(stats_body 365)
 EOF
 }
 
-to_ms() { # wrk latency like 1.23ms / 850.00us / 1.02s
-  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
-}
 
 results="$tmp/results.tsv"
 : >"$results"
@@ -78,10 +76,7 @@ for db in $DBS; do
     echo "# $db, $n sessions (seeded in $(( $(date +%s) - seeded_at )) s), wrk -c$C -d$D" >&2
     while IFS='|' read -r label path body; do
       out=$(IK_KEY="$key" IK_BODY="$body" wrk -t"$(( C < 2 ? C : 2 ))" -c"$C" -d"$D" --latency -s bench/request.lua "$base$path" 2>&1)
-      rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-      p50=$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
-      p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
-      bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+      wrk_figures "$out"
       printf '  %-48s %10s req/s  p50 %8s ms  p99 %8s ms%s\n' "$label" "$rps" "$p50" "$p99" "${bad:+  NON-2XX: $bad}" >&2
       printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$db" "$n" "$label" "$rps" "$p50" "$p99" "${bad:-0}" >>"$results"
     done < <(queries)
