@@ -90,6 +90,12 @@ pub fn serde_path(path: &serde_path_to_error::Path) -> String {
 
 /// Builds the field error from serde's message without echoing the value.
 pub fn from_message(path: &str, msg: &str) -> Error {
+    Error::Validation(vec![field_error(path, msg)])
+}
+
+/// serde's message for `path` as a field error in the integrator's words
+/// ("must be an integer", not "expected i64"); never quotes the value.
+pub fn field_error(path: &str, msg: &str) -> FieldError {
     let quoted = |m: &str| m.split('`').nth(1).map(str::to_string);
     let msg = msg.split(" at line ").next().unwrap_or(msg);
     if msg.starts_with("unknown field") {
@@ -100,23 +106,58 @@ pub fn from_message(path: &str, msg: &str) -> Error {
         } else {
             path.to_string()
         };
-        return Error::Validation(vec![FieldError::unknown(param)]);
+        return FieldError::unknown(param);
     }
     if msg.starts_with("missing field") {
         let field = quoted(msg).unwrap_or_default();
-        return Error::Validation(vec![FieldError::missing(join(path, &field))]);
+        return FieldError::missing(join(path, &field));
     }
-    let expected = msg.split_once("expected ").map(|(_, e)| e.to_string());
     let param = if path.is_empty() {
         "body".to_string()
     } else {
         path.to_string()
     };
-    let message = match expected {
-        Some(e) => format!("Invalid value for {param}: expected {e}."),
-        None => format!("Invalid value for {param}."),
+    let negative = msg.starts_with("invalid value: integer `-");
+    // Query strings: std's parse errors of the text (no "expected" there).
+    let from_text = match msg {
+        "invalid digit found in string"
+        | "cannot parse integer from empty string"
+        | "number too large to fit in target type"
+        | "number too small to fit in target type" => Some("an integer"),
+        "invalid float literal" => Some("a number"),
+        "provided string was not `true` or `false`" => Some("`true` or `false`"),
+        _ => None,
     };
-    Error::Validation(vec![FieldError::invalid(param, message)])
+    let message = match msg.split_once("expected ").map(|(_, e)| e.trim()) {
+        _ if let Some(kind) = from_text => format!("{param} must be {kind}."),
+        Some(e) if msg.starts_with("unknown variant") => {
+            format!("{param} must be {}.", e.trim_start_matches("one of "))
+        }
+        Some(e) => match plain_expected(e, negative) {
+            Some(kind) => format!("{param} must be {kind}."),
+            None => format!("{param} has an invalid value."),
+        },
+        None => format!("{param} has an invalid value."),
+    };
+    FieldError::invalid(param, message)
+}
+
+/// What serde expected, as JSON says it (`None` when it is no JSON type).
+fn plain_expected(e: &str, negative: bool) -> Option<&'static str> {
+    Some(match e {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" if negative => "a non-negative integer",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+        | "usize" => "an integer",
+        "f32" | "f64" => "a number",
+        "a boolean" => "a boolean (true or false)",
+        "a string" | "a borrowed string" | "a character" => "a string",
+        _ if e.starts_with("a sequence") || e.starts_with("a tuple") => "an array",
+        _ if e.starts_with("a map") || e.starts_with("struct ") => "an object",
+        _ if e.starts_with("enum ") || e.starts_with("variant identifier") => {
+            "one of the documented values (a string)"
+        }
+        _ => return None,
+    })
 }
 
 /// A control character (C0 but tab, newline and carriage return; DEL) has no
@@ -196,4 +237,117 @@ fn control_error(path: &str) -> FieldError {
         shown.clone(),
         format!("{shown} must not contain control characters."),
     )
+}
+
+/// Rule violations of a body that parsed: reported next to its type errors,
+/// so one answer names every invalid field (the rules themselves run in the
+/// service, for REST and GraphQL alike).
+pub trait Rules {
+    fn violations(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+/// The field errors of a rule check's result.
+pub fn violations_of<T>(checked: Result<T, Error>) -> Vec<FieldError> {
+    match checked {
+        Err(Error::Validation(errs)) => errs,
+        _ => Vec::new(),
+    }
+}
+
+/// At most this many type errors are gathered from one body.
+const MAX_TYPE_ERRORS: usize = 50;
+
+/// After a first type error: every type error of the body, then the rule
+/// violations of what is left once the faulty fields are set aside (a
+/// violation about a field already reported is not repeated). Each faulty
+/// value is nulled (or its key removed) and the body deserialized again.
+pub fn all_errors<T: serde::de::DeserializeOwned + Rules>(
+    mut body: serde_json::Value,
+    first: serde_path_to_error::Error<serde_json::Error>,
+) -> Error {
+    let mut found: Vec<FieldError> = Vec::new();
+    let mut next = Some(first);
+    while let Some(err) = next.take() {
+        let segments: Vec<_> = err.path().iter().cloned().collect();
+        let field = field_error(&serde_path(err.path()), &err.into_inner().to_string());
+        let already = found.iter().any(|f| f.param == field.param);
+        let unknown = field.code == crate::error::FieldCode::Unknown;
+        if !already {
+            found.push(field);
+        }
+        if found.len() >= MAX_TYPE_ERRORS || !set_aside(&mut body, &segments, unknown || already) {
+            return sorted(found);
+        }
+        match serde_path_to_error::deserialize::<_, T>(&body) {
+            Ok(parsed) => {
+                let reported = |p: &str| {
+                    found.iter().any(|f| {
+                        p == f.param
+                            || p.strip_prefix(f.param.as_str())
+                                .is_some_and(|rest| rest.starts_with(['.', '[']))
+                    })
+                };
+                let rest: Vec<FieldError> = parsed
+                    .violations()
+                    .into_iter()
+                    .filter(|v| !reported(&v.param))
+                    .collect();
+                found.extend(rest);
+            }
+            Err(e) if !e.inner().is_data() => return sorted(found),
+            Err(e) => next = Some(e),
+        }
+    }
+    sorted(found)
+}
+
+fn sorted(mut errs: Vec<FieldError>) -> Error {
+    errs.sort_by(|a, b| a.param.cmp(&b.param));
+    Error::Validation(errs)
+}
+
+/// Nulls the value at `path` (or removes its key when `remove`); false when
+/// the path leads nowhere (nothing more can be learned).
+fn set_aside(
+    body: &mut serde_json::Value,
+    path: &[serde_path_to_error::Segment],
+    remove: bool,
+) -> bool {
+    use serde_path_to_error::Segment;
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut at = body;
+    for seg in parents {
+        at = match (seg, at) {
+            (Segment::Map { key }, serde_json::Value::Object(m)) => match m.get_mut(key) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Segment::Seq { index }, serde_json::Value::Array(a)) => match a.get_mut(*index) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, at) {
+        (Segment::Map { key }, serde_json::Value::Object(m)) if m.contains_key(key) => {
+            if remove {
+                m.remove(key);
+            } else {
+                m.insert(key.clone(), serde_json::Value::Null);
+            }
+            true
+        }
+        (Segment::Seq { index }, serde_json::Value::Array(a)) if *index < a.len() => {
+            // An array element cannot be nulled into its type: drop it
+            // (indexes of later elements are then off by one, so stop after).
+            a.remove(*index);
+            false
+        }
+        _ => false,
+    }
 }

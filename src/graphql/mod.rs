@@ -64,6 +64,10 @@ pub fn sdl() -> String {
     schema(None).sdl()
 }
 
+// A GraphQL body has no field rules of its own: its type errors are the
+// request's (`query` not a string, …).
+impl crate::validation::Rules for async_graphql::Request {}
+
 fn gql(e: Error) -> async_graphql::Error {
     e.extend()
 }

@@ -55,6 +55,8 @@ async fn list_events(
 }
 
 /// Retrieve an event
+///
+/// One event of the last 30 days, exactly as it was (and is) delivered to webhooks.
 #[utoipa::path(get, path = "/api/v1/events/{id}", tag = "Events",
     params(("id" = String, Path, description = "`evt_…`")), security(("bearer" = [])),
     responses((status = 200, description = "The event, byte for byte as delivered", body = EventOut)))]

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
-use crate::validation;
+use crate::validation::{self, Rules};
 
 /// JSON body for POST routes without parameters: empty or `{}`.
 pub struct OptionalJson<T>(pub T);
@@ -39,13 +39,24 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Er
     })
 }
 
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+pub fn parse<T: DeserializeOwned + Rules>(bytes: &[u8]) -> Result<T, Error> {
     let controls = validation::controls_in_json(bytes);
     if !controls.is_empty() {
         return Err(Error::Validation(controls));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(validation::from_serde)?;
+    let value = match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => v,
+        Err(e) if e.inner().is_data() => {
+            // A type error: the body is valid JSON, so read it whole and
+            // report every invalid field, not only the first.
+            return Err(match serde_json::from_slice(bytes) {
+                Ok(body) => validation::all_errors::<T>(body, e),
+                Err(_) => validation::from_serde(e),
+            });
+        }
+        Err(e) => return Err(validation::from_serde(e)),
+    };
     // Trailing characters after the JSON value.
     de.end().map_err(|e| {
         Error::JsonInvalid(format!(
@@ -61,7 +72,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 /// and cross-field) run in the service, so REST and GraphQL share them.
 pub struct Json<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+impl<T: DeserializeOwned + Rules, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
@@ -73,7 +84,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+impl<T: DeserializeOwned + Default + Rules, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {

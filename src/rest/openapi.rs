@@ -10,6 +10,14 @@ use utoipa::{Modify, OpenApi};
 pub fn finish(doc: &mut Doc) {
     Security.modify(doc);
     StandardErrors.modify(doc);
+    // Relative: "Try it out" and generated clients' defaults talk to the
+    // server that served this document, wherever it runs.
+    doc.servers = Some(vec![
+        utoipa::openapi::server::ServerBuilder::new()
+            .url("/")
+            .description(Some("The server that serves this document"))
+            .build(),
+    ]);
     // The project's licence, as an SPDX expression (OpenAPI 3.1
     // `license.identifier`), from Cargo.toml.
     doc.info.license = Some(
@@ -29,7 +37,8 @@ use crate::error::{ErrorBody, ErrorResponse, FieldErrorBody};
     components(schemas(ErrorResponse, ErrorBody, FieldErrorBody)),
     tags((name = "Checkout sessions", description = "Create and manage checkout sessions (secret key or app token)."),
         (name = "Hosted checkout", description = "Public routes used by the hosted checkout page; the session id is the capability."),
-        (name = "Payment intents"), (name = "Subscriptions"),
+        (name = "Payment intents", description = "The payment behind a session: amount, status, the payment method used (never its full number)."),
+        (name = "Subscriptions", description = "Recurring payments started by a paid `subscription`-mode session."),
         (name = "Refunds", description = "Give back all or part of a succeeded payment; never more than was paid."),
         (name = "Events", description = "Every state change a merchant cares about, kept 30 days; the same objects webhooks deliver."),
         (name = "Webhook endpoints", description = "Where signed events are posted (managed with a secret API key)."),
@@ -76,6 +85,17 @@ impl Modify for StandardErrors {
         for item in doc.paths.paths.values_mut() {
             if let Some(post) = item.post.as_mut() {
                 add_idempotency_header(post);
+            }
+            // A public operation says so (`security: []`), rather than
+            // leaving linters and generators to guess.
+            let all = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for op in all.into_iter().flatten() {
+                op.security.get_or_insert_with(Vec::new);
             }
             let ops = [
                 &mut item.get,

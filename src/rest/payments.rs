@@ -41,6 +41,8 @@ async fn get_payment_intent(
 }
 
 /// Retrieve a subscription
+///
+/// Created when a `subscription`-mode session is paid; shows its items, interval and status.
 #[utoipa::path(get, path = "/api/v1/subscriptions/{id}", tag = "Subscriptions",
     params(("id" = String, Path, description = "`sub_…`")), security(("bearer" = [])),
     responses((status = 200, description = "The subscription", body = SubscriptionOut)))]
@@ -122,6 +124,9 @@ async fn helper_fail(
 }
 
 /// Test helper: expire a session
+///
+/// Test mode only: moves an open session's expiry to now, as if its time had run out
+/// (`checkout.session.expired` is sent).
 #[utoipa::path(post, path = "/api/v1/test_helpers/checkout/sessions/{id}/expire", tag = "Test helpers",
     params(("id" = String, Path, description = "Session id")), security(("bearer" = [])),
     responses((status = 200, description = "The expired session", body = CheckoutSessionOut),

@@ -73,6 +73,8 @@ async fn list_refunds(
 }
 
 /// Retrieve a refund
+///
+/// With its status: `pending`, `succeeded` or `failed` (then `failure_reason` says why).
 #[utoipa::path(get, path = "/api/v1/refunds/{id}", tag = "Refunds",
     params(("id" = String, Path, description = "`re_…`")), security(("bearer" = [])),
     responses((status = 200, description = "The refund", body = RefundOut)))]

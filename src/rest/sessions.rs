@@ -68,6 +68,9 @@ async fn list_sessions(
 }
 
 /// Retrieve a checkout session
+///
+/// The session as its `POST` returned it, with its current status, payment status and
+/// payment intent.
 #[utoipa::path(get, path = "/api/v1/checkout/sessions/{id}", tag = "Checkout sessions",
     params(("id" = String, Path, description = "Session id, `cs_test_…` or `cs_live_…`")), security(("bearer" = [])),
     responses((status = 200, description = "The session", body = CheckoutSessionOut)))]
@@ -84,6 +87,8 @@ async fn get_session(
 }
 
 /// List a session's line items
+///
+/// In the order they were created, with cursor pagination (a session holds up to 100).
 #[utoipa::path(get, path = "/api/v1/checkout/sessions/{id}/line_items", tag = "Checkout sessions",
     params(("id" = String, Path, description = "Session id"), ListLineItemsQuery), security(("bearer" = [])),
     responses((status = 200, description = "A page of line items", body = LineItemList)))]

@@ -51,6 +51,8 @@ async fn create_endpoint(
 }
 
 /// List webhook endpoints
+///
+/// Every endpoint of this mode (at most 16), newest first; secrets are never shown again.
 #[utoipa::path(get, path = "/api/v1/webhook_endpoints", tag = "Webhook endpoints",
     security(("bearer" = [])),
     responses((status = 200, description = "Every endpoint of this mode", body = WebhookEndpointList)))]
@@ -71,6 +73,8 @@ async fn list_endpoints(
 }
 
 /// Retrieve a webhook endpoint
+///
+/// Its URL, event types and status; the signing secret is shown only at creation and rotation.
 #[utoipa::path(get, path = "/api/v1/webhook_endpoints/{id}", tag = "Webhook endpoints",
     params(("id" = String, Path, description = "`we_…`")), security(("bearer" = [])),
     responses((status = 200, description = "The endpoint", body = WebhookEndpointOut)))]

@@ -14,6 +14,7 @@ use crate::domain::{
 #[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecurringInput {
+    #[schema(required = true, nullable = false)]
     #[validate(required(message = "Missing required param: interval."))]
     pub interval: Option<Interval>,
     #[validate(range(
@@ -29,6 +30,7 @@ pub struct RecurringInput {
 #[serde(deny_unknown_fields)]
 pub struct LineItemInput {
     /// 1–250 characters after trimming, no control characters.
+    #[schema(required = true, nullable = false)]
     #[validate(required, custom(function = "valid_name"))]
     pub name: Option<String>,
     /// Unit price in the currency's minor unit (XOF has none: 50000 = 50 000 F CFA).
@@ -39,9 +41,11 @@ pub struct LineItemInput {
             message = "Amount must be a positive integer in the currency's minor unit."
         )
     )]
+    #[schema(required = true, nullable = false, minimum = 1, example = 50000)]
     pub amount: Option<i64>,
     /// ISO 4217, case-insensitive.
     #[validate(required, custom(function = "valid_currency"))]
+    #[schema(required = true, nullable = false)]
     pub currency: Option<String>,
     #[validate(
         required,
@@ -50,6 +54,13 @@ pub struct LineItemInput {
             max = 10000,
             message = "Quantity must be between 1 and 10000."
         )
+    )]
+    #[schema(
+        required = true,
+        nullable = false,
+        minimum = 1,
+        maximum = 10000,
+        example = 1
     )]
     pub quantity: Option<i64>,
     #[validate(length(max = 500, message = "Description must be at most 500 characters."))]
@@ -75,11 +86,15 @@ pub struct CreateCheckoutSessionRequest {
         length(min = 1, max = 100, message = "Provide between 1 and 100 line items."),
         nested
     )]
+    /// 1–100 items, all in one currency.
+    #[schema(required = true, nullable = false, min_items = 1, max_items = 100)]
     pub line_items: Option<Vec<LineItemInput>>,
+    #[schema(required = true, nullable = false)]
     #[validate(required)]
     pub mode: Option<Mode>,
     /// Absolute http(s) URL; `{CHECKOUT_SESSION_ID}` is replaced on redirect.
     #[validate(required, custom(function = "valid_return_url"))]
+    #[schema(required = true, nullable = false)]
     pub success_url: Option<String>,
     #[validate(custom(function = "valid_return_url"))]
     pub cancel_url: Option<String>,

@@ -8,6 +8,7 @@ use crate::domain::phone::is_e164;
 use crate::domain::{Amount, Currency, Interval, Mode};
 use crate::domain::{PaymentMethodKind, Provider};
 use crate::error::{Error, FieldError, Result};
+use crate::validation::{Rules, violations_of};
 use crate::wire::{CardInput, CreateCheckoutSessionRequest, MobileMoneyInput, PayRequest};
 
 impl TryFrom<&PayRequest> for Method {
@@ -302,3 +303,29 @@ impl TryFrom<&crate::wire::CreateRefundRequest> for crate::domain::refund::NewRe
         })
     }
 }
+
+impl Rules for CreateCheckoutSessionRequest {
+    fn violations(&self) -> Vec<FieldError> {
+        violations_of(NewCheckoutSession::try_from(self))
+    }
+}
+
+impl Rules for PayRequest {
+    fn violations(&self) -> Vec<FieldError> {
+        violations_of(Method::try_from(self))
+    }
+}
+
+impl Rules for crate::wire::CreateRefundRequest {
+    fn violations(&self) -> Vec<FieldError> {
+        violations_of(crate::domain::refund::NewRefund::try_from(self))
+    }
+}
+
+// Their rules run in the service (the URL check resolves names): a body
+// with type errors reports all of those.
+impl Rules for crate::wire::CreateWebhookEndpointRequest {}
+impl Rules for crate::wire::UpdateWebhookEndpointRequest {}
+impl Rules for crate::wire::ResendRequest {}
+impl Rules for crate::wire::CancelSubscriptionRequest {}
+impl Rules for crate::wire::EmptyRequest {}

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::checkout::{PaymentError, PublicCheckoutSession, RecurringOut};
-use crate::domain::{IntentStatus, PaymentMethodKind, SubscriptionStatus};
+use crate::domain::{IntentStatus, PaymentMethodKind, Provider, SubscriptionStatus};
 
 /// A card number or security code: used for this payment only, never stored, logged or echoed.
 // (Its `Debug` prints a placeholder, so it cannot reach a log.)
@@ -24,21 +24,32 @@ impl std::fmt::Debug for Sensitive {
 #[serde(deny_unknown_fields)]
 pub struct CardInput {
     /// 13–19 digits, Luhn-valid. Spaces are ignored.
-    #[schema(example = "4242424242424242")]
+    #[schema(example = "4242424242424242", required = true, nullable = false)]
     pub number: Option<Sensitive>,
+    /// 1–12.
+    #[schema(
+        required = true,
+        nullable = false,
+        minimum = 1,
+        maximum = 12,
+        example = 12
+    )]
     pub exp_month: Option<i64>,
+    /// Four digits (two are read as 20YY); not in the past.
+    #[schema(required = true, nullable = false, example = 2030)]
     pub exp_year: Option<i64>,
     /// 3 or 4 digits.
-    #[schema(example = "123")]
+    #[schema(example = "123", required = true, nullable = false)]
     pub cvc: Option<Sensitive>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MobileMoneyInput {
-    /// `orange_money`, `mtn_momo`, `moov_money` or `wave`.
+    #[schema(value_type = Provider, required = true, nullable = false)]
     pub provider: Option<String>,
     /// E.164, such as `+2250700000000`.
+    #[schema(required = true, nullable = false, example = "+2250700000000")]
     pub phone: Option<String>,
 }
 
@@ -46,8 +57,11 @@ pub struct MobileMoneyInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentMethodInput {
+    #[schema(required = true, nullable = false)]
     pub r#type: Option<PaymentMethodKind>,
+    /// Required when `type` is `card`.
     pub card: Option<CardInput>,
+    /// Required when `type` is `mobile_money`.
     pub mobile_money: Option<MobileMoneyInput>,
 }
 
@@ -56,7 +70,9 @@ pub struct PaymentMethodInput {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"payment_method": {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}, "email": "buyer@example.com"}))]
 pub struct PayRequest {
+    #[schema(required = true, nullable = false)]
     pub payment_method: Option<PaymentMethodInput>,
+    /// The customer's email, for the receipt.
     pub email: Option<String>,
 }
 
@@ -77,10 +93,20 @@ pub struct PayResponse {
     pub redirect_url: Option<String>,
 }
 
+/// How a payment was made (`test_helper`: by a test-mode helper route).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a contract type: the wire value is the stored string
+pub enum PaymentMethodSummaryType {
+    Card,
+    MobileMoney,
+    TestHelper,
+}
+
 /// Card or mobile-money summary: never a full number.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct PaymentMethodSummary {
-    /// `card`, `mobile_money` or `test_helper`.
+    #[schema(value_type = PaymentMethodSummaryType)]
     pub r#type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub brand: Option<String>,

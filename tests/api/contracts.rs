@@ -26,7 +26,10 @@ async fn openapi_matches_committed_and_served() {
     let doc: Value = serde_json::from_str(&generated).unwrap();
     assert_eq!(served, doc);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    assert!(doc.get("servers").is_none(), "no config-dependent parts");
+    // No config-dependent parts: the one server is relative (the one that
+    // served the document), so "Try it out" works wherever it runs.
+    assert_eq!(doc["servers"][0]["url"], "/", "{}", doc["servers"]);
+    assert_eq!(doc["servers"].as_array().map(Vec::len), Some(1));
     let paths = doc["paths"].as_object().unwrap();
     for p in [
         "/api/v1/checkout/sessions",
@@ -58,8 +61,8 @@ async fn openapi_matches_committed_and_served() {
     for code in ["200", "202", "402", "409", "503"] {
         assert!(pay["responses"].get(code).is_some(), "pay lacks {code}");
     }
-    // Public: no `security` at all (`[{}]` made generators demand a client with a key).
-    assert!(pay.get("security").is_none(), "pay is public");
+    // Public: `security: []` (`[{}]` made generators demand a client with a key).
+    assert_eq!(pay["security"], serde_json::json!([]), "pay is public");
     let swagger = app
         .client
         .get(app.url("/swagger-ui/"))
@@ -81,8 +84,10 @@ fn the_contract_declares_the_licence_and_public_routes_need_no_auth() {
         ("/api/checkout/{sessionId}", "get"),
         ("/api/checkout/{sessionId}/pay", "post"),
     ] {
+        // `[]`: explicitly public (not `[{}]`, which generators read as
+        // "authentication optional" and still demand an authenticated client).
         let op = &doc["paths"][path][method];
-        assert!(op.get("security").is_none(), "{path}: {}", op["security"]);
+        assert_eq!(op["security"], serde_json::json!([]), "{path}");
     }
     let authed = &doc["paths"]["/api/v1/checkout/sessions"]["post"]["security"];
     assert_eq!(authed, &serde_json::json!([{"bearer": []}]));
@@ -141,5 +146,147 @@ fn public_descriptions_carry_no_internal_notes() {
     let doc = include_str!("../../openapi/openapi.json");
     for internal in ["SPEC", "§", "Debug", "TODO"] {
         assert!(!doc.contains(internal), "the contract mentions {internal}");
+    }
+}
+
+#[test]
+fn request_schemas_mark_required_fields_required_and_not_nullable() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json");
+    let schemas = &doc["components"]["schemas"];
+    for (schema, fields) in [
+        (
+            "CreateCheckoutSessionRequest",
+            &["line_items", "mode", "success_url"][..],
+        ),
+        ("LineItemInput", &["name", "amount", "currency", "quantity"]),
+        ("RecurringInput", &["interval"]),
+        ("PayRequest", &["payment_method"]),
+        ("PaymentMethodInput", &["type"]),
+        ("CardInput", &["number", "exp_month", "exp_year", "cvc"]),
+        ("MobileMoneyInput", &["provider", "phone"]),
+        ("CreateRefundRequest", &["payment_intent"]),
+        ("CreateWebhookEndpointRequest", &["url", "enabled_events"]),
+    ] {
+        let s = &schemas[schema];
+        let required: Vec<&str> = s["required"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        for field in fields {
+            assert!(required.contains(field), "{schema}.{field} is not required");
+            let prop = s["properties"][field].to_string();
+            assert!(
+                !prop.contains("\"null\""),
+                "{schema}.{field} is nullable: {prop}"
+            );
+        }
+    }
+}
+
+#[test]
+fn statuses_modes_and_error_codes_are_enums() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json");
+    let schemas = &doc["components"]["schemas"];
+    let enum_of = |name: &str| -> Vec<String> {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is not an enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    for (schema, field, target) in [
+        ("ErrorBody", "type", "ErrorType"),
+        ("ErrorBody", "code", "ErrorCode"),
+        ("FieldErrorBody", "code", "FieldErrorCode"),
+        ("CheckoutSessionOut", "status", "SessionStatus"),
+        ("CheckoutSessionOut", "payment_status", "PaymentStatus"),
+        ("CheckoutSessionOut", "mode", "SessionMode"),
+        ("PaymentIntentOut", "status", "IntentStatus"),
+        ("SubscriptionOut", "status", "SubscriptionStatus"),
+        ("RefundOut", "status", "RefundStatus"),
+        ("PaymentMethodSummary", "type", "PaymentMethodSummaryType"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["$ref"],
+            format!("#/components/schemas/{target}"),
+            "{schema}.{field}"
+        );
+        assert!(!enum_of(target).is_empty());
+    }
+    // The error table is the enum: every code and family a server answers with.
+    let codes = enum_of("ErrorCode");
+    let types = enum_of("ErrorType");
+    for d in ikawaari::error::CODES {
+        assert!(codes.iter().any(|c| c == d.code), "{}", d.code);
+        assert!(types.iter().any(|t| t == d.r#type), "{}", d.r#type);
+    }
+}
+
+#[test]
+fn every_operation_and_tag_is_described() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json");
+    for tag in doc["tags"].as_array().unwrap() {
+        assert!(
+            tag["description"].as_str().is_some_and(|d| d.len() > 10),
+            "tag {} has no description",
+            tag["name"]
+        );
+    }
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for field in ["summary", "description", "operationId"] {
+                assert!(
+                    op[field].as_str().is_some_and(|d| !d.is_empty()),
+                    "{method} {path} has no {field}"
+                );
+            }
+        }
+    }
+}
+
+/// The README's Python and Node snippets (kept in examples/clients, which
+/// the README must quote verbatim) create a session against a live server.
+#[tokio::test]
+async fn the_readme_client_snippets_create_a_session() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let app = crate::helpers::spawn_app().await;
+    let api = app.url("");
+    let api = api.trim_end_matches('/');
+    for (program, file) in [("python3", "create.py"), ("node", "create.mjs")] {
+        let path = format!("{root}/examples/clients/{file}");
+        let snippet = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            readme.contains(snippet.trim()),
+            "README's snippet differs from examples/clients/{file}"
+        );
+        // On the blocking pool: the server answers on this test's runtime.
+        let (api, key) = (api.to_string(), app.key.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            crate::helpers::run_tool(
+                program,
+                &[&path],
+                &[("IKAWAARI_API", &api), ("IKAWAARI_KEY", &key)],
+            )
+        })
+        .await
+        .unwrap();
+        let Some(out) = out else {
+            continue;
+        };
+        let (id, url) = out.split_once(' ').expect("`id url` on stdout");
+        assert!(id.starts_with("cs_test_"), "{file}: {out}");
+        assert!(url.ends_with(&format!("/checkout/{id}")), "{file}: {out}");
+        let got = app
+            .get(&format!("/api/v1/checkout/sessions/{id}"))
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert_eq!(got["amount_total"], 50000, "{file}: {got}");
     }
 }

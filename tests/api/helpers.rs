@@ -459,3 +459,28 @@ impl TestApp {
         self.statements.load(Ordering::Relaxed)
     }
 }
+
+/// Runs `program args…` with `envs`; `None` (skip, with the reason printed)
+/// when the program is missing outside CI. In CI a missing program fails the
+/// test.
+pub fn run_tool(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Option<String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .output();
+    match out {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "{program}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
+        Err(e) if std::env::var("CI").is_err() => {
+            eprintln!("SKIPPED: {program} not available ({e}); CI runs this check");
+            None
+        }
+        Err(e) => panic!("{program} is required in CI: {e}"),
+    }
+}

@@ -466,3 +466,126 @@ async fn live_mode_requires_https() {
         200
     );
 }
+
+/// `(param, message)` of every field error in a 400 body.
+fn field_errors(v: &Value) -> Vec<(String, String)> {
+    v["error"]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["param"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn message_of<'a>(errs: &'a [(String, String)], param: &str) -> &'a str {
+    errs.iter()
+        .find(|(p, _)| p == param)
+        .map(|(_, m)| m.as_str())
+        .unwrap_or_else(|| panic!("no error for {param} in {errs:?}"))
+}
+
+#[tokio::test]
+async fn a_type_error_speaks_json_and_every_other_invalid_field_is_reported() {
+    let app = spawn_app().await;
+    let body = json!({
+        "mode": "pay",
+        "line_items": [
+            {"name": 5, "amount": "50000", "currency": "XOF", "quantity": 1.5},
+            {"name": "Ok", "amount": -3, "currency": "XOF", "quantity": 1}
+        ],
+        "success_url": 7,
+        "cancel_url": "ftp://nope.example",
+        "customer_email": "not-an-email",
+        "metadata": ["a"],
+        "expires_at": "tomorrow",
+        "colour": "blue"
+    });
+    let res = app.post("/api/v1/checkout/sessions", &body).await;
+    let v = assert_error(res, 400, "parameter_invalid", None).await;
+    let text = v.to_string();
+    for jargon in [
+        "i64",
+        "u32",
+        "struct ",
+        "sequence",
+        "a map",
+        "floating point",
+    ] {
+        assert!(!text.contains(jargon), "Rust jargon {jargon:?} in {text}");
+    }
+    let errs = field_errors(&v);
+    assert!(message_of(&errs, "mode").contains("`payment`"), "{errs:?}");
+    assert_eq!(
+        message_of(&errs, "line_items[0].name"),
+        "line_items[0].name must be a string."
+    );
+    assert_eq!(
+        message_of(&errs, "line_items[0].amount"),
+        "line_items[0].amount must be an integer."
+    );
+    assert_eq!(
+        message_of(&errs, "line_items[0].quantity"),
+        "line_items[0].quantity must be an integer."
+    );
+    assert_eq!(
+        message_of(&errs, "success_url"),
+        "success_url must be a string."
+    );
+    assert_eq!(message_of(&errs, "metadata"), "metadata must be an object.");
+    assert_eq!(
+        message_of(&errs, "expires_at"),
+        "expires_at must be an integer."
+    );
+    assert!(errs.iter().any(|(p, _)| p == "colour"), "{errs:?}");
+    // The rules still ran on what was left: these are no type errors.
+    for rule in ["cancel_url", "customer_email", "line_items[1].amount"] {
+        message_of(&errs, rule);
+    }
+    // A field with a type error is reported once (not also as missing).
+    let mode_errors = errs.iter().filter(|(p, _)| p == "mode").count();
+    assert_eq!(mode_errors, 1, "{errs:?}");
+    assert_eq!(
+        v["error"]["param"], errs[0].0,
+        "param names the first field at fault: {v}"
+    );
+}
+
+#[tokio::test]
+async fn pay_reports_a_type_error_with_the_other_invalid_card_fields() {
+    let app = spawn_app().await;
+    let id = app.seed_session().await;
+    let res = app
+        .pay(
+            &id,
+            &json!({"payment_method": {"type": "card", "card": {
+                "number": 4242424242424242u64, "exp_month": 13, "exp_year": 2030, "cvc": "12"
+            }}}),
+        )
+        .await;
+    let v = assert_error(res, 400, "parameter_invalid", None).await;
+    let errs = field_errors(&v);
+    assert_eq!(
+        message_of(&errs, "payment_method.card.number"),
+        "payment_method.card.number must be a string."
+    );
+    message_of(&errs, "payment_method.card.exp_month");
+    message_of(&errs, "payment_method.card.cvc");
+    assert!(
+        !v.to_string().contains("4242"),
+        "the number is never echoed: {v}"
+    );
+    assert_eq!(app.public(&id).await["status"], "open");
+}
+
+#[tokio::test]
+async fn query_type_errors_speak_json_too() {
+    let app = spawn_app().await;
+    let res = app.get("/api/v1/checkout/sessions?limit=ten").await;
+    let v = assert_error(res, 400, "parameter_invalid", Some("limit")).await;
+    assert_eq!(v["error"]["message"], "limit must be an integer.");
+}

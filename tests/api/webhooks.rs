@@ -748,24 +748,8 @@ async fn a_subscription_ending_at_period_end_is_deleted_by_the_sweeper_once() {
     );
 }
 
-/// Runs `program args…`; `None` (skip, with the reason printed) when the
-/// program is missing outside CI. In CI a missing program fails the test.
 fn run(program: &str, args: &[&str]) -> Option<String> {
-    match std::process::Command::new(program).args(args).output() {
-        Ok(out) => {
-            assert!(
-                out.status.success(),
-                "{program}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
-        }
-        Err(e) if std::env::var("CI").is_err() => {
-            eprintln!("SKIPPED: {program} not available ({e}); CI runs this check");
-            None
-        }
-        Err(e) => panic!("{program} is required in CI: {e}"),
-    }
+    run_tool(program, args, &[])
 }
 
 #[tokio::test]

@@ -654,3 +654,143 @@ async fn checks_in_the_page_and_a_reload_while_processing_keeps_polling() {
     assert!(url.ends_with(&id), "{url}");
     c.close().await.unwrap();
 }
+
+/// axe-core (from npm, pinned by tests/integrators/package-lock.json and
+/// installed by .ci/node-tools), or None (skip) outside CI when missing.
+fn axe_source() -> Option<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/integrators/node_modules/axe-core/axe.min.js"
+    );
+    match std::fs::read_to_string(path) {
+        Ok(s) => Some(s),
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("axe-core missing in CI: run .ci/node-tools")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: {path} missing (run .ci/node-tools)");
+            None
+        }
+    }
+}
+
+/// Every axe-core violation (all rules, WCAG 2.1 A/AA and best practices) on
+/// the page as it is now, as `rule: target …` lines.
+async fn axe_violations(c: &Client, axe: &str) -> Vec<String> {
+    c.execute(axe, vec![]).await.expect("inject axe-core");
+    let found = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, { resultTypes: ["violations"] })
+                 .then(r => done(r.violations.map(v =>
+                     `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map(n => n.target.join(" ")).join(", ")}`)))
+                 .catch(e => done(["axe failed: " + e]));"#,
+            vec![],
+        )
+        .await
+        .expect("axe.run");
+    serde_json::from_value(found).expect("a list of violations")
+}
+
+/// axe-core finds nothing on the hosted page in each of its states: the card
+/// form (French, at 390 px), the mobile-money tab, the form showing its
+/// errors, a declined card, English, the processing state, the expired and
+/// the unknown pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_core_finds_no_violation_on_the_hosted_page() {
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let Some((c, _profile)) = browser().await else {
+        return;
+    };
+    let app = spawn_app_with(|cfg| cfg.test_momo_delay_ms = 60_000).await;
+    let merchant = merchant_site().await;
+    // axe is live: the test merchant's bare page (no lang, no title) is flagged.
+    c.goto(&format!("{merchant}/cancel")).await.unwrap();
+    let bare = axe_violations(&c, &axe).await;
+    assert!(
+        bare.iter().any(|v| v.starts_with("html-has-lang")),
+        "axe-core did not run: {bare:?}"
+    );
+    let mut report = Vec::new();
+    let mut check = async |c: &Client, state: &str| {
+        for v in axe_violations(c, &axe).await {
+            report.push(format!("[{state}] {v}"));
+        }
+    };
+
+    let id = session(&app, &merchant, json!({"locale": "fr"})).await;
+    c.goto(&app.url(&format!("/checkout/{id}"))).await.unwrap();
+    text(&c, "#pay-button").await;
+    check(&c, "card form, fr").await;
+    // Submitting empty shows the field errors.
+    c.find(Locator::Id("pay-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    check(&c, "form errors").await;
+    // A declined card: the page's error message.
+    fill_card(&c, "4000000000000002").await;
+    c.find(Locator::Id("pay-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    check(&c, "declined").await;
+    c.find(Locator::Id("tab-momo"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    check(&c, "mobile money tab").await;
+    // Processing (the test operator answers in a minute).
+    c.find(Locator::Id("momo-phone"))
+        .await
+        .unwrap()
+        .send_keys("0700000000")
+        .await
+        .unwrap();
+    c.find(Locator::Id("pay-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(
+        &c,
+        "#form-message",
+        "Validez le paiement sur votre téléphone.",
+    )
+    .await;
+    check(&c, "processing").await;
+
+    let en = session(&app, &merchant, json!({"locale": "en"})).await;
+    c.goto(&app.url(&format!("/checkout/{en}"))).await.unwrap();
+    text(&c, "#pay-button").await;
+    check(&c, "card form, en").await;
+    app.post(
+        &format!("/api/v1/checkout/sessions/{en}/expire"),
+        &json!({}),
+    )
+    .await;
+    c.goto(&app.url(&format!("/checkout/{en}"))).await.unwrap();
+    text(&c, ".state-expired h1").await;
+    check(&c, "expired").await;
+    c.goto(&app.url("/checkout/cs_test_doesnotexist"))
+        .await
+        .unwrap();
+    check(&c, "unknown").await;
+    c.close().await.unwrap();
+    assert!(
+        report.is_empty(),
+        "axe-core violations:\n{}",
+        report.join("\n")
+    );
+}
