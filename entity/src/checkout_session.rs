@@ -39,11 +39,19 @@ pub enum Relation {
         to = "super::payment_intent::Column::Id"
     )]
     PaymentIntent,
+    #[sea_orm(has_many = "super::line_item::Entity")]
+    LineItems,
 }
 
 impl Related<super::payment_intent::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::PaymentIntent.def()
+    }
+}
+
+impl Related<super::line_item::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::LineItems.def()
     }
 }
 

@@ -1,6 +1,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use ikawaari::auth::Scope;
+use ikawaari::service::credentials::TokenKind;
 
 #[tokio::test]
 async fn seed_request_returns_the_spec_response() {
@@ -685,4 +687,62 @@ async fn a_corrupt_stored_column_is_an_error_not_a_default() {
         .await
         .unwrap();
     assert_error(res, 500, "internal", None).await;
+}
+
+/// The public view and the authenticated retrieve are one statement each
+/// (the session joined with its intent and items), besides the key lookup;
+/// both still see every item, in order, and the intent.
+#[tokio::test]
+async fn a_read_is_one_statement() {
+    let app = spawn_app().await;
+    let mut body = seed_body();
+    body["line_items"] = json!((0..12)
+        .map(|i| json!({"name": format!("item {i}"), "amount": 100 + i, "currency": "XOF", "quantity": 1}))
+        .collect::<Vec<_>>());
+    let id = app.create_session(&body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.public(&id).await; // warms the merchant-name cache
+
+    let (public, statements) = app.statements_of(app.public(&id)).await;
+    assert_eq!(statements.len(), 1, "{statements:#?}");
+    let names: Vec<&str> = public["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 12);
+    assert_eq!(names[0], "item 0");
+    assert_eq!(names[11], "item 11");
+    assert_eq!(
+        public["payment_intent"]["status"],
+        "requires_payment_method"
+    );
+
+    let (got, statements) = app
+        .statements_of(async {
+            app.get(&format!("/api/v1/checkout/sessions/{id}"))
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+        .await;
+    // The key lookup, then the session with its first ten items.
+    assert_eq!(statements.len(), 2, "{statements:#?}");
+    let items = got["line_items"]["data"].as_array().unwrap();
+    assert_eq!(items.len(), 10, "{got}");
+    assert_eq!(items[9]["name"], "item 9");
+    assert_eq!(got["line_items"]["has_more"], true);
+
+    // Another mode of the same merchant finds nothing.
+    let live = app
+        .issue(true, TokenKind::SecretKey, &[Scope::Read, Scope::Write])
+        .await;
+    let res = app
+        .get_as(&live, &format!("/api/v1/checkout/sessions/{id}"))
+        .await;
+    assert_eq!(res.status(), 404);
 }

@@ -87,12 +87,17 @@ async fn assemble_view(
         .await?
         .remove(&session.id)
         .unwrap_or_default();
+    Ok(view_of(session, items, now))
+}
+
+/// The view of a session whose first `EMBEDDED_ITEMS` items are `items`.
+fn view_of(session: cs::Model, items: Vec<li::Model>, now: i64) -> SessionView {
     let has_more_items = session.line_item_count as u64 > EMBEDDED_ITEMS;
     let status = effective_status(&session, now);
-    Ok(SessionView {
+    SessionView {
         session,
         items,
         has_more_items,
         status,
-    })
+    }
 }

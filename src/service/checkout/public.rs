@@ -1,7 +1,7 @@
 //! The public view of a session: what the hosted page and the pay route see.
 
 use entity::{checkout_session as cs, line_item as li, merchant, payment_intent as pi};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{EntityTrait, QueryOrder};
 
 use super::*;
 use crate::AppState;
@@ -19,20 +19,15 @@ pub struct PublicView {
     pub intent: pi::Model,
 }
 
-/// Two queries: the session joined with its intent, then its items; the
+/// One statement: the session joined with its intent and its items; the
 /// merchant's name comes from a cache (names never change once created).
 pub async fn public_view(state: &AppState, id: &CheckoutSessionId) -> Result<PublicView> {
-    let (mut session, mut intent) = session_and_intent(state, id).await?;
+    let (mut session, mut intent, mut items) = session_intent_items(state, id).await?;
     if session.status == SessionStatus::Open && state.clock.now() >= session.expires_at {
         // The first read past `expires_at` persists the expiry.
         expire_if_due(state, session).await?;
-        (session, intent) = session_and_intent(state, id).await?;
+        (session, intent, items) = session_intent_items(state, id).await?;
     }
-    let items = li::Entity::find()
-        .filter(li::Column::SessionId.eq(id))
-        .order_by_asc(li::Column::Position)
-        .all(&state.db)
-        .await?;
     let merchant_name = merchant_name(state, &session.merchant_id).await?;
     let status = effective_status(&session, state.clock.now());
     Ok(PublicView {
@@ -44,17 +39,28 @@ pub async fn public_view(state: &AppState, id: &CheckoutSessionId) -> Result<Pub
     })
 }
 
-async fn session_and_intent(
+/// The session, its intent and all its line items (≤ 100) in one `LEFT
+/// JOIN`: a row per item, the session's and intent's columns repeated.
+async fn session_intent_items(
     state: &AppState,
     id: &CheckoutSessionId,
-) -> Result<(cs::Model, pi::Model)> {
-    let (session, intent) = cs::Entity::find_by_id(id)
+) -> Result<(cs::Model, pi::Model, Vec<li::Model>)> {
+    let rows = cs::Entity::find_by_id(id)
         .find_also_related(pi::Entity)
-        .unique(&state.db)
-        .await?
+        .find_also_related(li::Entity)
+        .order_by_asc(li::Column::Position)
+        .all(&state.db)
+        .await?;
+    let mut rows = rows.into_iter();
+    let (session, intent, first) = rows
+        .next()
         .ok_or_else(|| Error::not_found("checkout session", id))?;
     let intent = intent.ok_or_else(|| Error::Internal("session without intent".into()))?;
-    Ok((session, intent))
+    let items = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, _, item)| item))
+        .collect();
+    Ok((session, intent, items))
 }
 
 async fn merchant_name(state: &AppState, merchant_id: &MerchantId) -> Result<String> {

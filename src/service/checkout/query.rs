@@ -29,10 +29,32 @@ pub async fn find_owned(
         .ok_or_else(|| Error::not_found("checkout session", id))
 }
 
+/// One statement: the caller's session `LEFT JOIN` its first
+/// `EMBEDDED_ITEMS` items (a row per item). A session past `expires_at`
+/// takes `load_view`'s path, which persists the expiry first.
 pub async fn get(state: &AppState, p: &Principal, id: &CheckoutSessionId) -> Result<SessionView> {
     p.require(Scope::Read)?;
-    let s = find_owned(state, p, id).await?;
-    load_view(state, s).await
+    let first = i32::try_from(EMBEDDED_ITEMS).unwrap_or(i32::MAX);
+    let (session, items) = cs::Entity::find_by_id(id)
+        .filter(cs::Column::MerchantId.eq(&p.merchant_id))
+        .filter(cs::Column::Livemode.eq(p.livemode))
+        .find_with_related(li::Entity)
+        .filter(
+            Condition::any()
+                .add(li::Column::Position.lt(first))
+                .add(li::Column::Position.is_null()),
+        )
+        .order_by_asc(li::Column::Position)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::not_found("checkout session", id))?;
+    let now = state.clock.now();
+    if session.status == SessionStatus::Open && now >= session.expires_at {
+        return load_view(state, session).await;
+    }
+    Ok(view_of(session, items, now))
 }
 
 use crate::service::paging::{first_rows, limit_of};
