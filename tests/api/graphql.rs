@@ -410,9 +410,10 @@ async fn a_page_of_100_sessions_with_items_is_a_bounded_number_of_queries() {
             .all(|n| n["lineItems"].as_array().unwrap().len() == 2
                 && n["paymentIntent"]["status"] == "REQUIRES_PAYMENT_METHOD")
     );
-    // auth + page + count + line items + intents; a DataLoader batch may split
-    // in two under load, never per session.
-    assert!(statements <= 7, "{statements} statements for 100 sessions");
+    // auth + page + count + line items + intents; a DataLoader batch may
+    // split under load (the whole suite on 2 cores once broke a bound of 7),
+    // never per session (that would be over 100).
+    assert!(statements <= 10, "{statements} statements for 100 sessions");
     let mut times = Vec::new();
     for _ in 0..11 {
         let t = Instant::now();

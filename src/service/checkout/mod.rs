@@ -69,13 +69,11 @@ pub async fn view_in(
     id: &crate::domain::CheckoutSessionId,
     now: i64,
 ) -> Result<SessionView> {
-    use crate::db::Unique;
     use sea_orm::EntityTrait;
-    let session = cs::Entity::find_by_id(id)
-        .unique(tx)
+    let (session, items) = query::with_first_items(tx, cs::Entity::find_by_id(id))
         .await?
         .ok_or_else(|| crate::error::Error::Internal("missing session".into()))?;
-    assemble_view(tx, session, now).await
+    Ok(view_of(session, items, now))
 }
 
 async fn assemble_view(

@@ -34,10 +34,27 @@ pub async fn find_owned(
 /// takes `load_view`'s path, which persists the expiry first.
 pub async fn get(state: &AppState, p: &Principal, id: &CheckoutSessionId) -> Result<SessionView> {
     p.require(Scope::Read)?;
-    let first = i32::try_from(EMBEDDED_ITEMS).unwrap_or(i32::MAX);
-    let (session, items) = cs::Entity::find_by_id(id)
+    let owned = cs::Entity::find_by_id(id)
         .filter(cs::Column::MerchantId.eq(&p.merchant_id))
-        .filter(cs::Column::Livemode.eq(p.livemode))
+        .filter(cs::Column::Livemode.eq(p.livemode));
+    let (session, items) = with_first_items(&state.db, owned)
+        .await?
+        .ok_or_else(|| Error::not_found("checkout session", id))?;
+    let now = state.clock.now();
+    if session.status == SessionStatus::Open && now >= session.expires_at {
+        return load_view(state, session).await;
+    }
+    Ok(view_of(session, items, now))
+}
+
+/// The session `select` finds, with its first `EMBEDDED_ITEMS` line items,
+/// in one statement (`LEFT JOIN`, a row per item).
+pub async fn with_first_items(
+    db: &impl sea_orm::ConnectionTrait,
+    select: sea_orm::Select<cs::Entity>,
+) -> Result<Option<(cs::Model, Vec<li::Model>)>> {
+    let first = i32::try_from(EMBEDDED_ITEMS).unwrap_or(i32::MAX);
+    Ok(select
         .find_with_related(li::Entity)
         .filter(
             Condition::any()
@@ -45,16 +62,10 @@ pub async fn get(state: &AppState, p: &Principal, id: &CheckoutSessionId) -> Res
                 .add(li::Column::Position.is_null()),
         )
         .order_by_asc(li::Column::Position)
-        .all(&state.db)
+        .all(db)
         .await?
         .into_iter()
-        .next()
-        .ok_or_else(|| Error::not_found("checkout session", id))?;
-    let now = state.clock.now();
-    if session.status == SessionStatus::Open && now >= session.expires_at {
-        return load_view(state, session).await;
-    }
-    Ok(view_of(session, items, now))
+        .next())
 }
 
 use crate::service::paging::{first_rows, limit_of};

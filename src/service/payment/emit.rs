@@ -36,22 +36,22 @@ pub async fn processing(
 
 /// A settled attempt: the intent's outcome; on success the session's
 /// completion and the subscription it starts; for an asynchronous payment,
-/// the session's `async_payment_succeeded` / `_failed`.
+/// the session's `async_payment_succeeded` / `_failed`. `intent` is the row
+/// as this transaction left it.
 pub async fn settled(
     state: &AppState,
     tx: &crate::db::WriteTx,
-    id: &PaymentIntentId,
+    intent: &pi::Model,
     succeeded: bool,
     asynchronous: bool,
     now: i64,
 ) -> Result<()> {
-    let intent = intent_in(tx, id).await?;
     let kind = if succeeded {
         EventType::IntentSucceeded
     } else {
         EventType::IntentPaymentFailed
     };
-    let mut events = vec![NewEvent::new(state, kind, EventObject::Intent(&intent))?];
+    let mut events = vec![NewEvent::new(state, kind, EventObject::Intent(intent))?];
     if succeeded || asynchronous {
         let view = checkout::view_in(tx, &intent.session_id, now).await?;
         let session = |kind| NewEvent::new(state, kind, EventObject::Session(&view));

@@ -226,12 +226,13 @@ pub async fn settle(
         .filter(pi::Column::Id.eq(intent_id))
         .filter(pi::Column::Status.eq(IntentStatus::Processing))
         .filter(pi::Column::AttemptId.eq(attempt))
-        .exec(&tx)
+        .exec_with_returning(&tx)
         .await?;
-    if updated.rows_affected != 1 {
+    // `RETURNING`: the settled intent, which its event carries.
+    let Ok([settled]) = <[pi::Model; 1]>::try_from(updated) else {
         tx.rollback().await?;
         return Ok(false);
-    }
+    };
     if let Err(e) = payment_row(&intent, attempt, error.as_ref(), now)
         .insert(&tx)
         .await
@@ -249,7 +250,7 @@ pub async fn settle(
         if succeeded {
             complete_session(&tx, &intent.session_id, now).await?;
         }
-        emit::settled(state, &tx, intent_id, succeeded, asynchronous, now).await
+        emit::settled(state, &tx, &settled, succeeded, asynchronous, now).await
     };
     if let Err(e) = rest.await {
         tx.rollback().await?;
@@ -301,23 +302,17 @@ async fn complete_session(
     session_id: &CheckoutSessionId,
     now: i64,
 ) -> Result<()> {
+    // `RETURNING`: the completed row for the counters, without a read.
     let completed = cs::Entity::update_many()
         .col_expr(cs::Column::Status, Expr::value(SessionStatus::Complete))
         .col_expr(cs::Column::PaymentStatus, Expr::value(PaymentStatus::Paid))
         .col_expr(cs::Column::CompletedAt, Expr::value(now))
         .filter(cs::Column::Id.eq(session_id))
         .filter(cs::Column::Status.eq(SessionStatus::Open))
-        .exec(tx)
+        .exec_with_returning(tx)
         .await?;
-    if completed.rows_affected != 1 {
-        return Err(Error::Internal(
-            "paid intent on a session that is not open".into(),
-        ));
-    }
-    let session = cs::Entity::find_by_id(session_id)
-        .unique(tx)
-        .await?
-        .ok_or_else(|| Error::Internal("completed session vanished".into()))?;
+    let [session] = <[cs::Model; 1]>::try_from(completed)
+        .map_err(|_| Error::Internal("paid intent on a session that is not open".into()))?;
     tally::session(tx, &session, tally::Move::Completed).await?;
     subscription::create_for_session(tx, session_id, now).await
 }
