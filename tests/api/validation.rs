@@ -520,27 +520,16 @@ async fn a_type_error_speaks_json_and_every_other_invalid_field_is_reported() {
     }
     let errs = field_errors(&v);
     assert!(message_of(&errs, "mode").contains("`payment`"), "{errs:?}");
-    assert_eq!(
-        message_of(&errs, "line_items[0].name"),
-        "line_items[0].name must be a string."
-    );
-    assert_eq!(
-        message_of(&errs, "line_items[0].amount"),
-        "line_items[0].amount must be an integer."
-    );
-    assert_eq!(
-        message_of(&errs, "line_items[0].quantity"),
-        "line_items[0].quantity must be an integer."
-    );
-    assert_eq!(
-        message_of(&errs, "success_url"),
-        "success_url must be a string."
-    );
-    assert_eq!(message_of(&errs, "metadata"), "metadata must be an object.");
-    assert_eq!(
-        message_of(&errs, "expires_at"),
-        "expires_at must be an integer."
-    );
+    for (param, kind) in [
+        ("line_items[0].name", "a string"),
+        ("line_items[0].amount", "an integer"),
+        ("line_items[0].quantity", "an integer"),
+        ("success_url", "a string"),
+        ("metadata", "an object"),
+        ("expires_at", "an integer"),
+    ] {
+        assert_eq!(message_of(&errs, param), format!("{param} must be {kind}."));
+    }
     assert!(errs.iter().any(|(p, _)| p == "colour"), "{errs:?}");
     // The rules still ran on what was left: these are no type errors.
     for rule in ["cancel_url", "customer_email", "line_items[1].amount"] {

@@ -167,6 +167,33 @@ async fn wait_text(c: &Client, css: &str, want: &str) {
     );
 }
 
+/// Clicks the element with this id.
+async fn click(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `phone`, pays, and waits for the French processing message.
+async fn pay_by_mobile_money(c: &Client, phone: &str) {
+    c.find(Locator::Id("momo-phone"))
+        .await
+        .unwrap()
+        .send_keys(phone)
+        .await
+        .unwrap();
+    click(c, "pay-button").await;
+    wait_text(
+        c,
+        "#form-message",
+        "Validez le paiement sur votre téléphone.",
+    )
+    .await;
+}
+
 async fn fill_card(c: &Client, number: &str) {
     let n = c.find(Locator::Id("card-number")).await.unwrap();
     n.clear().await.unwrap();
@@ -285,12 +312,7 @@ async fn card_payment_in_french_lands_on_success_url() {
         scroll <= width,
         "no horizontal scrolling at 390 px ({scroll} > {width})"
     );
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     let url = wait_url(&c, &format!("{merchant}/success")).await;
     assert!(url.ends_with(&format!("session_id={id}")), "{url}");
     assert_eq!(app.public(&id).await["status"], "complete");
@@ -311,12 +333,7 @@ async fn decline_shows_a_message_then_the_card_pays_in_english() {
     c.goto(&app.url(&format!("/checkout/{id}"))).await.unwrap();
     assert_eq!(text(&c, "#total .amount").await, "XOF 50,000");
     fill_card(&c, "4000000000000002").await;
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     wait_text(&c, "#form-message", "Your card was declined.").await;
     assert_eq!(
         c.find(Locator::Id("pay-button"))
@@ -329,29 +346,14 @@ async fn decline_shows_a_message_then_the_card_pays_in_english() {
         Some("false")
     );
     fill_card(&c, "4000000000009995").await;
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     wait_text(&c, "#form-message", "Insufficient funds.").await;
     // A format error from the server lands next to its field.
     fill_card(&c, "4242424242424241").await;
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     wait_text(&c, "#card-number-error", "Invalid card number.").await;
     fill_card(&c, "4242424242424242").await;
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     let url = wait_url(&c, &format!("{merchant}/success")).await;
     assert!(url.contains(&id));
     c.close().await.unwrap();
@@ -366,12 +368,7 @@ async fn mobile_money_processes_then_redirects() {
     let merchant = merchant_site().await;
     let id = session(&app, &merchant, json!({"locale": "fr"})).await;
     c.goto(&app.url(&format!("/checkout/{id}"))).await.unwrap();
-    c.find(Locator::Id("tab-momo"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "tab-momo").await;
     let card_panel = c.find(Locator::Id("panel-card")).await.unwrap();
     assert!(
         card_panel.attr("hidden").await.unwrap().is_some(),
@@ -380,12 +377,7 @@ async fn mobile_money_processes_then_redirects() {
     let phone = c.find(Locator::Id("momo-phone")).await.unwrap();
     assert_eq!(phone.prop("value").await.unwrap().as_deref(), Some("+225 "));
     phone.send_keys("0700000000").await.unwrap();
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     wait_text(
         &c,
         "#form-message",
@@ -411,12 +403,7 @@ async fn cancel_expired_unknown_and_card_only_pages() {
     // Cancel returns to the merchant.
     let id = session(&app, &merchant, json!({"locale": "en"})).await;
     c.goto(&app.url(&format!("/checkout/{id}"))).await.unwrap();
-    c.find(Locator::Id("cancel-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "cancel-link").await;
     wait_url(&c, &format!("{merchant}/cancel")).await;
     // Expired: its own page, 410.
     app.post(
@@ -497,19 +484,9 @@ async fn the_rate_limit_is_handled_gracefully() {
     let id = session(&app, &merchant, json!({"locale": "en"})).await;
     c.goto(&app.url(&format!("/checkout/{id}"))).await.unwrap();
     fill_card(&c, "4000000000000002").await;
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     wait_text(&c, "#form-message", "declined").await;
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     wait_text(&c, "#form-message", "Too many attempts").await;
     assert_eq!(
         c.find(Locator::Id("pay-button"))
@@ -602,12 +579,7 @@ async fn checks_in_the_page_and_a_reload_while_processing_keeps_polling() {
     let id = session(&app, &merchant, json!({"locale": "fr"})).await;
     c.goto(&app.url(&format!("/checkout/{id}"))).await.unwrap();
     fill_card(&c, "4242424242424241").await;
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     wait_text(&c, "#card-number-error", "Numéro de carte invalide.").await;
     assert_eq!(
         text(&c, "#form-message").await,
@@ -619,30 +591,8 @@ async fn checks_in_the_page_and_a_reload_while_processing_keeps_polling() {
         "requires_payment_method"
     );
     // Mobile money, then a reload mid-way.
-    c.find(Locator::Id("tab-momo"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Id("momo-phone"))
-        .await
-        .unwrap()
-        .send_keys("0700000000")
-        .await
-        .unwrap();
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_text(
-        &c,
-        "#form-message",
-        "Validez le paiement sur votre téléphone.",
-    )
-    .await;
+    click(&c, "tab-momo").await;
+    pay_by_mobile_money(&c, "0700000000").await;
     c.refresh().await.unwrap();
     wait_text(
         &c,
@@ -725,50 +675,18 @@ async fn axe_core_finds_no_violation_on_the_hosted_page() {
     text(&c, "#pay-button").await;
     check(&c, "card form, fr").await;
     // Submitting empty shows the field errors.
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     check(&c, "form errors").await;
     // A declined card: the page's error message.
     fill_card(&c, "4000000000000002").await;
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "pay-button").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     check(&c, "declined").await;
-    c.find(Locator::Id("tab-momo"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "tab-momo").await;
     check(&c, "mobile money tab").await;
     // Processing (the test operator answers in a minute).
-    c.find(Locator::Id("momo-phone"))
-        .await
-        .unwrap()
-        .send_keys("0700000000")
-        .await
-        .unwrap();
-    c.find(Locator::Id("pay-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_text(
-        &c,
-        "#form-message",
-        "Validez le paiement sur votre téléphone.",
-    )
-    .await;
+    pay_by_mobile_money(&c, "0700000000").await;
     check(&c, "processing").await;
 
     let en = session(&app, &merchant, json!({"locale": "en"})).await;
