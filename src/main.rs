@@ -129,8 +129,55 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-#[tokio::main]
-async fn main() {
+/// mimalloc's defaults keep memory it has freed: arenas are committed
+/// eagerly and pages are purged 10 ms late. Committing on demand and
+/// purging at once took the RSS after a 256-connection load from 84 to
+/// 57 MiB with no throughput change measured (`bench/README.md`). An
+/// operator's `MIMALLOC_ARENA_EAGER_COMMIT` / `MIMALLOC_PURGE_DELAY` win.
+fn tune_allocator() {
+    // `mi_option_t` values of mimalloc.h (v2 and v3 alike).
+    const OPTIONS: [(std::ffi::c_int, &std::ffi::CStr); 2] = [
+        (4, c"MIMALLOC_ARENA_EAGER_COMMIT"),
+        (15, c"MIMALLOC_PURGE_DELAY"),
+    ];
+    unsafe extern "C" {
+        fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    }
+    for (option, env) in OPTIONS {
+        // SAFETY: `getenv` of a constant name, and a plain setter of
+        // mimalloc's option table, before any other thread exists.
+        unsafe {
+            if libc::getenv(env.as_ptr()).is_null() {
+                mi_option_set(option, 0);
+            }
+        }
+    }
+}
+
+/// Runs `tune_allocator` before `main`, before the first Rust allocation
+/// creates mimalloc's first arena (set in `main`, that arena is already
+/// committed: RSS at start 41 instead of 24 MiB).
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TUNE_ALLOCATOR: extern "C" fn() = {
+    extern "C" fn before_main() {
+        tune_allocator();
+    }
+    before_main
+};
+
+fn main() {
+    #[cfg(not(target_os = "linux"))]
+    tune_allocator();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
     let cli = Cli::parse();
     init_tracing(cli.log.log_format);
     if let Err(e) = dispatch(cli).await {
