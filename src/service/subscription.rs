@@ -14,16 +14,13 @@ use crate::error::{Error, Result};
 use crate::service::outbox::{self, EventObject, NewEvent};
 
 /// Inside the settlement transaction: creates `sub_…` and links it, for
-/// subscription-mode sessions only.
+/// subscription-mode sessions only. `session` is the row as completed.
 pub async fn create_for_session(
     tx: &crate::db::WriteTx,
-    session_id: &CheckoutSessionId,
+    session: &cs::Model,
     now: i64,
 ) -> Result<()> {
-    let session = cs::Entity::find_by_id(session_id)
-        .unique(tx)
-        .await?
-        .ok_or_else(|| Error::Internal("missing session".into()))?;
+    let session_id = &session.id;
     if session.mode != Mode::Subscription {
         return Ok(());
     }

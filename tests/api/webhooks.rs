@@ -153,7 +153,9 @@ async fn raw_column(app: &TestApp, sql: &str) -> String {
 
 #[tokio::test]
 async fn a_failing_receiver_gets_the_same_bytes_again_until_it_answers_2xx() {
-    let app = spawn_app_with(|c| c.webhook_retry_base_ms = 100).await;
+    // A base of 1 s: the worker's claim beat (250 ms) can add to a wait, so
+    // with 100 ms a late first retry (247 ms) once outlasted the second.
+    let app = spawn_app_with(|c| c.webhook_retry_base_ms = 1000).await;
     let rx = Receiver::start().await;
     rx.answer_with(&[500, 500]);
     let (id, secret) = endpoint(&app, &rx.url, &["checkout.session.completed"]).await;
@@ -176,10 +178,11 @@ async fn a_failing_receiver_gets_the_same_bytes_again_until_it_answers_2xx() {
             .all(|r| matches(&r.signature, &r.body, &secret) == 1)
     );
     assert_eq!(got[0].event_id(), got[2].event_id());
-    // Exponential: the second wait is longer than the first (±20 % jitter).
+    // Exponential: the second wait is longer than the first (±20 % jitter:
+    // 0.8–1.2 s, then 1.6–2.4 s, each plus at most one claim beat).
     let (w1, w2) = (got[1].at - got[0].at, got[2].at - got[1].at);
     assert!(
-        w1 >= Duration::from_millis(75) && w2 > w1,
+        w1 >= Duration::from_millis(750) && w2 > w1,
         "{w1:?} then {w2:?}"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;

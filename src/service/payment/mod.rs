@@ -314,7 +314,7 @@ async fn complete_session(
     let [session] = <[cs::Model; 1]>::try_from(completed)
         .map_err(|_| Error::Internal("paid intent on a session that is not open".into()))?;
     tally::session(tx, &session, tally::Move::Completed).await?;
-    subscription::create_for_session(tx, session_id, now).await
+    subscription::create_for_session(tx, &session, now).await
 }
 
 fn payment_error(d: &Decline) -> PaymentError {
