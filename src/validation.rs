@@ -308,46 +308,40 @@ fn sorted(mut errs: Vec<FieldError>) -> Error {
     Error::Validation(errs)
 }
 
-/// Nulls the value at `path` (or removes its key when `remove`); false when
-/// the path leads nowhere (nothing more can be learned).
+/// Nulls the object member at `path` (or removes it when `remove`); false
+/// when the path leads to no object member (an array element cannot be
+/// nulled into its type): nothing more can be learned then.
 fn set_aside(
     body: &mut serde_json::Value,
     path: &[serde_path_to_error::Segment],
     remove: bool,
 ) -> bool {
     use serde_path_to_error::Segment;
-    let Some((last, parents)) = path.split_last() else {
+    let Some((Segment::Map { key }, parents)) = path.split_last() else {
         return false;
     };
-    let mut at = body;
+    // The parent as a JSON pointer (RFC 6901: `~` and `/` escaped).
+    let mut pointer = String::new();
     for seg in parents {
-        at = match (seg, at) {
-            (Segment::Map { key }, serde_json::Value::Object(m)) => match m.get_mut(key) {
-                Some(v) => v,
-                None => return false,
-            },
-            (Segment::Seq { index }, serde_json::Value::Array(a)) => match a.get_mut(*index) {
-                Some(v) => v,
-                None => return false,
-            },
-            _ => return false,
-        };
-    }
-    match (last, at) {
-        (Segment::Map { key }, serde_json::Value::Object(m)) if m.contains_key(key) => {
-            if remove {
-                m.remove(key);
-            } else {
-                m.insert(key.clone(), serde_json::Value::Null);
+        match seg {
+            Segment::Map { key } => {
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
             }
-            true
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            _ => return false,
         }
-        (Segment::Seq { index }, serde_json::Value::Array(a)) if *index < a.len() => {
-            // An array element cannot be nulled into its type: drop it
-            // (indexes of later elements are then off by one, so stop after).
-            a.remove(*index);
-            false
-        }
-        _ => false,
     }
+    let Some(serde_json::Value::Object(m)) = body.pointer_mut(&pointer) else {
+        return false;
+    };
+    if !m.contains_key(key) {
+        return false;
+    }
+    if remove {
+        m.remove(key);
+    } else {
+        m.insert(key.clone(), serde_json::Value::Null);
+    }
+    true
 }

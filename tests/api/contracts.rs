@@ -3,6 +3,11 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
+/// The committed `openapi/openapi.json`, parsed.
+fn committed_contract() -> Value {
+    serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json")
+}
+
 #[tokio::test]
 async fn openapi_matches_committed_and_served() {
     let generated = ikawaari::openapi().to_pretty_json().unwrap();
@@ -75,8 +80,7 @@ async fn openapi_matches_committed_and_served() {
 
 #[test]
 fn the_contract_declares_the_licence_and_public_routes_need_no_auth() {
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json");
+    let doc = committed_contract();
     assert_eq!(doc["info"]["license"]["identifier"], "MIT OR Apache-2.0");
     assert_eq!(doc["info"]["license"]["name"], "MIT OR Apache-2.0");
     assert!(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/LICENSE")).exists());
@@ -95,8 +99,7 @@ fn the_contract_declares_the_licence_and_public_routes_need_no_auth() {
 
 #[tokio::test]
 async fn parameterless_posts_declare_no_body_and_accept_none_empty_or_null() {
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json");
+    let doc = committed_contract();
     for path in [
         "/api/v1/checkout/sessions/{id}/expire",
         "/api/v1/test_helpers/checkout/sessions/{id}/succeed",
@@ -151,8 +154,7 @@ fn public_descriptions_carry_no_internal_notes() {
 
 #[test]
 fn request_schemas_mark_required_fields_required_and_not_nullable() {
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json");
+    let doc = committed_contract();
     let schemas = &doc["components"]["schemas"];
     for (schema, fields) in [
         (
@@ -186,8 +188,7 @@ fn request_schemas_mark_required_fields_required_and_not_nullable() {
 
 #[test]
 fn statuses_modes_and_error_codes_are_enums() {
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json");
+    let doc = committed_contract();
     let schemas = &doc["components"]["schemas"];
     let enum_of = |name: &str| -> Vec<String> {
         schemas[name]["enum"]
@@ -227,8 +228,7 @@ fn statuses_modes_and_error_codes_are_enums() {
 
 #[test]
 fn every_operation_and_tag_is_described() {
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("../../openapi/openapi.json")).expect("openapi.json");
+    let doc = committed_contract();
     for tag in doc["tags"].as_array().unwrap() {
         assert!(
             tag["description"].as_str().is_some_and(|d| d.len() > 10),

@@ -78,9 +78,7 @@ pub async fn expire_by_id(
 /// now, by this read (its one event included), and returned as stored. The
 /// write runs in its own task: a reader that disconnects cannot cut it short.
 pub async fn expire_if_due(state: &AppState, s: cs::Model) -> Result<cs::Model> {
-    if effective_status(&s, state.clock.now()) != SessionStatus::Expired
-        || s.status != SessionStatus::Open
-    {
+    if !is_due(&s, state.clock.now()) {
         return Ok(s);
     }
     let task_state = state.clone();

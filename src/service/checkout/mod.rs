@@ -46,9 +46,15 @@ pub fn due_open(now: i64) -> sea_orm::Condition {
         .add(cs::Column::ExpiresAt.lte(now))
 }
 
+/// Open and past `expires_at`: expired for every reader, stored as expired
+/// by the first read (or the sweeper).
+pub fn is_due(s: &cs::Model, now: i64) -> bool {
+    s.status == SessionStatus::Open && now >= s.expires_at
+}
+
 /// The status a reader sees at `now`.
 pub fn effective_status(s: &cs::Model, now: i64) -> SessionStatus {
-    if s.status == SessionStatus::Open && now >= s.expires_at {
+    if is_due(s, now) {
         SessionStatus::Expired
     } else {
         s.status

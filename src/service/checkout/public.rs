@@ -23,7 +23,7 @@ pub struct PublicView {
 /// merchant's name comes from a cache (names never change once created).
 pub async fn public_view(state: &AppState, id: &CheckoutSessionId) -> Result<PublicView> {
     let (mut session, mut intent, mut items) = session_intent_items(state, id).await?;
-    if session.status == SessionStatus::Open && state.clock.now() >= session.expires_at {
+    if is_due(&session, state.clock.now()) {
         // The first read past `expires_at` persists the expiry.
         expire_if_due(state, session).await?;
         (session, intent, items) = session_intent_items(state, id).await?;

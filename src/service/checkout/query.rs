@@ -15,15 +15,20 @@ use crate::domain::{CheckoutSessionId, LineItemId};
 use crate::domain::{Currency, Mode, SessionStatus};
 use crate::error::{Error, Result};
 
+/// Session `id` if it is the caller's (merchant and mode).
+fn owned(p: &Principal, id: &CheckoutSessionId) -> sea_orm::Select<cs::Entity> {
+    cs::Entity::find_by_id(id)
+        .filter(cs::Column::MerchantId.eq(&p.merchant_id))
+        .filter(cs::Column::Livemode.eq(p.livemode))
+}
+
 /// A session of this merchant and mode, or `404`.
 pub async fn find_owned(
     state: &AppState,
     p: &Principal,
     id: &CheckoutSessionId,
 ) -> Result<cs::Model> {
-    cs::Entity::find_by_id(id)
-        .filter(cs::Column::MerchantId.eq(&p.merchant_id))
-        .filter(cs::Column::Livemode.eq(p.livemode))
+    owned(p, id)
         .unique(&state.db)
         .await?
         .ok_or_else(|| Error::not_found("checkout session", id))
@@ -34,14 +39,11 @@ pub async fn find_owned(
 /// takes `load_view`'s path, which persists the expiry first.
 pub async fn get(state: &AppState, p: &Principal, id: &CheckoutSessionId) -> Result<SessionView> {
     p.require(Scope::Read)?;
-    let owned = cs::Entity::find_by_id(id)
-        .filter(cs::Column::MerchantId.eq(&p.merchant_id))
-        .filter(cs::Column::Livemode.eq(p.livemode));
-    let (session, items) = with_first_items(&state.db, owned)
+    let (session, items) = with_first_items(&state.db, owned(p, id))
         .await?
         .ok_or_else(|| Error::not_found("checkout session", id))?;
     let now = state.clock.now();
-    if session.status == SessionStatus::Open && now >= session.expires_at {
+    if is_due(&session, now) {
         return load_view(state, session).await;
     }
     Ok(view_of(session, items, now))
