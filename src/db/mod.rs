@@ -1,4 +1,5 @@
 //! Connecting, migrating, and the write transactions every state change uses.
+pub mod counters;
 mod writer;
 
 use std::time::Duration;

@@ -22,11 +22,15 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
-/// The open batch: its transaction and the writes waiting for its commit.
+use super::counters::Counters;
+
+/// The open batch: its transaction, the writes waiting for its commit and
+/// the counter additions they made.
 #[derive(Default)]
 struct Batch {
     tx: Option<DatabaseTransaction>,
     waiting: Vec<oneshot::Sender<Result<(), String>>>,
+    counters: Counters,
 }
 
 /// The process's writer (cheap to clone: one shared state).
@@ -45,6 +49,8 @@ struct Shared {
 pub struct WriteTx {
     inner: DatabaseTransaction,
     turn: Option<Turn>,
+    /// Counter additions, written when this write commits (`counters`).
+    counters: std::sync::Mutex<Counters>,
 }
 
 /// The writer's turn held by one write.
@@ -80,6 +86,7 @@ impl Writer {
             return Ok(WriteTx {
                 inner: self.0.db.begin().await?,
                 turn: None,
+                counters: Default::default(),
             });
         }
         let mut batch = self.0.batch.clone().lock_owned().await;
@@ -110,14 +117,22 @@ impl Writer {
                 writer: self.clone(),
                 batch: Some(batch),
             }),
+            counters: Default::default(),
         })
     }
 
     /// Commits the open batch, if any, and answers the writes it holds.
     async fn commit(&self, batch: &mut Batch) {
         let waiting = std::mem::take(&mut batch.waiting);
+        let counters = std::mem::take(&mut batch.counters);
         let result = match batch.tx.take() {
-            Some(tx) => tx.commit().await.map_err(|e| e.to_string()),
+            Some(tx) => match counters.apply(&tx).await {
+                Ok(()) => tx.commit().await.map_err(|e| e.to_string()),
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    Err(e.to_string())
+                }
+            },
             None => Ok(()),
         };
         if let Err(e) = &result {
@@ -146,18 +161,40 @@ impl Writer {
 }
 
 impl WriteTx {
+    /// Notes counter additions, written when this write commits.
+    pub fn count(&self, add: impl FnOnce(&mut Counters) -> Result<(), DbErr>) -> Result<(), DbErr> {
+        add(&mut self.counters.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Makes the write durable: returns once the `COMMIT` holding it did.
     pub async fn commit(self) -> Result<(), DbErr> {
-        let WriteTx { inner, turn } = self;
+        let WriteTx {
+            inner,
+            turn,
+            counters,
+        } = self;
+        let counters = counters.into_inner().unwrap_or_else(|p| p.into_inner());
         let Some(mut turn) = turn else {
+            if let Err(e) = counters.apply(&inner).await {
+                let _ = inner.rollback().await;
+                return Err(e);
+            }
             return inner.commit().await;
         };
         let mut batch = turn.batch.take().expect("the turn is held until the end");
-        if let Err(e) = inner.commit().await {
+        // The batch's sums with this write's, kept only if its savepoint is
+        // released: a write that fails here leaves nothing behind.
+        let mut sums = batch.counters.clone();
+        let released = match sums.merge(counters) {
+            Ok(()) => inner.commit().await,
+            Err(e) => inner.rollback().await.and(Err(e)),
+        };
+        if let Err(e) = released {
             drop(batch);
             turn.writer.commit_soon();
             return Err(e);
         }
+        batch.counters = sums;
         let (done, committed) = oneshot::channel();
         batch.waiting.push(done);
         drop(batch);
@@ -171,7 +208,7 @@ impl WriteTx {
 
     /// Undoes this write only; the batch goes on.
     pub async fn rollback(self) -> Result<(), DbErr> {
-        let WriteTx { inner, turn } = self;
+        let WriteTx { inner, turn, .. } = self;
         let result = inner.rollback().await;
         if let Some(mut turn) = turn {
             drop(turn.batch.take());

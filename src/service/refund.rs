@@ -188,7 +188,7 @@ pub async fn settle(state: &AppState, id: &RefundId, how: RefundSettlement) -> R
             .await?
             .ok_or_else(|| Error::Internal("missing refund".into()))?;
         if status == RefundStatus::Succeeded {
-            tally::refund_succeeded(&tx, &r).await?;
+            tally::refund_succeeded(&tx, &r)?;
         }
         let kind = if status == RefundStatus::Failed {
             pi::Entity::update_many()

@@ -1,15 +1,17 @@
 //! The dashboard's counters and daily rollup, moved in the transaction of
-//! each change they count, so a count or a stat is read from a few rows,
+//! each change they count (added up and written at its commit:
+//! `db::counters`), so a count or a stat is read from a few rows,
 //! never by counting sessions (migration `m20261127_000004_dashboard`).
 //!
 //! Each change adds to one of `SLOTS` rows of its key (chosen by the
 //! session's or refund's id): on PostgreSQL concurrent transactions of one
 //! merchant then rarely wait on the same row lock until commit. Readers sum
 //! the slots.
-use entity::{checkout_session as cs, daily_stat as ds, refund, session_count as sc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use entity::{checkout_session as cs, refund};
+use sea_orm::ConnectionTrait;
 
+use crate::db::WriteTx;
+use crate::db::counters::{DayCounts, DayKey, SessionCounts, SessionKey};
 use crate::error::Result;
 
 const SLOTS: u32 = 8;
@@ -33,8 +35,8 @@ fn slot_of(id: &str) -> i32 {
 }
 
 /// Counts session `s` (as stored after the change) in its counters and in
-/// its creation day's rollup.
-pub async fn session(db: &impl ConnectionTrait, s: &cs::Model, m: Move) -> Result<()> {
+/// its creation day's rollup, when `tx` commits.
+pub fn session(tx: &WriteTx, s: &cs::Model, m: Move) -> Result<()> {
     let slot = slot_of(s.id.as_str());
     let one = |wanted: Move| i64::from(m == wanted);
     let gross = if m == Move::Completed {
@@ -42,98 +44,59 @@ pub async fn session(db: &impl ConnectionTrait, s: &cs::Model, m: Move) -> Resul
     } else {
         0
     };
-    let counter = match m {
-        Move::Created => sc::Column::Created,
-        Move::Completed => sc::Column::Completed,
-        Move::Expired => sc::Column::Expired,
-    };
-    sc::Entity::insert(sc::ActiveModel {
-        merchant_id: Set(s.merchant_id.clone()),
-        livemode: Set(s.livemode),
-        mode: Set(s.mode),
-        currency: Set(s.currency),
-        slot: Set(slot),
-        created: Set(one(Move::Created)),
-        completed: Set(one(Move::Completed)),
-        expired: Set(one(Move::Expired)),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            sc::Column::MerchantId,
-            sc::Column::Livemode,
-            sc::Column::Mode,
-            sc::Column::Currency,
-            sc::Column::Slot,
-        ])
-        .value(counter, Expr::col((sc::Entity, counter)).add(1))
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    let day_counter = match m {
-        Move::Created => ds::Column::Created,
-        Move::Completed => ds::Column::Completed,
-        Move::Expired => ds::Column::Expired,
-    };
-    let mut on_conflict = OnConflict::columns(KEY);
-    on_conflict.value(day_counter, Expr::col((ds::Entity, day_counter)).add(1));
-    if gross > 0 {
-        on_conflict.value(
-            ds::Column::GrossVolume,
-            Expr::col((ds::Entity, ds::Column::GrossVolume)).add(gross),
-        );
-    }
-    ds::Entity::insert(ds::ActiveModel {
-        merchant_id: Set(s.merchant_id.clone()),
-        livemode: Set(s.livemode),
-        day: Set(s.created.div_euclid(DAY)),
-        currency: Set(s.currency),
-        slot: Set(slot),
-        created: Set(one(Move::Created)),
-        completed: Set(one(Move::Completed)),
-        expired: Set(one(Move::Expired)),
-        gross_volume: Set(gross),
-        refunded: Set(0),
-    })
-    .on_conflict(on_conflict)
-    .exec_without_returning(db)
-    .await?;
+    tx.count(|c| {
+        c.add_session(
+            SessionKey {
+                merchant_id: s.merchant_id.clone(),
+                livemode: s.livemode,
+                mode: s.mode,
+                currency: s.currency,
+                slot,
+            },
+            SessionCounts {
+                created: one(Move::Created),
+                completed: one(Move::Completed),
+                expired: one(Move::Expired),
+            },
+        )?;
+        c.add_day(
+            DayKey {
+                merchant_id: s.merchant_id.clone(),
+                livemode: s.livemode,
+                day: s.created.div_euclid(DAY),
+                currency: s.currency,
+                slot,
+            },
+            DayCounts {
+                created: one(Move::Created),
+                completed: one(Move::Completed),
+                expired: one(Move::Expired),
+                gross_volume: gross,
+                refunded: 0,
+            },
+        )
+    })?;
     Ok(())
 }
 
-const KEY: [ds::Column; 5] = [
-    ds::Column::MerchantId,
-    ds::Column::Livemode,
-    ds::Column::Day,
-    ds::Column::Currency,
-    ds::Column::Slot,
-];
-
-/// Adds succeeded refund `r` to the refunded volume of the day it was created.
-pub async fn refund_succeeded(db: &impl ConnectionTrait, r: &refund::Model) -> Result<()> {
-    let amount = r.amount.minor();
-    ds::Entity::insert(ds::ActiveModel {
-        merchant_id: Set(r.merchant_id.clone()),
-        livemode: Set(r.livemode),
-        day: Set(r.created.div_euclid(DAY)),
-        currency: Set(r.currency),
-        slot: Set(slot_of(r.id.as_str())),
-        created: Set(0),
-        completed: Set(0),
-        expired: Set(0),
-        gross_volume: Set(0),
-        refunded: Set(amount),
-    })
-    .on_conflict(
-        OnConflict::columns(KEY)
-            .value(
-                ds::Column::Refunded,
-                Expr::col((ds::Entity, ds::Column::Refunded)).add(amount),
-            )
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+/// Adds succeeded refund `r` to the refunded volume of the day it was
+/// created, when `tx` commits.
+pub fn refund_succeeded(tx: &WriteTx, r: &refund::Model) -> Result<()> {
+    tx.count(|c| {
+        c.add_day(
+            DayKey {
+                merchant_id: r.merchant_id.clone(),
+                livemode: r.livemode,
+                day: r.created.div_euclid(DAY),
+                currency: r.currency,
+                slot: slot_of(r.id.as_str()),
+            },
+            DayCounts {
+                refunded: r.amount.minor(),
+                ..DayCounts::default()
+            },
+        )
+    })?;
     Ok(())
 }
 

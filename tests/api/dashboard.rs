@@ -235,3 +235,78 @@ async fn counts_and_stats_equal_the_sessions_through_every_change_and_a_rebuild(
         .expect("sweep");
     check_everything(&app, &refunds, day1, "after the sweeper").await;
 }
+
+/// Writes that share a commit (SQLite's group commit sums their counter
+/// additions and writes them once per batch): concurrent creates, payments
+/// racing on the same sessions, declines and a failing write among them —
+/// the counters still equal the sessions, before and after a rebuild.
+#[tokio::test]
+async fn counts_hold_when_many_writes_share_a_commit() {
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    let day1 = now - now.rem_euclid(DAY) + 3600;
+    app.state.clock.advance(day1 - now);
+    let creates = (0..40).map(|i| {
+        let app = &app;
+        async move {
+            let mode = if i % 5 == 0 {
+                "subscription"
+            } else {
+                "payment"
+            };
+            app.create_session(&body(1000 + i, "XOF", mode)).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    });
+    let ids = futures::future::join_all(creates).await;
+    // Every session paid by two racing requests (one wins), every fourth
+    // declined, and one create that fails on its idempotency key's reuse.
+    let pays = ids.iter().enumerate().flat_map(|(i, id)| {
+        let number = if i % 4 == 0 {
+            "4000000000000002"
+        } else {
+            "4242424242424242"
+        };
+        [id, id].map(|id| {
+            let app = &app;
+            async move { app.pay(id, &card(number)).await.status().as_u16() }
+        })
+    });
+    let reused = async {
+        let key = "same-key";
+        let post = |amount: i64| {
+            app.client
+                .post(app.url("/api/v1/checkout/sessions"))
+                .bearer_auth(&app.key)
+                .header("Idempotency-Key", key)
+                .json(&body(amount, "XOF", "payment"))
+                .send()
+        };
+        let first = post(500).await.unwrap().status().as_u16();
+        let second = post(600).await.unwrap().status().as_u16();
+        (first, second)
+    };
+    let (statuses, reused) = tokio::join!(futures::future::join_all(pays), reused);
+    assert!(
+        statuses.iter().all(|s| [200, 402, 409].contains(s)),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        reused,
+        (200, 400),
+        "an idempotency key reused with another body"
+    );
+    let paid = all_sessions(&app)
+        .await
+        .iter()
+        .filter(|s| s["status"] == "complete")
+        .count();
+    assert_eq!(paid, 30, "40 sessions, 10 declined");
+    check_everything(&app, &[], day1 - 3600, "concurrent").await;
+    ikawaari::service::tally::rebuild(&app.state)
+        .await
+        .expect("rebuild");
+    check_everything(&app, &[], day1 - 3600, "after a rebuild").await;
+}

@@ -37,7 +37,7 @@ pub async fn create(
         .exec(&tx)
         .await?;
     intent.insert(&tx).await?;
-    crate::service::tally::session(&tx, &session, crate::service::tally::Move::Created).await?;
+    crate::service::tally::session(&tx, &session, crate::service::tally::Move::Created)?;
     tx.commit().await?;
     // The view from what was just written: no read-back.
     let has_more_items = rows.len() as u64 > EMBEDDED_ITEMS;

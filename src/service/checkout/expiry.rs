@@ -50,7 +50,7 @@ pub async fn expire_by_id(
     let id = CheckoutSessionId::trusted(session_id.to_string());
     let written = async {
         let view = view_in(&tx, &id, now).await?;
-        tally::session(&tx, &view.session, tally::Move::Expired).await?;
+        tally::session(&tx, &view.session, tally::Move::Expired)?;
         let event = NewEvent::new(
             state,
             EventType::SessionExpired,

@@ -313,7 +313,7 @@ async fn complete_session(
         .await?;
     let [session] = <[cs::Model; 1]>::try_from(completed)
         .map_err(|_| Error::Internal("paid intent on a session that is not open".into()))?;
-    tally::session(tx, &session, tally::Move::Completed).await?;
+    tally::session(tx, &session, tally::Move::Completed)?;
     subscription::create_for_session(tx, &session, now).await
 }
 
