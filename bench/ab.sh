@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# A/B of two release binaries on the read routes (public and authenticated), both
-# serving at once, alternating wrk runs (wrk -t2 -cC -dD): the way to see a
-# change of ±10 % on a machine whose runs move by ±15 %.
+# A/B of two release binaries on the read routes (public and authenticated) and
+# create (SCENARIOS picks: public auth create), both serving at once,
+# alternating wrk runs (wrk -t2 -cC -dD): the way to see a change of ±10 % on
+# a machine whose runs move by ±15 %.
 #   A=/tmp/ikawaari-before B=target/release/ikawaari ROUNDS=3 DBS=sqlite bench/ab.sh
+#   A=… SCENARIOS=create C=256 bench/ab.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 A=${A:?the "before" binary}; B=${B:-target/release/ikawaari}; D=${D:-5s}; C=${C:-64}; ROUNDS=${ROUNDS:-2}
-DBS=${DBS:-sqlite postgres}
+DBS=${DBS:-sqlite postgres}; SCENARIOS=${SCENARIOS:-public auth}
 tmp=$(mktemp -d); pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 psql postgres://postgres@127.0.0.1:5432/postgres -qc "DROP DATABASE IF EXISTS ik_ab_a WITH (FORCE)" -c "CREATE DATABASE ik_ab_a" -c "DROP DATABASE IF EXISTS ik_ab_b WITH (FORCE)" -c "CREATE DATABASE ik_ab_b" 2>/dev/null
@@ -24,9 +26,12 @@ for v in a b; do for db in $DBS; do
   sess[$v$db]=$(curl -s -X POST "http://127.0.0.1:$p/api/v1/checkout/sessions" -H "Authorization: Bearer ${key[$v$db]}" -H 'Content-Type: application/json' \
     -d "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/post.lua)" | sed -n 's/.*"id":"\(cs_[^"]*\)".*/\1/p')
 done; done
-one() { local out; out=$(env IK_KEY="$3" wrk -t2 -c$C -d$D --latency -s bench/get.lua "$2" 2>&1); wrk_figures "$out"; printf '%-8s %-22s %-9s %9s req/s p50 %6s p99 %6s %s\n' "$4" "$1" "$5" "$rps" "$p50" "$p99" "${bad:+BAD $bad}"; }
+one() { local out; out=$(env IK_KEY="$3" wrk -t2 -c$C -d$D --latency -s "bench/${6:-get.lua}" "$2" 2>&1); wrk_figures "$out"; printf '%-8s %-22s %-9s %9s req/s p50 %6s p99 %6s %s\n' "$4" "$1" "$5" "$rps" "$p50" "$p99" "${bad:+BAD $bad}"; }
 for r in $(seq $ROUNDS); do for db in $DBS; do for v in a b; do
   b="http://127.0.0.1:${port[$v$db]}"
-  one "public read" "$b/api/checkout/${sess[$v$db]}" "" "$v" "$db"
-  one "authenticated read" "$b/api/v1/checkout/sessions/${sess[$v$db]}" "${key[$v$db]}" "$v" "$db"
+  for s in $SCENARIOS; do case $s in
+    public) one "public read" "$b/api/checkout/${sess[$v$db]}" "" "$v" "$db" ;;
+    auth) one "authenticated read" "$b/api/v1/checkout/sessions/${sess[$v$db]}" "${key[$v$db]}" "$v" "$db" ;;
+    create) one "create" "$b/api/v1/checkout/sessions" "${key[$v$db]}" "$v" "$db" post.lua ;;
+  esac; done
 done; done; done

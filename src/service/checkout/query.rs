@@ -2,9 +2,10 @@
 use std::collections::BTreeMap;
 
 use entity::{checkout_session as cs, line_item as li, session_count as sc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, QueryStatementBuilder};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 
 use super::*;
@@ -353,11 +354,22 @@ pub async fn count(state: &AppState, p: &Principal, f: &SessionFilter) -> Result
         return Ok(total);
     }
     let sum = |c: &str| Expr::cust(format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT)"));
+    // Open sessions past `expires_at` the sweeper has not reached yet,
+    // counted in the same statement (a scalar subquery).
+    let due = matching(p, f, &n)
+        .filter(due_open(now))
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "due")
+        .into_query();
     let mut counters = sc::Entity::find()
         .select_only()
         .column_as(sum("created"), "created")
         .column_as(sum("completed"), "completed")
         .column_as(sum("expired"), "expired")
+        .column_as(
+            Expr::SubQuery(None, Box::new(due.into_sub_query_statement())),
+            "due",
+        )
         .filter(sc::Column::MerchantId.eq(&p.merchant_id))
         .filter(sc::Column::Livemode.eq(p.livemode));
     if let Some(mode) = n.mode {
@@ -366,14 +378,14 @@ pub async fn count(state: &AppState, p: &Principal, f: &SessionFilter) -> Result
     if let Some(c) = n.currency {
         counters = counters.filter(sc::Column::Currency.eq(c.code()));
     }
-    let (created, completed, expired): (i64, i64, i64) = counters
+    // `all`, not `one`: no `LIMIT ?` (re-prepared on every run by SQLite).
+    let (created, completed, expired, due): (i64, i64, i64, i64) = counters
         .into_tuple()
-        .one(&state.db)
+        .all(&state.db)
         .await?
+        .into_iter()
+        .next()
         .unwrap_or_default();
-    // Open sessions past `expires_at` the sweeper has not reached yet.
-    let due =
-        PaginatorTrait::count(matching(p, f, &n).filter(due_open(now)), &state.db).await? as i64;
     let n = match n.status {
         None => created,
         Some(SessionStatus::Open) => created - completed - expired - due,
