@@ -24,11 +24,16 @@ pub async fn create_for_session(
     if session.mode != Mode::Subscription {
         return Ok(());
     }
-    let first = li::Entity::find()
-        .filter(li::Column::SessionId.eq(session_id))
-        .order_by_asc(li::Column::Position)
-        .one(tx)
-        .await?;
+    let first = crate::service::paging::first_rows(
+        tx,
+        li::Entity::find()
+            .filter(li::Column::SessionId.eq(session_id))
+            .order_by_asc(li::Column::Position),
+        1,
+    )
+    .await?
+    .into_iter()
+    .next();
     let (interval, count) = first
         .and_then(|i| {
             Some((

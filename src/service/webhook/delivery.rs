@@ -384,7 +384,10 @@ pub async fn next_due(state: &AppState) -> Result<Option<i64>> {
         .column_as(Expr::col(wd::Column::NextAttemptAt).min(), "due")
         .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
         .into_tuple::<Option<i64>>()
-        .one(&state.db)
+        // `all`: an aggregate is one row; no `LIMIT ?` to re-prepare.
+        .all(&state.db)
         .await?
+        .into_iter()
+        .next()
         .flatten())
 }
