@@ -1,6 +1,6 @@
 //! Additive counters (the dashboard's `session_counts` and `daily_stats`
 //! rows) written at commit: a write notes what it adds, and whoever commits
-//! applies the sum, in the same transaction, just before `COMMIT`.
+//! writes the sum, in the same transaction, just before `COMMIT`.
 //!
 //! On SQLite the group commit sums the additions of every write of its
 //! batch, so the counters cost two statements per batch, not two per write;
@@ -11,7 +11,7 @@ use entity::currency::Currency;
 use entity::types::{MerchantId, Mode};
 use entity::{daily_stat as ds, session_count as sc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{DbBackend, DbErr, EntityTrait, QueryTrait, Set, Statement};
 
 /// A `session_counts` row's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,12 +123,14 @@ impl Counters {
         Ok(())
     }
 
-    /// Writes the sums: one multi-row upsert per table that has any.
-    pub async fn apply(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    /// The upserts that write the sums: one multi-row upsert per table that
+    /// has any.
+    pub fn statements(self, backend: DbBackend) -> Vec<Statement> {
         // `existing + excluded` for every counter column.
         fn added<C: sea_orm::ColumnTrait>(e: impl sea_orm::Iden + Copy + 'static, c: C) -> Expr {
             Expr::col((e, c)).add(Expr::col((Alias::new("excluded"), c)))
         }
+        let mut out = Vec::new();
         if !self.sessions.is_empty() {
             let rows = self.sessions.into_iter().map(|(k, v)| sc::ActiveModel {
                 merchant_id: Set(k.merchant_id),
@@ -154,10 +156,11 @@ impl Counters {
             ] {
                 on_conflict.value(c, added(sc::Entity, c));
             }
-            sc::Entity::insert_many(rows)
-                .on_conflict(on_conflict)
-                .exec_without_returning(db)
-                .await?;
+            out.push(
+                sc::Entity::insert_many(rows)
+                    .on_conflict(on_conflict)
+                    .build(backend),
+            );
         }
         if !self.days.is_empty() {
             let rows = self.days.into_iter().map(|(k, v)| ds::ActiveModel {
@@ -188,12 +191,13 @@ impl Counters {
             ] {
                 on_conflict.value(c, added(ds::Entity, c));
             }
-            ds::Entity::insert_many(rows)
-                .on_conflict(on_conflict)
-                .exec_without_returning(db)
-                .await?;
+            out.push(
+                ds::Entity::insert_many(rows)
+                    .on_conflict(on_conflict)
+                    .build(backend),
+            );
         }
-        Ok(())
+        out
     }
 }
 

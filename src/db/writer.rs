@@ -51,6 +51,8 @@ pub struct WriteTx {
     turn: Option<Turn>,
     /// Counter additions, written when this write commits (`counters`).
     counters: std::sync::Mutex<Counters>,
+    /// Statements whose results nobody reads, sent when this write commits.
+    deferred: std::sync::Mutex<Vec<Statement>>,
 }
 
 /// The writer's turn held by one write.
@@ -87,6 +89,7 @@ impl Writer {
                 inner: self.0.db.begin().await?,
                 turn: None,
                 counters: Default::default(),
+                deferred: Default::default(),
             });
         }
         let mut batch = self.0.batch.clone().lock_owned().await;
@@ -118,6 +121,7 @@ impl Writer {
                 batch: Some(batch),
             }),
             counters: Default::default(),
+            deferred: Default::default(),
         })
     }
 
@@ -126,7 +130,7 @@ impl Writer {
         let waiting = std::mem::take(&mut batch.waiting);
         let counters = std::mem::take(&mut batch.counters);
         let result = match batch.tx.take() {
-            Some(tx) => match counters.apply(&tx).await {
+            Some(tx) => match run_all(&tx, counters.statements(DbBackend::Sqlite)).await {
                 Ok(()) => tx.commit().await.map_err(|e| e.to_string()),
                 Err(e) => {
                     let _ = tx.rollback().await;
@@ -160,10 +164,87 @@ impl Writer {
     }
 }
 
+fn taken<T>(m: std::sync::Mutex<T>) -> T {
+    m.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs `stmts` in order. On PostgreSQL, several go as one statement (data-
+/// modifying `WITH` clauses): one round trip, whatever their number.
+async fn run_all(db: &impl ConnectionTrait, mut stmts: Vec<Statement>) -> Result<(), DbErr> {
+    if stmts.len() > 1 && db.get_database_backend() == DbBackend::Postgres {
+        stmts = vec![chained(stmts)];
+    }
+    for stmt in stmts {
+        db.execute_raw(stmt).await?;
+    }
+    Ok(())
+}
+
+/// `WITH w0 AS (a), w1 AS (b) c`, placeholders renumbered: PostgreSQL runs
+/// every part in the one statement, whether or not anything reads its
+/// output (parts must not touch the same row; constraints are checked at
+/// its end).
+fn chained(stmts: Vec<Statement>) -> Statement {
+    let last = stmts.len() - 1;
+    let mut sql = String::from("WITH ");
+    let mut values = Vec::new();
+    for (i, s) in stmts.into_iter().enumerate() {
+        let body = renumbered(&s.sql, values.len());
+        values.extend(s.values.map(|v| v.0).unwrap_or_default());
+        if i < last {
+            sql.push_str(&format!(
+                "w{i} AS ({body}){}",
+                if i + 1 < last { ", " } else { " " }
+            ));
+        } else {
+            sql.push_str(&body);
+        }
+    }
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// `sql` with each PostgreSQL placeholder `$n` (outside quotes) moved to `$(n + by)`.
+fn renumbered(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '$') if chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut n = 0usize;
+                while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                    n = n * 10 + d as usize;
+                    chars.next();
+                }
+                out.push('$');
+                out.push_str(&(n + by).to_string());
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl WriteTx {
     /// Notes counter additions, written when this write commits.
     pub fn count(&self, add: impl FnOnce(&mut Counters) -> Result<(), DbErr>) -> Result<(), DbErr> {
         add(&mut self.counters.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Queues a statement nothing later in this write depends on (an insert
+    /// whose rows are already known): it is sent when the write commits, in
+    /// order with the others — on PostgreSQL all of them, and the counters,
+    /// as one statement. Its errors are the commit's.
+    pub fn defer(&self, q: &impl sea_orm::QueryTrait) {
+        let stmt = q.build(self.get_database_backend());
+        self.deferred
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(stmt);
     }
 
     /// Makes the write durable: returns once the `COMMIT` holding it did.
@@ -172,10 +253,13 @@ impl WriteTx {
             inner,
             turn,
             counters,
+            deferred,
         } = self;
-        let counters = counters.into_inner().unwrap_or_else(|p| p.into_inner());
+        let counters = taken(counters);
+        let mut deferred = taken(deferred);
         let Some(mut turn) = turn else {
-            if let Err(e) = counters.apply(&inner).await {
+            deferred.extend(counters.statements(inner.get_database_backend()));
+            if let Err(e) = run_all(&inner, deferred).await {
                 let _ = inner.rollback().await;
                 return Err(e);
             }
@@ -186,7 +270,10 @@ impl WriteTx {
         // released: a write that fails here leaves nothing behind.
         let mut sums = batch.counters.clone();
         let released = match sums.merge(counters) {
-            Ok(()) => inner.commit().await,
+            Ok(()) => match run_all(&inner, deferred).await {
+                Ok(()) => inner.commit().await,
+                Err(e) => inner.rollback().await.and(Err(e)),
+            },
             Err(e) => inner.rollback().await.and(Err(e)),
         };
         if let Err(e) = released {
@@ -277,6 +364,28 @@ impl ConnectionTrait for Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chained_statements_renumber_placeholders_outside_quotes() {
+        assert_eq!(
+            renumbered(r#"INSERT INTO "a$1" ("x") VALUES ($1, '$2', $10)"#, 3),
+            r#"INSERT INTO "a$1" ("x") VALUES ($4, '$2', $13)"#
+        );
+        let s = |sql: &str, v: Vec<i64>| {
+            Statement::from_sql_and_values(DbBackend::Postgres, sql, v.into_iter().map(Into::into))
+        };
+        let one = chained(vec![
+            s("INSERT INTO a VALUES ($1, $2)", vec![1, 2]),
+            s("INSERT INTO b VALUES ($1)", vec![3]),
+            s("INSERT INTO c VALUES ($1, $2)", vec![4, 5]),
+        ]);
+        assert_eq!(
+            one.sql,
+            "WITH w0 AS (INSERT INTO a VALUES ($1, $2)), w1 AS (INSERT INTO b VALUES ($3)) \
+             INSERT INTO c VALUES ($4, $5)"
+        );
+        assert_eq!(one.values.map(|v| v.0.len()), Some(5));
+    }
 
     async fn table() -> (DatabaseConnection, std::path::PathBuf) {
         let path =

@@ -2,7 +2,7 @@
 //! transaction that stores the session, its items and its intent.
 
 use entity::{checkout_session as cs, line_item as li, payment_intent as pi};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{EntityTrait, IntoActiveModel, Set, TryIntoModel};
 
 use super::*;
 use crate::AppState;
@@ -32,11 +32,16 @@ pub async fn create(
     let rows = item_rows(&cmd, &ids.session)?;
     let intent = intent_row(&cmd, p, &ids, now);
     let tx = state.writer.begin().await?;
-    let session = session.insert(&tx).await?;
-    li::Entity::insert_many(rows.iter().cloned().map(IntoActiveModel::into_active_model))
-        .exec(&tx)
-        .await?;
-    intent.insert(&tx).await?;
+    // Rows known in full: sent at commit (on PostgreSQL the whole write is
+    // one statement between `BEGIN` and `COMMIT`).
+    tx.defer(&cs::Entity::insert(session.clone()));
+    tx.defer(&li::Entity::insert_many(
+        rows.iter().cloned().map(IntoActiveModel::into_active_model),
+    ));
+    tx.defer(&pi::Entity::insert(intent));
+    let session = session
+        .try_into_model()
+        .map_err(|e| Error::Internal(e.to_string()))?;
     crate::service::tally::session(&tx, &session, crate::service::tally::Move::Created)?;
     tx.commit().await?;
     // The view from what was just written: no read-back.
