@@ -123,9 +123,10 @@ pub async fn record(
             payload: Set(payload),
         });
     }
-    event::Entity::insert_many(rows).exec(tx).await?;
+    // Nothing in the change reads these rows back: they go with its commit.
+    tx.defer(&event::Entity::insert_many(rows));
     if !deliveries.is_empty() {
-        wd::Entity::insert_many(deliveries).exec(tx).await?;
+        tx.defer(&wd::Entity::insert_many(deliveries));
         delivery::notify_in(tx).await?;
     }
     Ok(())
