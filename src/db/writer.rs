@@ -12,7 +12,14 @@
 //! (synchronous=FULL: durability unchanged). Reads stay on the WAL reader pool.
 //!
 //! PostgreSQL already shares WAL flushes between concurrent commits, and its
-//! writers run in parallel: there a write is a plain transaction.
+//! writers run in parallel: there a write is a plain transaction, begun at
+//! its first statement.
+//!
+//! Either way a write may defer statements nothing later in it reads (rows
+//! known in full: the inserts of a create, the outbox rows) and counter
+//! additions (`counters`): they are sent when it commits. On PostgreSQL
+//! they go as one statement; a write made only of them (a create) is that
+//! one statement, without `BEGIN` and `COMMIT` — one round trip.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -20,7 +27,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
     QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
+use tokio::sync::{Mutex, OnceCell, OwnedMutexGuard, oneshot};
 
 use super::counters::Counters;
 
@@ -47,7 +54,10 @@ struct Shared {
 /// One write transaction: a savepoint in the current batch (SQLite) or a
 /// transaction of its own (PostgreSQL). Commit or roll it back explicitly.
 pub struct WriteTx {
-    inner: DatabaseTransaction,
+    /// The transaction (SQLite: the savepoint), begun when first needed on
+    /// PostgreSQL: a write of deferred statements only never sends `BEGIN`.
+    inner: OnceCell<DatabaseTransaction>,
+    db: DatabaseConnection,
     turn: Option<Turn>,
     /// Counter additions, written when this write commits (`counters`).
     counters: std::sync::Mutex<Counters>,
@@ -86,7 +96,8 @@ impl Writer {
     pub async fn begin(&self) -> Result<WriteTx, DbErr> {
         if !self.0.batched {
             return Ok(WriteTx {
-                inner: self.0.db.begin().await?,
+                inner: OnceCell::new(),
+                db: self.0.db.clone(),
                 turn: None,
                 counters: Default::default(),
                 deferred: Default::default(),
@@ -115,7 +126,8 @@ impl Writer {
             }
         };
         Ok(WriteTx {
-            inner,
+            inner: OnceCell::new_with(Some(inner)),
+            db: self.0.db.clone(),
             turn: Some(Turn {
                 writer: self.clone(),
                 batch: Some(batch),
@@ -247,10 +259,16 @@ impl WriteTx {
             .push(stmt);
     }
 
+    /// The transaction, begun now if it was not yet.
+    async fn tx(&self) -> Result<&DatabaseTransaction, DbErr> {
+        self.inner.get_or_try_init(|| self.db.begin()).await
+    }
+
     /// Makes the write durable: returns once the `COMMIT` holding it did.
     pub async fn commit(self) -> Result<(), DbErr> {
         let WriteTx {
             inner,
+            db,
             turn,
             counters,
             deferred,
@@ -258,13 +276,21 @@ impl WriteTx {
         let counters = taken(counters);
         let mut deferred = taken(deferred);
         let Some(mut turn) = turn else {
-            deferred.extend(counters.statements(inner.get_database_backend()));
+            deferred.extend(counters.statements(db.get_database_backend()));
+            let Some(inner) = inner.into_inner() else {
+                // Nothing ran yet: the deferred statements alone, as one
+                // statement (atomic by itself), without `BEGIN`/`COMMIT`.
+                return run_all(&db, deferred).await;
+            };
             if let Err(e) = run_all(&inner, deferred).await {
                 let _ = inner.rollback().await;
                 return Err(e);
             }
             return inner.commit().await;
         };
+        let inner = inner
+            .into_inner()
+            .ok_or_else(|| DbErr::Custom("a batched write without its savepoint".into()))?;
         let mut batch = turn.batch.take().expect("the turn is held until the end");
         // The batch's sums with this write's, kept only if its savepoint is
         // released: a write that fails here leaves nothing behind.
@@ -296,7 +322,10 @@ impl WriteTx {
     /// Undoes this write only; the batch goes on.
     pub async fn rollback(self) -> Result<(), DbErr> {
         let WriteTx { inner, turn, .. } = self;
-        let result = inner.rollback().await;
+        let result = match inner.into_inner() {
+            Some(inner) => inner.rollback().await,
+            None => Ok(()),
+        };
         if let Some(mut turn) = turn {
             drop(turn.batch.take());
             turn.writer.commit_soon();
@@ -308,23 +337,23 @@ impl WriteTx {
 #[async_trait::async_trait]
 impl ConnectionTrait for WriteTx {
     fn get_database_backend(&self) -> DbBackend {
-        self.inner.get_database_backend()
+        self.db.get_database_backend()
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.inner.execute_raw(stmt).await
+        self.tx().await?.execute_raw(stmt).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.inner.execute_unprepared(sql).await
+        self.tx().await?.execute_unprepared(sql).await
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.inner.query_one_raw(stmt).await
+        self.tx().await?.query_one_raw(stmt).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.inner.query_all_raw(stmt).await
+        self.tx().await?.query_all_raw(stmt).await
     }
 }
 

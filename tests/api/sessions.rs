@@ -746,3 +746,42 @@ async fn a_read_is_one_statement() {
         .await;
     assert_eq!(res.status(), 404);
 }
+
+/// A create writes its rows at commit: on PostgreSQL the session, its items,
+/// its intent and the dashboard counters are one statement and no `BEGIN`
+/// or `COMMIT` (one round trip after the key lookup); on SQLite they are
+/// three inserts and the two counter upserts of the group commit.
+#[tokio::test]
+async fn a_create_is_one_statement_on_postgres() {
+    let app = spawn_app().await;
+    app.create_session(&seed_body()).await; // warms caches
+    let (created, statements) = app.statements_of(app.create_session(&seed_body())).await;
+    let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+    assert!(sql[0].contains("FROM \"api_keys\""), "{sql:#?}");
+    if app.db.is_postgres() {
+        assert_eq!(sql.len(), 2, "{sql:#?}");
+        for table in [
+            "checkout_sessions",
+            "line_items",
+            "payment_intents",
+            "session_counts",
+            "daily_stats",
+        ] {
+            assert!(
+                sql[1].starts_with("WITH ") && sql[1].contains(&format!("INSERT INTO \"{table}\"")),
+                "{table}: {sql:#?}"
+            );
+        }
+    } else {
+        assert_eq!(sql.len(), 6, "{sql:#?}");
+    }
+    // What was written is what the create answered.
+    let id = created["id"].as_str().unwrap();
+    let got: Value = app
+        .get(&format!("/api/v1/checkout/sessions/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got, created);
+}
