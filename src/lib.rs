@@ -119,7 +119,7 @@ impl AppState {
         clock: Clock,
     ) -> Self {
         let db = reads;
-        let writer = db::Writer::new(writes);
+        let writer = db::Writer::new(writes, db.clone());
         let processor = Arc::new(processor::TestProcessor {
             momo_delay: Duration::from_millis(config.test_momo_delay_ms),
             db: db.clone(),

@@ -46,6 +46,10 @@ pub struct Writer(Arc<Shared>);
 
 struct Shared {
     db: DatabaseConnection,
+    /// For a write that is one statement outside any transaction (PostgreSQL:
+    /// the reads' pool, which skips the release check — a connection that
+    /// never sent `BEGIN` cannot come back inside a transaction).
+    autocommit: DatabaseConnection,
     batched: bool,
     batch: Arc<Mutex<Batch>>,
     commit_queued: AtomicBool,
@@ -57,7 +61,7 @@ pub struct WriteTx {
     /// The transaction (SQLite: the savepoint), begun when first needed on
     /// PostgreSQL: a write of deferred statements only never sends `BEGIN`.
     inner: OnceCell<DatabaseTransaction>,
-    db: DatabaseConnection,
+    writer: Writer,
     turn: Option<Turn>,
     /// Counter additions, written when this write commits (`counters`).
     counters: std::sync::Mutex<Counters>,
@@ -83,10 +87,13 @@ impl Drop for Turn {
 }
 
 impl Writer {
-    pub fn new(db: DatabaseConnection) -> Writer {
+    /// Writes on `db`; one-statement writes outside a transaction on
+    /// `autocommit` (may be the same pool).
+    pub fn new(db: DatabaseConnection, autocommit: DatabaseConnection) -> Writer {
         Writer(Arc::new(Shared {
             batched: db.get_database_backend() == DbBackend::Sqlite,
             db,
+            autocommit,
             batch: Arc::default(),
             commit_queued: AtomicBool::new(false),
         }))
@@ -97,7 +104,7 @@ impl Writer {
         if !self.0.batched {
             return Ok(WriteTx {
                 inner: OnceCell::new(),
-                db: self.0.db.clone(),
+                writer: self.clone(),
                 turn: None,
                 counters: Default::default(),
                 deferred: Default::default(),
@@ -127,7 +134,7 @@ impl Writer {
         };
         Ok(WriteTx {
             inner: OnceCell::new_with(Some(inner)),
-            db: self.0.db.clone(),
+            writer: self.clone(),
             turn: Some(Turn {
                 writer: self.clone(),
                 batch: Some(batch),
@@ -261,14 +268,16 @@ impl WriteTx {
 
     /// The transaction, begun now if it was not yet.
     async fn tx(&self) -> Result<&DatabaseTransaction, DbErr> {
-        self.inner.get_or_try_init(|| self.db.begin()).await
+        self.inner
+            .get_or_try_init(|| self.writer.0.db.begin())
+            .await
     }
 
     /// Makes the write durable: returns once the `COMMIT` holding it did.
     pub async fn commit(self) -> Result<(), DbErr> {
         let WriteTx {
             inner,
-            db,
+            writer,
             turn,
             counters,
             deferred,
@@ -276,11 +285,11 @@ impl WriteTx {
         let counters = taken(counters);
         let mut deferred = taken(deferred);
         let Some(mut turn) = turn else {
-            deferred.extend(counters.statements(db.get_database_backend()));
+            deferred.extend(counters.statements(writer.0.db.get_database_backend()));
             let Some(inner) = inner.into_inner() else {
                 // Nothing ran yet: the deferred statements alone, as one
                 // statement (atomic by itself), without `BEGIN`/`COMMIT`.
-                return run_all(&db, deferred).await;
+                return run_all(&writer.0.autocommit, deferred).await;
             };
             if let Err(e) = run_all(&inner, deferred).await {
                 let _ = inner.rollback().await;
@@ -337,7 +346,7 @@ impl WriteTx {
 #[async_trait::async_trait]
 impl ConnectionTrait for WriteTx {
     fn get_database_backend(&self) -> DbBackend {
-        self.db.get_database_backend()
+        self.writer.0.db.get_database_backend()
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
@@ -445,7 +454,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_dropped_halfway_rolls_back_alone_and_the_batch_commits() {
         let (db, path) = table().await;
-        let w = Writer::new(db.clone());
+        let w = Writer::new(db.clone(), db.clone());
         let first = w.begin().await.expect("begin");
         first
             .execute_unprepared("INSERT INTO t VALUES (1)")
@@ -481,7 +490,7 @@ mod tests {
     #[tokio::test]
     async fn a_failing_write_rolls_back_alone() {
         let (db, path) = table().await;
-        let w = Writer::new(db.clone());
+        let w = Writer::new(db.clone(), db.clone());
         let ok = w.begin().await.expect("begin");
         ok.execute_unprepared("INSERT INTO t VALUES (1)")
             .await
