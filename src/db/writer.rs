@@ -366,8 +366,10 @@ impl ConnectionTrait for WriteTx {
     }
 }
 
-/// A statement run on the writer itself is one write of its own, batched
-/// like any other (for the single-statement writes: `.exec(&*state.writer)`).
+/// A statement run on the writer itself is one write of its own (for the
+/// single-statement writes: `.exec(&*state.writer)`): batched like any
+/// other on SQLite; on PostgreSQL the statement alone, outside any
+/// transaction (atomic by itself: no `BEGIN`/`COMMIT` round trips).
 #[async_trait::async_trait]
 impl ConnectionTrait for Writer {
     fn get_database_backend(&self) -> DbBackend {
@@ -375,24 +377,36 @@ impl ConnectionTrait for Writer {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        if !self.0.batched {
+            return self.0.autocommit.execute_raw(stmt).await;
+        }
         let tx = self.begin().await?;
         let result = tx.execute_raw(stmt).await;
         super::end(tx, result).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        if !self.0.batched {
+            return self.0.autocommit.execute_unprepared(sql).await;
+        }
         let tx = self.begin().await?;
         let result = tx.execute_unprepared(sql).await;
         super::end(tx, result).await
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        if !self.0.batched {
+            return self.0.autocommit.query_one_raw(stmt).await;
+        }
         let tx = self.begin().await?;
         let result = tx.query_one_raw(stmt).await;
         super::end(tx, result).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if !self.0.batched {
+            return self.0.autocommit.query_all_raw(stmt).await;
+        }
         let tx = self.begin().await?;
         let result = tx.query_all_raw(stmt).await;
         super::end(tx, result).await

@@ -12,7 +12,7 @@ mod test_helpers;
 
 use entity::{checkout_session as cs, payment, payment_intent as pi};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::AppState;
 use crate::db::Unique;
@@ -233,17 +233,14 @@ pub async fn settle(
         tx.rollback().await?;
         return Ok(false);
     };
-    if let Err(e) = payment_row(&intent, attempt, error.as_ref(), now)
-        .insert(&tx)
-        .await
-    {
-        tx.rollback().await?;
-        if crate::db::is_unique_violation(&e) {
-            tracing::error!("second successful payment refused by the database");
-            return Ok(false);
-        }
-        return Err(e.into());
-    }
+    // Sent with the commit; a second succeeded payment for the session
+    // (its partial unique index) fails the commit, below.
+    tx.defer(&payment::Entity::insert(payment_row(
+        &intent,
+        attempt,
+        error.as_ref(),
+        now,
+    )));
     let succeeded = error.is_none();
     let asynchronous = intent.pending_outcome.is_some();
     let rest = async {
@@ -256,7 +253,13 @@ pub async fn settle(
         tx.rollback().await?;
         return Err(e);
     }
-    tx.commit().await?;
+    if let Err(e) = tx.commit().await {
+        if crate::db::is_unique_violation(&e) {
+            tracing::error!("second successful payment refused by the database");
+            return Ok(false);
+        }
+        return Err(e.into());
+    }
     state.wake_deliveries();
     if error.is_none() {
         let event = events::SessionEvent {
