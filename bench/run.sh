@@ -6,6 +6,7 @@
 # ceiling, product RSS). Any non-2xx answer fails the run.
 #   bench/run.sh                                  (DURATION=5s CONNS_LIST="64 256")
 #   DURATION=1s CONNS_LIST=8 PAY_POOL=4000 bench/run.sh        (the CI smoke)
+#   IKAWAARI_BIN=/tmp/ikawaari-before OUT=/tmp/before.json bench/run.sh
 # Not a timed test: the figures are reported, bench/README.md keeps the latest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +19,10 @@ PAY_POOL=${PAY_POOL:-60000}   # open sessions per (database, connection count)
 OUT=${OUT:-bench/results/$(date -u +%F).json}
 PROFILE=${PROFILE:-release}
 if [ "$PROFILE" = release ]; then flag=--release; else flag=; fi
-cargo build $flag -q --bin ikawaari
+# IKAWAARI_BIN: another build of the product (the "before" of a change).
+[ -n "${IKAWAARI_BIN:-}" ] || cargo build $flag -q --bin ikawaari
 cargo build $flag -q --manifest-path ../shared/bench-ceiling/Cargo.toml --target-dir target/bench-ceiling
-BIN=target/$PROFILE/ikawaari
+BIN=${IKAWAARI_BIN:-target/$PROFILE/ikawaari}
 CEILING=target/bench-ceiling/$PROFILE/ceiling
 command -v wrk >/dev/null || { echo "run.sh: wrk is required (apt-get install wrk)" >&2; exit 2; }
 tmp=$(mktemp -d)
