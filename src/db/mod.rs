@@ -1,9 +1,11 @@
 //! Connecting, migrating, and the write transactions every state change uses.
 pub mod counters;
+mod shape;
 mod writer;
 
 use std::time::Duration;
 
+pub use shape::Shape;
 pub use writer::{WriteTx, Writer};
 
 use migration::{Migrator, MigratorTrait};

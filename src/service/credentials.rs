@@ -1,7 +1,10 @@
 //! Merchants, secret keys and app tokens: creation, revocation, authentication.
 //! Tokens are stored only as a SHA-256 hash plus a short display prefix.
 use entity::{api_key, merchant};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryTrait, Set,
+};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -123,12 +126,20 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
     if !well_formed {
         return Err(Error::ApiKeyInvalid);
     }
-    let key = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(hash_token(token)))
-        .unique(&state.db)
-        .await?
-        .filter(|k| k.revoked_at.is_none())
-        .ok_or(Error::ApiKeyInvalid)?;
+    static SHAPE: crate::db::Shape = crate::db::Shape::new();
+    let hash = hash_token(token);
+    let backend = state.db.get_database_backend();
+    let stmt = SHAPE.statement(backend, vec![hash.clone().into()], || {
+        api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(hash))
+            .build(backend)
+    });
+    let key = match state.db.query_one_raw(stmt).await? {
+        Some(row) => Some(api_key::Model::from_query_result(&row, "")?),
+        None => None,
+    }
+    .filter(|k| k.revoked_at.is_none())
+    .ok_or(Error::ApiKeyInvalid)?;
     let scopes: Vec<Scope> = key.scopes.split(',').filter_map(Scope::parse).collect();
     Ok(Principal {
         merchant_id: key.merchant_id,

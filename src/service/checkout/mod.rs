@@ -76,9 +76,12 @@ pub async fn view_in(
     now: i64,
 ) -> Result<SessionView> {
     use sea_orm::EntityTrait;
-    let (session, items) = query::with_first_items(tx, cs::Entity::find_by_id(id))
-        .await?
-        .ok_or_else(|| crate::error::Error::Internal("missing session".into()))?;
+    static SHAPE: crate::db::Shape = crate::db::Shape::new();
+    let (session, items) = query::with_first_items(tx, &SHAPE, vec![id.clone().into()], || {
+        cs::Entity::find_by_id(id)
+    })
+    .await?
+    .ok_or_else(|| crate::error::Error::Internal("missing session".into()))?;
     Ok(view_of(session, items, now))
 }
 

@@ -1,11 +1,11 @@
 //! The public view of a session: what the hosted page and the pay route see.
 
 use entity::{checkout_session as cs, line_item as li, merchant, payment_intent as pi};
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, QueryOrder, QueryTrait};
 
 use super::*;
 use crate::AppState;
-use crate::db::Unique;
+use crate::db::{Shape, Unique};
 use crate::domain::SessionStatus;
 use crate::domain::{CheckoutSessionId, MerchantId};
 use crate::error::{Error, Result};
@@ -45,12 +45,29 @@ async fn session_intent_items(
     state: &AppState,
     id: &CheckoutSessionId,
 ) -> Result<(cs::Model, pi::Model, Vec<li::Model>)> {
-    let rows = cs::Entity::find_by_id(id)
-        .find_also_related(pi::Entity)
-        .find_also_related(li::Entity)
-        .order_by_asc(li::Column::Position)
-        .all(&state.db)
-        .await?;
+    static SHAPE: Shape = Shape::new();
+    let backend = state.db.get_database_backend();
+    let stmt = SHAPE.statement(backend, vec![id.clone().into()], || {
+        cs::Entity::find_by_id(id)
+            .find_also_related(pi::Entity)
+            .find_also_related(li::Entity)
+            .order_by_asc(li::Column::Position)
+            .build(backend)
+    });
+    // The aliases of `find_also_related` twice: `A_`, `B_`, `C_`.
+    let rows = state
+        .db
+        .query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                cs::Model::from_query_result(r, "A_")?,
+                pi::Model::from_query_result_optional(r, "B_")?,
+                li::Model::from_query_result_optional(r, "C_")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
     let mut rows = rows.into_iter();
     let (session, intent, first) = rows
         .next()

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use entity::{checkout_session as cs, line_item as li, session_count as sc};
 use sea_orm::sea_query::{Expr, ExprTrait, QueryStatementBuilder};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 
 use super::*;
 use crate::AppState;
-use crate::db::Unique;
+use crate::db::{Shape, Unique};
 use crate::domain::principal::{Principal, Scope};
 use crate::domain::{CheckoutSessionId, LineItemId};
 use crate::domain::{Currency, Mode, SessionStatus};
@@ -40,7 +40,13 @@ pub async fn find_owned(
 /// takes `load_view`'s path, which persists the expiry first.
 pub async fn get(state: &AppState, p: &Principal, id: &CheckoutSessionId) -> Result<SessionView> {
     p.require(Scope::Read)?;
-    let (session, items) = with_first_items(&state.db, owned(p, id))
+    static SHAPE: Shape = Shape::new();
+    let values = vec![
+        id.clone().into(),
+        p.merchant_id.clone().into(),
+        p.livemode.into(),
+    ];
+    let (session, items) = with_first_items(&state.db, &SHAPE, values, || owned(p, id))
         .await?
         .ok_or_else(|| Error::not_found("checkout session", id))?;
     let now = state.clock.now();
@@ -51,24 +57,39 @@ pub async fn get(state: &AppState, p: &Principal, id: &CheckoutSessionId) -> Res
 }
 
 /// The session `select` finds, with its first `EMBEDDED_ITEMS` line items,
-/// in one statement (`LEFT JOIN`, a row per item).
+/// in one statement (`LEFT JOIN`, a row per item). `values` are what
+/// `select` binds, in order: the SQL text is built once per `shape`.
 pub async fn with_first_items(
     db: &impl sea_orm::ConnectionTrait,
-    select: sea_orm::Select<cs::Entity>,
+    shape: &Shape,
+    mut values: Vec<sea_orm::Value>,
+    select: impl FnOnce() -> sea_orm::Select<cs::Entity>,
 ) -> Result<Option<(cs::Model, Vec<li::Model>)>> {
     let first = i32::try_from(EMBEDDED_ITEMS).unwrap_or(i32::MAX);
-    Ok(select
-        .find_with_related(li::Entity)
-        .filter(
-            Condition::any()
-                .add(li::Column::Position.lt(first))
-                .add(li::Column::Position.is_null()),
-        )
-        .order_by_asc(li::Column::Position)
-        .all(db)
-        .await?
-        .into_iter()
-        .next())
+    values.push(first.into());
+    let backend = db.get_database_backend();
+    let stmt = shape.statement(backend, values, || {
+        select()
+            .find_with_related(li::Entity)
+            .filter(
+                Condition::any()
+                    .add(li::Column::Position.lt(first))
+                    .add(li::Column::Position.is_null()),
+            )
+            .order_by_asc(li::Column::Position)
+            .build(backend)
+    });
+    // `find_with_related`'s aliases: `A_` (the session), `B_` (an item).
+    let mut found: Option<(cs::Model, Vec<li::Model>)> = None;
+    for row in db.query_all_raw(stmt).await? {
+        let item = li::Model::from_query_result_optional(&row, "B_")?;
+        let (_, items) = match &mut found {
+            Some(f) => f,
+            None => found.insert((cs::Model::from_query_result(&row, "A_")?, Vec::new())),
+        };
+        items.extend(item);
+    }
+    Ok(found)
 }
 
 use crate::service::paging::{first_rows, limit_of};
