@@ -310,3 +310,86 @@ async fn counts_hold_when_many_writes_share_a_commit() {
         .expect("rebuild");
     check_everything(&app, &[], day1 - 3600, "after a rebuild").await;
 }
+
+/// A write's deferred statements are part of it: when one fails at commit,
+/// nothing of the write stays — neither the statements run before it nor
+/// its counter additions — and the writes after it are unaffected. Both
+/// PostgreSQL paths (deferred only: one statement in autocommit; after a
+/// statement: inside the transaction) and SQLite's savepoint.
+#[tokio::test]
+async fn a_deferred_statement_that_fails_fails_its_whole_write() {
+    use entity::merchant;
+    use ikawaari::db::counters::{SessionCounts, SessionKey};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let app = spawn_app().await;
+    let row = |id: &str| merchant::ActiveModel {
+        id: Set(ikawaari::domain::MerchantId::trusted(id.to_string())),
+        display_name: Set("Boutique".into()),
+        created: Set(0),
+    };
+    let exists = |id: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            merchant::Entity::find_by_id(ikawaari::domain::MerchantId::trusted(id.to_string()))
+                .all(&db)
+                .await
+                .unwrap()
+                .len()
+                == 1
+        }
+    };
+    let counted = || async {
+        app.graphql("{ checkoutSessions(first: 1) { totalCount } }", json!({}))
+            .await["data"]["checkoutSessions"]["totalCount"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = counted().await;
+    let count_one = |tx: &ikawaari::db::WriteTx| {
+        tx.count(|c| {
+            c.add_session(
+                SessionKey {
+                    merchant_id: ikawaari::domain::MerchantId::trusted(app.merchant_id.clone()),
+                    livemode: false,
+                    mode: ikawaari::domain::Mode::Payment,
+                    currency: ikawaari::domain::Currency::parse("XOF").unwrap(),
+                    slot: 0,
+                },
+                SessionCounts {
+                    created: 1,
+                    ..SessionCounts::default()
+                },
+            )
+        })
+        .unwrap()
+    };
+
+    // Deferred statements only; the second repeats the first's key.
+    let tx = app.state.writer.begin().await.unwrap();
+    tx.defer(&merchant::Entity::insert(row("acct_deferred_a")));
+    tx.defer(&merchant::Entity::insert(row("acct_deferred_a")));
+    count_one(&tx);
+    assert!(tx.commit().await.is_err());
+    assert!(!exists("acct_deferred_a").await);
+
+    // A statement run first, then a deferred one that fails.
+    let tx = app.state.writer.begin().await.unwrap();
+    row("acct_deferred_b").insert(&tx).await.unwrap();
+    tx.defer(&merchant::Entity::insert(row(&app.merchant_id)));
+    count_one(&tx);
+    assert!(tx.commit().await.is_err());
+    assert!(!exists("acct_deferred_b").await);
+    assert_eq!(
+        counted().await,
+        before,
+        "a failed write's counters stay out"
+    );
+
+    // The next write commits, deferred statements and counters included.
+    let tx = app.state.writer.begin().await.unwrap();
+    tx.defer(&merchant::Entity::insert(row("acct_deferred_c")));
+    count_one(&tx);
+    tx.commit().await.unwrap();
+    assert!(exists("acct_deferred_c").await);
+    assert_eq!(counted().await, before + 1);
+}
