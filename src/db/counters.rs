@@ -11,7 +11,10 @@ use entity::currency::Currency;
 use entity::types::{MerchantId, Mode};
 use entity::{daily_stat as ds, session_count as sc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
-use sea_orm::{DbBackend, DbErr, EntityTrait, QueryTrait, Set, Statement};
+use sea_orm::{
+    ActiveModelTrait, DbBackend, DbErr, EntityTrait, IdenStatic, Iterable, PrimaryKeyToColumn,
+    QueryTrait, Set, Statement,
+};
 
 /// A `session_counts` row's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +103,6 @@ fn add_to<K: PartialEq, V: Copy>(
 }
 
 impl Counters {
-    pub fn is_empty(&self) -> bool {
-        self.sessions.is_empty() && self.days.is_empty()
-    }
-
     pub fn add_session(&mut self, key: SessionKey, add: SessionCounts) -> Result<(), DbErr> {
         add_to(&mut self.sessions, key, add, SessionCounts::checked_add)
     }
@@ -126,10 +125,6 @@ impl Counters {
     /// The upserts that write the sums: one multi-row upsert per table that
     /// has any.
     pub fn statements(self, backend: DbBackend) -> Vec<Statement> {
-        // `existing + excluded` for every counter column.
-        fn added<C: sea_orm::ColumnTrait>(e: impl sea_orm::Iden + Copy + 'static, c: C) -> Expr {
-            Expr::col((e, c)).add(Expr::col((Alias::new("excluded"), c)))
-        }
         let mut out = Vec::new();
         if !self.sessions.is_empty() {
             let rows = self.sessions.into_iter().map(|(k, v)| sc::ActiveModel {
@@ -142,25 +137,7 @@ impl Counters {
                 completed: Set(v.completed),
                 expired: Set(v.expired),
             });
-            let mut on_conflict = OnConflict::columns([
-                sc::Column::MerchantId,
-                sc::Column::Livemode,
-                sc::Column::Mode,
-                sc::Column::Currency,
-                sc::Column::Slot,
-            ]);
-            for c in [
-                sc::Column::Created,
-                sc::Column::Completed,
-                sc::Column::Expired,
-            ] {
-                on_conflict.value(c, added(sc::Entity, c));
-            }
-            out.push(
-                sc::Entity::insert_many(rows)
-                    .on_conflict(on_conflict)
-                    .build(backend),
-            );
+            out.push(adding_upsert(rows, backend));
         }
         if !self.days.is_empty() {
             let rows = self.days.into_iter().map(|(k, v)| ds::ActiveModel {
@@ -175,30 +152,33 @@ impl Counters {
                 gross_volume: Set(v.gross_volume),
                 refunded: Set(v.refunded),
             });
-            let mut on_conflict = OnConflict::columns([
-                ds::Column::MerchantId,
-                ds::Column::Livemode,
-                ds::Column::Day,
-                ds::Column::Currency,
-                ds::Column::Slot,
-            ]);
-            for c in [
-                ds::Column::Created,
-                ds::Column::Completed,
-                ds::Column::Expired,
-                ds::Column::GrossVolume,
-                ds::Column::Refunded,
-            ] {
-                on_conflict.value(c, added(ds::Entity, c));
-            }
-            out.push(
-                ds::Entity::insert_many(rows)
-                    .on_conflict(on_conflict)
-                    .build(backend),
-            );
+            out.push(adding_upsert(rows, backend));
         }
         out
     }
+}
+
+/// `INSERT … ON CONFLICT (primary key) DO UPDATE SET c = c + excluded.c` for
+/// every other column: the table's counters grow by the rows' values.
+fn adding_upsert<A: ActiveModelTrait>(
+    rows: impl IntoIterator<Item = A>,
+    backend: DbBackend,
+) -> Statement {
+    let keys: Vec<_> = <A::Entity as EntityTrait>::PrimaryKey::iter()
+        .map(PrimaryKeyToColumn::into_column)
+        .collect();
+    let mut on_conflict = OnConflict::columns(keys.iter().copied());
+    for c in <A::Entity as EntityTrait>::Column::iter() {
+        if !keys.iter().any(|k| k.as_str() == c.as_str()) {
+            on_conflict.value(
+                c,
+                Expr::col((A::Entity::default(), c)).add(Expr::col((Alias::new("excluded"), c))),
+            );
+        }
+    }
+    A::Entity::insert_many(rows)
+        .on_conflict(on_conflict)
+        .build(backend)
 }
 
 #[cfg(test)]
@@ -236,5 +216,19 @@ mod tests {
             ..DayCounts::default()
         };
         assert!(c.add_day(key(0), huge).is_err());
+    }
+
+    #[test]
+    fn the_upsert_adds_to_every_counter_on_the_primary_key() {
+        let mut c = Counters::default();
+        c.add_day(key(3), DayCounts::default()).unwrap();
+        let [stmt] = <[Statement; 1]>::try_from(c.statements(DbBackend::Sqlite)).unwrap();
+        assert!(
+            stmt.sql.ends_with(
+                r#"ON CONFLICT ("merchant_id", "livemode", "day", "currency", "slot") DO UPDATE SET "created" = "daily_stats"."created" + "excluded"."created", "completed" = "daily_stats"."completed" + "excluded"."completed", "expired" = "daily_stats"."expired" + "excluded"."expired", "gross_volume" = "daily_stats"."gross_volume" + "excluded"."gross_volume", "refunded" = "daily_stats"."refunded" + "excluded"."refunded""#
+            ),
+            "{}",
+            stmt.sql
+        );
     }
 }
