@@ -138,6 +138,8 @@ pub struct Config {
     pub webhook_timeout_ms: u64,
     /// Seals webhook secrets in the database.
     pub secrets_key: crate::crypto::SecretsKey,
+    /// How often a request in flight renews its `Idempotency-Key`.
+    pub idempotency_heartbeat: Duration,
 }
 
 impl Config {
@@ -185,6 +187,7 @@ impl Config {
             webhook_retry_base_ms: DEFAULTS.webhook_retry_base_ms,
             webhook_timeout_ms: DEFAULTS.webhook_timeout_ms,
             secrets_key: crate::crypto::SecretsKey::random(),
+            idempotency_heartbeat: crate::service::idempotency::HEARTBEAT,
         }
     }
 }

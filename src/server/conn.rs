@@ -113,6 +113,10 @@ impl Drop for InFlight {
 /// never reach the app) the one error shape.
 pub(super) struct Tracked {
     inner: TcpStream,
+    /// The connection's place under the cap, held as long as the socket is
+    /// open: an upgraded WebSocket outlives hyper's connection task, and
+    /// keeps its place until the socket closes.
+    _permit: tokio::sync::OwnedSemaphorePermit,
     activity: Arc<Activity>,
     /// A replacement being written: (bytes, written so far, length of hyper's original).
     rewrite: Option<(Vec<u8>, usize, usize)>,
@@ -159,9 +163,14 @@ fn shaped_protocol_error(head: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl Tracked {
-    pub(super) fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
+    pub(super) fn new(
+        inner: TcpStream,
+        activity: Arc<Activity>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Self {
         Tracked {
             inner,
+            _permit: permit,
             activity,
             rewrite: None,
         }
