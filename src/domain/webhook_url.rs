@@ -5,6 +5,8 @@
 //! delivery, against the addresses the connection will use.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use ipnet::IpNet;
+
 pub const MAX_URL_LEN: usize = 2048;
 
 /// A URL that passed the shape rules (not yet the address rule).
@@ -54,65 +56,45 @@ impl WebhookUrl {
     }
 }
 
-/// One row of an address registry: a prefix and whether addresses in it
-/// are globally reachable. The longest matching prefix decides, as in the
-/// registries themselves (a more specific row overrides its enclosing one).
-struct Row<A> {
-    net: A,
-    len: u8,
-    reachable: bool,
-}
-
-const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8, reachable: bool) -> Row<u32> {
-    Row {
-        net: u32::from_be_bytes([a, b, c, d]),
-        len,
-        reachable,
-    }
-}
-
-const fn v6(s: [u16; 8], len: u8, reachable: bool) -> Row<u128> {
-    let a = Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
-    Row {
-        net: a.to_bits(),
-        len,
-        reachable,
-    }
-}
+/// A registry row: the prefix, whether its addresses are globally
+/// reachable, and its name in the registry (with the RFC).
+type Row = (&'static str, bool, &'static str);
 
 /// The IANA IPv4 Special-Purpose Address Registry, "Globally Reachable"
-/// column (registry as updated 2024; "N/A" rows say which way and why),
-/// over a default of reachable for all other unicast space.
-const IPV4: &[Row<u32>] = &[
-    v4(0, 0, 0, 0, 0, true),           // all other unicast space
-    v4(0, 0, 0, 0, 8, false),          // "This network" (RFC 791)
-    v4(0, 0, 0, 0, 32, false),         // "This host on this network" (RFC 1122)
-    v4(10, 0, 0, 0, 8, false),         // Private-Use (RFC 1918)
-    v4(100, 64, 0, 0, 10, false),      // Shared Address Space (RFC 6598)
-    v4(127, 0, 0, 0, 8, false),        // Loopback (RFC 1122)
-    v4(169, 254, 0, 0, 16, false),     // Link Local (RFC 3927)
-    v4(172, 16, 0, 0, 12, false),      // Private-Use (RFC 1918)
-    v4(192, 0, 0, 0, 24, false),       // IETF Protocol Assignments (RFC 6890)
-    v4(192, 0, 0, 0, 29, false),       // IPv4 Service Continuity Prefix (RFC 7335)
-    v4(192, 0, 0, 8, 32, false),       // IPv4 dummy address (RFC 7600)
-    v4(192, 0, 0, 9, 32, true),        // Port Control Protocol Anycast (RFC 7723)
-    v4(192, 0, 0, 10, 32, true),       // Traversal Using Relays around NAT Anycast (RFC 8155)
-    v4(192, 0, 0, 170, 32, false),     // NAT64/DNS64 Discovery (RFC 8880)
-    v4(192, 0, 0, 171, 32, false),     // NAT64/DNS64 Discovery (RFC 8880)
-    v4(192, 0, 2, 0, 24, false),       // Documentation TEST-NET-1 (RFC 5737)
-    v4(192, 31, 196, 0, 24, true),     // AS112-v4 (RFC 7535)
-    v4(192, 52, 193, 0, 24, true),     // AMT (RFC 7450)
-    v4(192, 88, 99, 0, 24, false), // Deprecated 6to4 Relay Anycast (RFC 7526), N/A: relays, never a receiver
-    v4(192, 168, 0, 0, 16, false), // Private-Use (RFC 1918)
-    v4(192, 175, 48, 0, 24, true), // Direct Delegation AS112 Service (RFC 7534)
-    v4(198, 18, 0, 0, 15, false),  // Benchmarking (RFC 2544)
-    v4(198, 51, 100, 0, 24, false), // Documentation TEST-NET-2 (RFC 5737)
-    v4(203, 0, 113, 0, 24, false), // Documentation TEST-NET-3 (RFC 5737)
-    v4(240, 0, 0, 0, 4, false),    // Reserved (RFC 1112)
-    v4(255, 255, 255, 255, 32, false), // Limited Broadcast (RFC 919)
-    // Not in that registry: multicast (IPv4 Multicast Address Space
-    // registry) is never one receiver.
-    v4(224, 0, 0, 0, 4, false),
+/// column (as updated 2024), over a default of reachable for all other
+/// unicast space. The longest matching prefix decides, as in the registry
+/// (a more specific row overrides its enclosing one).
+#[rustfmt::skip]
+const IPV4: &[Row] = &[
+    ("0.0.0.0/0", true, "all other unicast space"),
+    ("0.0.0.0/8", false, "\"This network\", RFC 791"),
+    ("0.0.0.0/32", false, "\"This host on this network\", RFC 1122"),
+    ("10.0.0.0/8", false, "Private-Use, RFC 1918"),
+    ("100.64.0.0/10", false, "Shared Address Space, RFC 6598"),
+    ("127.0.0.0/8", false, "Loopback, RFC 1122"),
+    ("169.254.0.0/16", false, "Link Local, RFC 3927"),
+    ("172.16.0.0/12", false, "Private-Use, RFC 1918"),
+    ("192.0.0.0/24", false, "IETF Protocol Assignments, RFC 6890"),
+    ("192.0.0.0/29", false, "IPv4 Service Continuity Prefix, RFC 7335"),
+    ("192.0.0.8/32", false, "IPv4 dummy address, RFC 7600"),
+    ("192.0.0.9/32", true, "Port Control Protocol Anycast, RFC 7723"),
+    ("192.0.0.10/32", true, "Traversal Using Relays around NAT Anycast, RFC 8155"),
+    ("192.0.0.170/32", false, "NAT64/DNS64 Discovery, RFC 8880"),
+    ("192.0.0.171/32", false, "NAT64/DNS64 Discovery, RFC 8880"),
+    ("192.0.2.0/24", false, "Documentation (TEST-NET-1), RFC 5737"),
+    ("192.31.196.0/24", true, "AS112-v4, RFC 7535"),
+    ("192.52.193.0/24", true, "AMT, RFC 7450"),
+    // The registry says N/A: 6to4 relays, never a receiver.
+    ("192.88.99.0/24", false, "Deprecated (6to4 Relay Anycast), RFC 7526"),
+    ("192.168.0.0/16", false, "Private-Use, RFC 1918"),
+    ("192.175.48.0/24", true, "Direct Delegation AS112 Service, RFC 7534"),
+    ("198.18.0.0/15", false, "Benchmarking, RFC 2544"),
+    ("198.51.100.0/24", false, "Documentation (TEST-NET-2), RFC 5737"),
+    ("203.0.113.0/24", false, "Documentation (TEST-NET-3), RFC 5737"),
+    ("240.0.0.0/4", false, "Reserved, RFC 1112"),
+    ("255.255.255.255/32", false, "Limited Broadcast, RFC 919"),
+    // Not in that registry: multicast is never one receiver.
+    ("224.0.0.0/4", false, "IPv4 Multicast Address Space, RFC 5771"),
 ];
 
 /// The IANA IPv6 Special-Purpose Address Registry, "Globally Reachable"
@@ -121,53 +103,51 @@ const IPV4: &[Row<u32>] = &[
 /// IETF, unique-local, link-local or multicast. Prefixes that carry an
 /// IPv4 address (NAT64 64:ff9b::/96, 6to4 2002::/16) are judged by that
 /// address instead (`embedded_ipv4`), before this table.
-const IPV6: &[Row<u128>] = &[
-    v6([0, 0, 0, 0, 0, 0, 0, 0], 0, false), // not Global Unicast (IPv6 Address Space)
-    v6([0x2000, 0, 0, 0, 0, 0, 0, 0], 3, true), // Global Unicast (RFC 4291)
-    v6([0, 0, 0, 0, 0, 0, 0, 1], 128, false), // Loopback Address (RFC 4291)
-    v6([0, 0, 0, 0, 0, 0, 0, 0], 128, false), // Unspecified Address (RFC 4291)
-    v6([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, false), // IPv4-mapped Address (RFC 4291)
-    v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48, false), // IPv4-IPv6 Translat., local use (RFC 8215)
-    v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64, false), // Discard-Only Address Block (RFC 6666)
-    v6([0x100, 0, 0, 1, 0, 0, 0, 0], 64, false), // Dummy IPv6 Prefix (RFC 9780)
-    v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 23, false), // IETF Protocol Assignments (RFC 2928)
-    v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, false), // TEREDO (RFC 4380), N/A: tunnels to hidden hosts
-    v6([0x2001, 1, 0, 0, 0, 0, 0, 1], 128, true), // Port Control Protocol Anycast (RFC 7723)
-    v6([0x2001, 1, 0, 0, 0, 0, 0, 2], 128, true), // TURN Anycast (RFC 8155)
-    v6([0x2001, 1, 0, 0, 0, 0, 0, 3], 128, true), // DNS-SD Service Registration Protocol Anycast (RFC 9665)
-    v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48, false), // Benchmarking (RFC 5180)
-    v6([0x2001, 3, 0, 0, 0, 0, 0, 0], 32, true),  // AMT (RFC 7450)
-    v6([0x2001, 4, 0x112, 0, 0, 0, 0, 0], 48, true), // AS112-v6 (RFC 7535)
-    v6([0x2001, 0x10, 0, 0, 0, 0, 0, 0], 28, false), // Deprecated ORCHID (RFC 4843), N/A
-    v6([0x2001, 0x20, 0, 0, 0, 0, 0, 0], 28, true), // ORCHIDv2 (RFC 7343)
-    v6([0x2001, 0x30, 0, 0, 0, 0, 0, 0], 28, true), // Drone Remote ID Protocol Entity Tags (RFC 9374)
-    v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, false), // Documentation (RFC 3849)
-    v6([0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0], 48, true), // Direct Delegation AS112 Service (RFC 7534)
-    v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, false),        // Documentation (RFC 9637)
-    v6([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16, false),        // Segment Routing (SRv6) SIDs (RFC 9602)
-    v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, false),         // Unique-Local (RFC 4193)
-    v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, false),        // Link-Local Unicast (RFC 4291)
+#[rustfmt::skip]
+const IPV6: &[Row] = &[
+    ("::/0", false, "not Global Unicast (IPv6 Address Space registry)"),
+    ("2000::/3", true, "Global Unicast, RFC 4291"),
+    ("::1/128", false, "Loopback Address, RFC 4291"),
+    ("::/128", false, "Unspecified Address, RFC 4291"),
+    ("::ffff:0:0/96", false, "IPv4-mapped Address, RFC 4291"),
+    ("64:ff9b:1::/48", false, "IPv4-IPv6 Translat. (local use), RFC 8215"),
+    ("100::/64", false, "Discard-Only Address Block, RFC 6666"),
+    ("100:0:0:1::/64", false, "Dummy IPv6 Prefix, RFC 9780"),
+    ("2001::/23", false, "IETF Protocol Assignments, RFC 2928"),
+    // The registry says N/A: tunnels to hosts behind NATs.
+    ("2001::/32", false, "TEREDO, RFC 4380"),
+    ("2001:1::1/128", true, "Port Control Protocol Anycast, RFC 7723"),
+    ("2001:1::2/128", true, "TURN Anycast, RFC 8155"),
+    ("2001:1::3/128", true, "DNS-SD Service Registration Protocol Anycast, RFC 9665"),
+    ("2001:2::/48", false, "Benchmarking, RFC 5180"),
+    ("2001:3::/32", true, "AMT, RFC 7450"),
+    ("2001:4:112::/48", true, "AS112-v6, RFC 7535"),
+    // The registry says N/A.
+    ("2001:10::/28", false, "Deprecated (previously ORCHID), RFC 4843"),
+    ("2001:20::/28", true, "ORCHIDv2, RFC 7343"),
+    ("2001:30::/28", true, "Drone Remote ID Protocol Entity Tags (DETs), RFC 9374"),
+    ("2001:db8::/32", false, "Documentation, RFC 3849"),
+    ("2620:4f:8000::/48", true, "Direct Delegation AS112 Service, RFC 7534"),
+    ("3fff::/20", false, "Documentation, RFC 9637"),
+    ("5f00::/16", false, "Segment Routing (SRv6) SIDs, RFC 9602"),
+    ("fc00::/7", false, "Unique-Local, RFC 4193"),
+    ("fe80::/10", false, "Link-Local Unicast, RFC 4291"),
 ];
 
-/// Whether `addr` is in `row`'s prefix (`bits` wide addresses).
-fn covers<A>(row: &Row<A>, addr: A, bits: u32) -> bool
-where
-    A: Copy + std::ops::Shr<u32, Output = A> + PartialEq,
-{
-    let shift = bits - u32::from(row.len);
-    // A /0 row covers everything (and a full-width shift would overflow).
-    shift == bits || addr >> shift == row.net >> shift
-}
+/// Both tables parsed, once.
+static NETS: std::sync::LazyLock<Vec<(IpNet, bool)>> = std::sync::LazyLock::new(|| {
+    IPV4.iter()
+        .chain(IPV6)
+        .map(|(net, reachable, _)| (net.parse().expect("a registry row"), *reachable))
+        .collect()
+});
 
-fn lookup<A>(table: &[Row<A>], addr: A, bits: u32) -> bool
-where
-    A: Copy + std::ops::Shr<u32, Output = A> + PartialEq,
-{
-    table
-        .iter()
-        .filter(|r| covers(r, addr, bits))
-        .max_by_key(|r| r.len)
-        .is_some_and(|r| r.reachable)
+/// The longest row containing `ip` decides.
+fn lookup(ip: IpAddr) -> bool {
+    NETS.iter()
+        .filter(|(net, _)| net.contains(&ip))
+        .max_by_key(|(net, _)| net.prefix_len())
+        .is_some_and(|(_, reachable)| *reachable)
 }
 
 /// The IPv4 address an IPv6 address reaches through a translator or
@@ -194,10 +174,10 @@ fn embedded_ipv4(a: Ipv6Addr) -> Option<Ipv4Addr> {
 /// names) and at every delivery (each address the connection may use).
 pub fn is_globally_reachable(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(a) => lookup(IPV4, a.to_bits(), 32),
+        IpAddr::V4(_) => lookup(ip),
         IpAddr::V6(a) => match embedded_ipv4(a) {
-            Some(v4) => is_globally_reachable(IpAddr::V4(v4)),
-            None => lookup(IPV6, a.to_bits(), 128),
+            Some(v4) => lookup(IpAddr::V4(v4)),
+            None => lookup(ip),
         },
     }
 }
@@ -381,24 +361,20 @@ mod tests {
         }
     }
 
-    /// No row has host bits set (a typo would make it match nothing), and
-    /// no prefix is listed twice.
+    /// Every row parses, in its own family, with no host bits (a typo
+    /// would match nothing), and no prefix is listed twice.
     #[test]
     fn the_tables_are_well_formed() {
-        for (i, r) in IPV4.iter().enumerate() {
-            let host = 32 - u32::from(r.len);
-            let masked = r.net.checked_shr(host).unwrap_or(0).checked_shl(host);
-            assert_eq!(masked.unwrap_or(0), r.net, "IPv4 row {i} has host bits");
-            let twice = IPV4[..i].iter().any(|o| (o.net, o.len) == (r.net, r.len));
-            assert!(!twice, "IPv4 row {i} listed twice");
+        for (table, v4) in [(IPV4, true), (IPV6, false)] {
+            let mut seen = std::collections::HashSet::new();
+            for (row, _, name) in table {
+                let net: IpNet = row.parse().unwrap_or_else(|_| panic!("{row}"));
+                assert_eq!(net.trunc(), net, "{row} ({name}) has host bits");
+                assert_eq!(matches!(net, IpNet::V4(_)), v4, "{row} in the wrong table");
+                assert!(seen.insert(net), "{row} listed twice");
+            }
         }
-        for (i, r) in IPV6.iter().enumerate() {
-            let host = 128 - u32::from(r.len);
-            let masked = r.net.checked_shr(host).unwrap_or(0).checked_shl(host);
-            assert_eq!(masked.unwrap_or(0), r.net, "IPv6 row {i} has host bits");
-            let twice = IPV6[..i].iter().any(|o| (o.net, o.len) == (r.net, r.len));
-            assert!(!twice, "IPv6 row {i} listed twice");
-        }
+        assert_eq!(NETS.len(), IPV4.len() + IPV6.len());
     }
 
     #[test]
