@@ -21,4 +21,5 @@ mod sessions;
 mod subscriptions;
 mod validation;
 mod webhook_processes;
+mod webhook_urls;
 mod webhooks;
