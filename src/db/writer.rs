@@ -539,11 +539,18 @@ mod tests {
     }
 
     async fn table() -> (DatabaseConnection, std::path::PathBuf) {
+        table_on(4).await
+    }
+
+    async fn table_on(connections: u32) -> (DatabaseConnection, std::path::PathBuf) {
         let path =
             std::env::temp_dir().join(format!("ik-writer-{}.db", crate::domain::ids::new_id("t")));
-        let db = super::super::connect(&format!("sqlite://{}?mode=rwc", path.display()), 4)
-            .await
-            .expect("connect");
+        let db = super::super::connect(
+            &format!("sqlite://{}?mode=rwc", path.display()),
+            connections,
+        )
+        .await
+        .expect("connect");
         db.execute_unprepared("CREATE TABLE t (v INTEGER)")
             .await
             .expect("table");
@@ -602,10 +609,12 @@ mod tests {
     /// rolled the whole transaction back by itself (as it may on
     /// `SQLITE_FULL`): the batch is abandoned — the write waiting for it
     /// fails, its row is gone — and the next writes commit, each in a batch
-    /// of its own, with no connection left holding the write lock.
+    /// of its own, with no connection left holding the write lock. One
+    /// connection in the pool: the next batches get the same one back (or
+    /// a new one, if it had to be closed).
     #[tokio::test]
     async fn a_batch_whose_transaction_broke_fails_its_writes_and_the_next_commit() {
-        let (db, path) = table().await;
+        let (db, path) = table_on(1).await;
         let w = Writer::new(db.clone(), db.clone());
         let first = w.begin().await.expect("begin");
         first
@@ -624,7 +633,10 @@ mod tests {
             .await
             .expect("answered")
             .expect("task");
-        assert!(first.is_err(), "a write of a broken batch was told it committed");
+        assert!(
+            first.is_err(),
+            "a write of a broken batch was told it committed"
+        );
         for v in [3, 4, 5, 6, 7, 8] {
             let next = tokio::time::timeout(
                 std::time::Duration::from_secs(10),
@@ -635,6 +647,18 @@ mod tests {
             assert!(next.is_ok(), "write {v} after the broken batch: {next:?}");
         }
         assert_eq!(values(&db).await, vec![3, 4, 5, 6, 7, 8]);
+        // The pool's connection is in step with SQLite: not counted inside a
+        // transaction (out of step, its next `BEGIN IMMEDIATE` would go out as
+        // a `SAVEPOINT`, opening a deferred transaction of its own).
+        {
+            use sea_orm::sqlx::Connection;
+            let conn = db
+                .get_sqlite_connection_pool()
+                .acquire()
+                .await
+                .expect("acquire");
+            assert!(!conn.is_in_transaction(), "a pooled connection out of step");
+        }
         // No connection of the pool holds a transaction: another one takes
         // the write lock at once.
         let other = super::super::connect(&format!("sqlite://{}", path.display()), 1)

@@ -91,7 +91,10 @@ async fn create(app: &TestApp) -> (u16, serde_json::Value, Duration) {
     create_with(app, &seed_body()).await
 }
 
-async fn create_with(app: &TestApp, body: &serde_json::Value) -> (u16, serde_json::Value, Duration) {
+async fn create_with(
+    app: &TestApp,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value, Duration) {
     let started = Instant::now();
     let res = tokio::time::timeout(
         Duration::from_secs(60),
@@ -118,7 +121,9 @@ async fn readyz(app: &TestApp) -> u16 {
 #[tokio::test]
 async fn writes_fail_fast_on_a_full_disk_and_resume_once_space_returns() {
     if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
-        eprintln!("skipped: SQLite only (a full disk under the SQLite file); runs in the SQLite pass");
+        eprintln!(
+            "skipped: SQLite only (a full disk under the SQLite file); runs in the SQLite pass"
+        );
         return;
     }
     let Some(disk) = Tmpfs::mount(8 * 1024) else {
@@ -141,9 +146,9 @@ async fn writes_fail_fast_on_a_full_disk_and_resume_once_space_returns() {
     let mut failures = Vec::new();
     let mut rounds_failing = 0;
     for _ in 0..200 {
-        let round = futures::future::join_all((0..32).map(|_| async {
-            create_with(&app, &big_body()).await
-        }))
+        let round = futures::future::join_all(
+            (0..32).map(|_| async { create_with(&app, &big_body()).await }),
+        )
         .await;
         for (status, body, took) in round {
             match status {
