@@ -73,6 +73,12 @@ async fn open(url: &str, max_connections: u32, checked: bool) -> Result<Database
             }
             o.after_release(|conn, _| Box::pin(outside_transaction(conn)))
         })
+        // A SQLite connection is checked when it comes back too: one left
+        // inside a transaction (or out of step with sqlx's count of it) is
+        // closed, never reused (see `sqlite_outside_transaction`).
+        .map_sqlx_sqlite_pool_opts(|o| {
+            o.after_release(|conn, _| Box::pin(sqlite_outside_transaction(conn)))
+        })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -98,6 +104,45 @@ async fn outside_transaction(
         tracing::error!("a pooled PostgreSQL connection came back inside a transaction: closed");
     }
     Ok(outside)
+}
+
+/// Whether a released SQLite connection is outside any transaction, as
+/// sqlx counts them and as SQLite has them. They can part: a failed
+/// `COMMIT`, `ROLLBACK TO` or `RELEASE` (SQLite may roll the whole
+/// transaction back by itself on `SQLITE_FULL` or `SQLITE_IOERR`) leaves
+/// sqlx's count up, and the next `SAVEPOINT` on that connection then opens
+/// a real transaction nobody ends — its write lock held in the pool, every
+/// other write "database is locked" after the busy timeout. Such a
+/// connection is closed (SQLite rolls back what it still holds).
+///
+/// Free for the common case (a count of 0: one atomic load — sqlx only
+/// counts down on a `COMMIT` or `ROLLBACK` that succeeded, and at the
+/// bottom of the count those end SQLite's transaction too); otherwise the
+/// rollback sea-orm queued when the transaction was dropped runs first (the
+/// handle is taken through the connection's command queue, behind it).
+async fn sqlite_outside_transaction(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    let autocommit = {
+        let mut handle = conn.lock_handle().await?;
+        // SAFETY: the handle is a live connection, locked for this call;
+        // `sqlite3_get_autocommit` only reads its state.
+        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) != 0 }
+    };
+    let counted = conn.is_in_transaction();
+    if autocommit && !counted {
+        return Ok(true);
+    }
+    tracing::error!(
+        in_transaction = !autocommit,
+        counted,
+        "a pooled SQLite connection came back inside a transaction (or out of step with it): closed"
+    );
+    Ok(false)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

@@ -38,6 +38,10 @@ struct Batch {
     tx: Option<DatabaseTransaction>,
     waiting: Vec<oneshot::Sender<Result<(), String>>>,
     counters: Counters,
+    /// A write was dropped halfway (a panic): its savepoint's rollback was
+    /// only queued, and may have failed unseen. The batch is committed
+    /// before the next write joins it (a failure then shows there).
+    dropped: bool,
 }
 
 /// The process's writer (cheap to clone: one shared state).
@@ -53,6 +57,9 @@ struct Shared {
     batched: bool,
     batch: Arc<Mutex<Batch>>,
     commit_queued: AtomicBool,
+    /// The last batch failed to commit (a full disk, an I/O error): writes
+    /// cannot be trusted to commit until one does (`Writer::can_commit`).
+    failing: AtomicBool,
 }
 
 /// One write transaction: a savepoint in the current batch (SQLite) or a
@@ -80,7 +87,9 @@ impl Drop for Turn {
     /// savepoint is rolled back (sea-orm, on dropping it, before this), and
     /// the writes already released into the batch still get their commit.
     fn drop(&mut self) {
-        if self.batch.take().is_some() {
+        if let Some(mut batch) = self.batch.take() {
+            batch.dropped = true;
+            drop(batch);
             self.writer.commit_soon();
         }
     }
@@ -96,7 +105,43 @@ impl Writer {
             autocommit,
             batch: Arc::default(),
             commit_queued: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
         }))
+    }
+
+    /// Whether writes commit. Free while they do; after a batch failed to
+    /// commit, not until a probe write commits, within `within`: page 1
+    /// rewritten (`PRAGMA user_version` set to itself, nothing else
+    /// changes). A write that changes nothing would prove nothing: on a
+    /// full disk its `COMMIT` succeeds, writing nothing.
+    pub async fn can_commit(&self, within: std::time::Duration) -> bool {
+        if !self.0.failing.load(Ordering::Acquire) {
+            return true;
+        }
+        let probe = async {
+            let tx = self.begin().await?;
+            let result = async {
+                let version = tx
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Sqlite,
+                        "PRAGMA user_version",
+                    ))
+                    .await?
+                    .map(|r| r.try_get_by_index::<i64>(0))
+                    .transpose()?
+                    .unwrap_or(0);
+                tx.execute_unprepared(&format!("PRAGMA user_version = {version}"))
+                    .await
+                    .map(drop)
+            }
+            .await;
+            super::end(tx, result).await
+        };
+        let committed = matches!(tokio::time::timeout(within, probe).await, Ok(Ok(())));
+        if committed {
+            self.0.failing.store(false, Ordering::Release);
+        }
+        committed
     }
 
     /// Starts a write transaction (waits for the writer's turn on SQLite).
@@ -111,24 +156,33 @@ impl Writer {
             });
         }
         let mut batch = self.0.batch.clone().lock_owned().await;
+        if std::mem::take(&mut batch.dropped) {
+            self.commit(&mut batch).await;
+        }
         if batch.tx.is_none() {
             // The write lock up front: no lock upgrade, no deadlock.
-            batch.tx = Some(
-                self.0
-                    .db
-                    .begin_with_options(TransactionOptions {
-                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                        ..Default::default()
-                    })
-                    .await?,
-            );
+            let begun = self
+                .0
+                .db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await;
+            match begun {
+                Ok(tx) => batch.tx = Some(tx),
+                Err(e) => {
+                    self.0.failing.store(true, Ordering::Release);
+                    return Err(e);
+                }
+            }
         }
         let outer = batch.tx.as_ref().expect("opened above");
         let inner = match outer.begin().await {
             Ok(savepoint) => savepoint,
             Err(e) => {
                 // The batch's transaction is unusable: end it for everyone.
-                self.commit(&mut batch).await;
+                self.abandon(&mut batch, &e).await;
                 return Err(e);
             }
         };
@@ -146,6 +200,7 @@ impl Writer {
 
     /// Commits the open batch, if any, and answers the writes it holds.
     async fn commit(&self, batch: &mut Batch) {
+        batch.dropped = false;
         let waiting = std::mem::take(&mut batch.waiting);
         let counters = std::mem::take(&mut batch.counters);
         let result = match batch.tx.take() {
@@ -158,11 +213,41 @@ impl Writer {
             },
             None => Ok(()),
         };
+        // A failed `COMMIT` leaves the connection in whatever state SQLite
+        // chose (on `SQLITE_FULL` it rolls back by itself; on `SQLITE_BUSY` it
+        // stays inside): sea-orm rolls back when the transaction is dropped,
+        // and the pool closes the connection if it still came back inside
+        // one (`db::sqlite_outside_transaction`).
+        if result.is_err() {
+            self.0.failing.store(true, Ordering::Release);
+        }
         if let Err(e) = &result {
             tracing::error!(error = %e, writes = waiting.len(), "group commit failed");
         }
         for w in waiting {
             let _ = w.send(result.clone());
+        }
+    }
+
+    /// Ends the open batch without committing it: a savepoint could not be
+    /// rolled back or released, so the transaction is no longer the one the
+    /// batch began (SQLite rolls it back by itself on `SQLITE_FULL` or
+    /// `SQLITE_IOERR`; a `SAVEPOINT` sent then would open a new one, outside
+    /// the batch). The writes waiting for it fail (none was told it
+    /// succeeded); its connection goes back rolled back, or is closed
+    /// (`db::sqlite_outside_transaction`).
+    async fn abandon(&self, batch: &mut Batch, cause: &DbErr) {
+        let waiting = std::mem::take(&mut batch.waiting);
+        batch.counters = Counters::default();
+        batch.dropped = false;
+        if let Some(tx) = batch.tx.take() {
+            let _ = tx.rollback().await;
+        }
+        self.0.failing.store(true, Ordering::Release);
+        tracing::error!(error = %cause, writes = waiting.len(), "group commit abandoned: its transaction broke");
+        let error = format!("the batch's transaction broke: {cause}");
+        for w in waiting {
+            let _ = w.send(Err(error.clone()));
         }
     }
 
@@ -304,14 +389,21 @@ impl WriteTx {
         // The batch's sums with this write's, kept only if its savepoint is
         // released: a write that fails here leaves nothing behind.
         let mut sums = batch.counters.clone();
-        let released = match sums.merge(counters) {
-            Ok(()) => match run_all(&inner, deferred).await {
-                Ok(()) => inner.commit().await,
-                Err(e) => inner.rollback().await.and(Err(e)),
-            },
-            Err(e) => inner.rollback().await.and(Err(e)),
+        let failed = match sums.merge(counters) {
+            Ok(()) => run_all(&inner, deferred).await.err(),
+            Err(e) => Some(e),
         };
-        if let Err(e) = released {
+        // The savepoint released or rolled back; if that fails, the batch's
+        // transaction broke (`abandon`).
+        let ended = match &failed {
+            None => inner.commit().await,
+            Some(_) => inner.rollback().await,
+        };
+        if let Err(broke) = ended {
+            turn.writer.abandon(&mut batch, &broke).await;
+            return Err(failed.unwrap_or(broke));
+        }
+        if let Some(e) = failed {
             drop(batch);
             turn.writer.commit_soon();
             return Err(e);
@@ -336,8 +428,15 @@ impl WriteTx {
             None => Ok(()),
         };
         if let Some(mut turn) = turn {
-            drop(turn.batch.take());
-            turn.writer.commit_soon();
+            let mut batch = turn.batch.take().expect("the turn is held until the end");
+            match &result {
+                // The savepoint could not be rolled back: the batch broke.
+                Err(broke) => turn.writer.abandon(&mut batch, broke).await,
+                Ok(()) => {
+                    drop(batch);
+                    turn.writer.commit_soon();
+                }
+            }
         }
         result
     }
@@ -440,11 +539,18 @@ mod tests {
     }
 
     async fn table() -> (DatabaseConnection, std::path::PathBuf) {
+        table_on(4).await
+    }
+
+    async fn table_on(connections: u32) -> (DatabaseConnection, std::path::PathBuf) {
         let path =
             std::env::temp_dir().join(format!("ik-writer-{}.db", crate::domain::ids::new_id("t")));
-        let db = super::super::connect(&format!("sqlite://{}?mode=rwc", path.display()), 4)
-            .await
-            .expect("connect");
+        let db = super::super::connect(
+            &format!("sqlite://{}?mode=rwc", path.display()),
+            connections,
+        )
+        .await
+        .expect("connect");
         db.execute_unprepared("CREATE TABLE t (v INTEGER)")
             .await
             .expect("table");
@@ -496,6 +602,74 @@ mod tests {
             .expect("insert");
         third.commit().await.expect("commit");
         assert_eq!(values(&db).await, vec![1, 3]);
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// A write whose savepoint cannot be rolled back, because SQLite already
+    /// rolled the whole transaction back by itself (as it may on
+    /// `SQLITE_FULL`): the batch is abandoned — the write waiting for it
+    /// fails, its row is gone — and the next writes commit, each in a batch
+    /// of its own, with no connection left holding the write lock. One
+    /// connection in the pool: the next batches get the same one back (or
+    /// a new one, if it had to be closed).
+    #[tokio::test]
+    async fn a_batch_whose_transaction_broke_fails_its_writes_and_the_next_commit() {
+        let (db, path) = table_on(1).await;
+        let w = Writer::new(db.clone(), db.clone());
+        let first = w.begin().await.expect("begin");
+        first
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .expect("insert");
+        let first = tokio::spawn(first.commit());
+        // Queued on the batch before the committer (current-thread runtime).
+        let broken = w.begin().await.expect("begin");
+        broken
+            .execute_unprepared("ROLLBACK")
+            .await
+            .expect("what SQLite does by itself on a full disk");
+        assert!(broken.rollback().await.is_err(), "no savepoint left");
+        let first = tokio::time::timeout(std::time::Duration::from_secs(10), first)
+            .await
+            .expect("answered")
+            .expect("task");
+        assert!(
+            first.is_err(),
+            "a write of a broken batch was told it committed"
+        );
+        for v in [3, 4, 5, 6, 7, 8] {
+            let next = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                w.execute_unprepared(&format!("INSERT INTO t VALUES ({v})")),
+            )
+            .await
+            .expect("no hang");
+            assert!(next.is_ok(), "write {v} after the broken batch: {next:?}");
+        }
+        assert_eq!(values(&db).await, vec![3, 4, 5, 6, 7, 8]);
+        // The pool's connection is in step with SQLite: not counted inside a
+        // transaction (out of step, its next `BEGIN IMMEDIATE` would go out as
+        // a `SAVEPOINT`, opening a deferred transaction of its own).
+        {
+            use sea_orm::sqlx::Connection;
+            let conn = db
+                .get_sqlite_connection_pool()
+                .acquire()
+                .await
+                .expect("acquire");
+            assert!(!conn.is_in_transaction(), "a pooled connection out of step");
+        }
+        // No connection of the pool holds a transaction: another one takes
+        // the write lock at once.
+        let other = super::super::connect(&format!("sqlite://{}", path.display()), 1)
+            .await
+            .expect("connect");
+        let lock = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            other.execute_unprepared("BEGIN IMMEDIATE; ROLLBACK"),
+        )
+        .await;
+        assert!(matches!(lock, Ok(Ok(_))), "write lock still held: {lock:?}");
         let _ = std::fs::remove_file(path);
     }
 

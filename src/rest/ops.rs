@@ -1,6 +1,7 @@
 //! Health, readiness, metrics, and the catch-alls that keep every non-2xx
 //! answer in the SPEC §6 shape.
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -15,15 +16,21 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// Ready when the database answers and writes commit (after a failed
+/// commit — a full disk — not until one does again: `Writer::can_commit`).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => Json(json!({"status": "ready"})).into_response(),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "database unreachable"})),
-        )
-            .into_response(),
-    }
+    let status = match state.db.ping().await {
+        Err(_) => "database unreachable",
+        Ok(()) if !state.writer.can_commit(Duration::from_secs(2)).await => {
+            "database cannot commit writes"
+        }
+        Ok(()) => return Json(json!({"status": "ready"})).into_response(),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": status})),
+    )
+        .into_response()
 }
 
 #[derive(Default)]

@@ -3,6 +3,7 @@
 mod auth;
 mod contracts;
 mod dashboard;
+mod disk_full;
 mod errors;
 mod fuzz;
 mod graphql;
