@@ -15,10 +15,15 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// Longest wait for the database's answer before `/readyz` says not ready:
+/// a prober (often with a 1–5 s timeout of its own) gets an answer, even
+/// while the database is down and connecting to it waits.
+pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => Json(json!({"status": "ready"})).into_response(),
-        Err(_) => (
+    match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => Json(json!({"status": "ready"})).into_response(),
+        Ok(Err(_)) | Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "database unreachable"})),
         )
@@ -121,9 +126,7 @@ async fn with_request_id_and_doc_url(
         .and_then(|c| c.as_str())
         .unwrap_or("")
         .to_string();
-    let origin = url::Url::parse(&state.config.checkout_url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
+    let origin = docs_origin(&state.config.checkout_url);
     e.insert("request_id".into(), request_id.into());
     e.insert(
         "doc_url".into(),
@@ -132,6 +135,13 @@ async fn with_request_id_and_doc_url(
     let out = serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec());
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(out))
+}
+
+/// Where `/docs/errors` is served: the origin of the checkout URL.
+pub fn docs_origin(checkout_url: &str) -> String {
+    url::Url::parse(checkout_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
 }
 
 /// Metrics, and the framework's own non-JSON rejections in the one error shape.

@@ -6,6 +6,7 @@ mod dashboard;
 mod errors;
 mod fuzz;
 mod graphql;
+mod hardening_misc;
 mod helpers;
 mod hosted_page;
 mod hostile;
