@@ -77,9 +77,16 @@ mod tests {
         assert!(ReturnUrl::parse("http://127.0.0.1:3000/ok").is_ok());
         assert!(!ReturnUrl::parse("http://x.com").unwrap().is_https());
         for bad in [
-            "https://x.com/\tok", "https://x.com/\r\nSet-Cookie:a=b", "https://x.com/a\u{2028}",
-            "https://x.com/a\u{2029}", "https://x.com/a b", "https://x.com/\u{a0}", "https://x.com/\u{85}",
-            "https://x.com/\u{202e}", "https://x.com/\u{200b}", "https://x.com/\u{7f}",
+            "https://x.com/\tok",
+            "https://x.com/\r\nSet-Cookie:a=b",
+            "https://x.com/a\u{2028}",
+            "https://x.com/a\u{2029}",
+            "https://x.com/a b",
+            "https://x.com/\u{a0}",
+            "https://x.com/\u{85}",
+            "https://x.com/\u{202e}",
+            "https://x.com/\u{200b}",
+            "https://x.com/\u{7f}",
         ] {
             assert!(ReturnUrl::parse(bad).is_err(), "{bad:?}");
         }

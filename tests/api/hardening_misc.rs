@@ -121,19 +121,17 @@ async fn a_locked_intent_row_delays_only_its_own_session() {
     };
     let (stuck, (creates, pays)) = futures::join!(stuck, rest);
 
-    let mut other: Vec<Duration> = Vec::new();
-    for (took, status) in creates.iter().chain(pays.iter()) {
-        assert_eq!(*status, 200, "another session's write failed");
-        other.push(*took);
-    }
+    let mut other: Vec<Duration> = creates.iter().chain(&pays).map(|w| w.0).collect();
     let slowest_other = *other.iter().max().unwrap();
     let median_other = median(&mut other);
     let slowest_stuck = stuck.iter().map(|s| s.0).max().unwrap();
     let timeouts = stuck.iter().filter(|s| s.1 == 503).count();
+    let failed = creates.iter().chain(&pays).filter(|w| w.1 != 200).count();
     eprintln!(
         "locked session: 12 pays, slowest answer {slowest_stuck:?}, {timeouts}× 503; \
-         other sessions: 20 writes, median {median_other:?}, slowest {slowest_other:?}"
+         other sessions: 20 writes, {failed} failed, median {median_other:?}, slowest {slowest_other:?}"
     );
+    assert_eq!(failed, 0, "other sessions' writes failed");
     for (_, status, retry_after, body) in &stuck {
         match status {
             503 => {
@@ -251,28 +249,6 @@ async fn a_forged_request_id_is_replaced_everywhere() {
 #[tokio::test]
 async fn return_urls_with_control_characters_are_refused_and_complete_never_fails() {
     let app = spawn_app().await;
-    let bad = [
-        "https://yoursite.com/ok\t",
-        "https://yoursite.com/ok\r\nSet-Cookie: a=b",
-        "https://yoursite.com/o\nk",
-        "https://yoursite.com/ok\u{2028}",
-        "https://yoursite.com/ok\u{2029}",
-        "https://yoursite.com/ok\u{85}",
-        "https://yoursite.com/o k",
-        "https://yoursite.com/ok\u{a0}",
-        "https://yoursite.com/ok\u{202e}",
-        "https://yoursite.com/ok\u{feff}",
-    ];
-    for field in ["success_url", "cancel_url"] {
-        for url in bad {
-            let mut body = seed_body();
-            body[field] = json!(url);
-            let res = app.post("/api/v1/checkout/sessions", &body).await;
-            let v = assert_error(res, 400, "parameter_invalid", Some(field)).await;
-            assert_ids(&v, None);
-        }
-    }
-
     // Accepted non-ASCII (an accented path) and, stored before create
     // refused them, a CR/LF: `/complete` redirects, percent-encoded.
     let no_follow = reqwest::Client::builder()
@@ -310,12 +286,12 @@ async fn return_urls_with_control_characters_are_refused_and_complete_never_fail
     }
     for (id, expected) in [
         (
-            &accented,
-            format!("https://yoursite.com/merci-caf%C3%A9?session_id={accented}"),
-        ),
-        (
             &legacy,
             "https://yoursite.com/okSet-Cookie:%20a=b%E2%80%A8".to_string(),
+        ),
+        (
+            &accented,
+            format!("https://yoursite.com/merci-caf%C3%A9?session_id={accented}"),
         ),
     ] {
         assert_eq!(app.pay(id, &card("4242424242424242")).await.status(), 200);
@@ -328,10 +304,46 @@ async fn return_urls_with_control_characters_are_refused_and_complete_never_fail
         let location = res
             .headers()
             .get("location")
-            .map(|l| l.to_str().unwrap().to_string());
+            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
         let text = res.text().await.unwrap_or_default();
+        eprintln!("/complete of a paid session: {status}, location {location:?}");
         assert_eq!(status, 303, "{text}");
         assert_eq!(location.as_deref(), Some(expected.as_str()));
+    }
+
+    let bad = [
+        "https://yoursite.com/ok\t",
+        "https://yoursite.com/ok\r\nSet-Cookie: a=b",
+        "https://yoursite.com/o\nk",
+        "https://yoursite.com/ok\u{2028}",
+        "https://yoursite.com/ok\u{2029}",
+        "https://yoursite.com/ok\u{85}",
+        "https://yoursite.com/o k",
+        "https://yoursite.com/ok\u{a0}",
+        "https://yoursite.com/ok\u{202e}",
+        "https://yoursite.com/ok\u{feff}",
+    ];
+    let mut answers = Vec::new();
+    for field in ["success_url", "cancel_url"] {
+        for url in bad {
+            let mut body = seed_body();
+            body[field] = json!(url);
+            let res = app.post("/api/v1/checkout/sessions", &body).await;
+            answers.push((
+                field,
+                url,
+                res.status().as_u16(),
+                res.json::<Value>().await.unwrap(),
+            ));
+        }
+    }
+    let refused = answers.iter().filter(|a| a.2 == 400).count();
+    eprintln!("return URLs with control characters or separators: {refused} of 20 refused");
+    for (field, url, status, v) in answers {
+        assert_eq!(status, 400, "{field} {url:?} accepted: {v}");
+        assert_eq!(v["error"]["code"], "parameter_invalid", "{v}");
+        assert_eq!(v["error"]["param"], field, "{v}");
+        assert_ids(&v, None);
     }
 }
 
@@ -369,12 +381,17 @@ async fn the_endpoint_limit_holds_under_concurrent_creates() {
             assert_eq!(body["error"]["param"], "url", "{body}");
         }
     }
-    let list: Value = app.get("/api/v1/webhook_endpoints").await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/v1/webhook_endpoints")
+        .await
+        .json()
+        .await
+        .unwrap();
     let listed = list["data"].as_array().map(Vec::len).unwrap_or(0);
     eprintln!(
         "40 concurrent creates over 1 endpoint: {created} created, {listed} listed (limit 16)"
     );
-    assert_eq!(created, 15, "{results:?}");
+    assert_eq!(created, 15, "the limit let {created} more in");
     assert_eq!(listed, 16, "{list}");
 }
 
@@ -430,7 +447,7 @@ async fn switchable_proxy(target: String) -> (String, watch::Sender<u8>) {
     (at.to_string(), tx)
 }
 
-/// `/readyz` answered within 5 s: its status and how long it took.
+/// `/readyz`'s status (0: no answer within 5 s) and how long it took.
 async fn ready(app: &TestApp) -> (u16, Duration) {
     let start = Instant::now();
     let res = app
@@ -438,9 +455,8 @@ async fn ready(app: &TestApp) -> (u16, Duration) {
         .get(app.url("/readyz"))
         .timeout(Duration::from_secs(5))
         .send()
-        .await
-        .expect("/readyz answers within 5 s");
-    (res.status().as_u16(), start.elapsed())
+        .await;
+    (res.map_or(0, |r| r.status().as_u16()), start.elapsed())
 }
 
 /// PostgreSQL stopped under load, then unreachable, then back: `/readyz`
@@ -492,7 +508,12 @@ async fn a_database_gone_answers_503_and_readyz_stays_prompt() {
                 .headers()
                 .get("request-id")
                 .map(|h| h.to_str().unwrap().to_string());
-            (start.elapsed(), status, header, res.json::<Value>().await.ok())
+            (
+                start.elapsed(),
+                status,
+                header,
+                res.json::<Value>().await.ok(),
+            )
         }));
         let probes = join_all((0..10).map(|_| ready(&app)));
         let (reads, probes) = futures::join!(reads, probes);
@@ -505,8 +526,17 @@ async fn a_database_gone_answers_503_and_readyz_stays_prompt() {
         eprintln!(
             "database {name}: 40 public reads {statuses:?}, slowest {slowest_read:?}; \
              10 /readyz all {:?}, slowest {slowest_probe:?}",
-            probes.iter().map(|p| p.0).collect::<std::collections::BTreeSet<_>>()
+            probes
+                .iter()
+                .map(|p| p.0)
+                .collect::<std::collections::BTreeSet<_>>()
         );
+        for (status, _) in &probes {
+            assert_eq!(
+                *status, 503,
+                "/readyz while the database is {name} (0: no answer in 5 s)"
+            );
+        }
         for (_, status, header, body) in &reads {
             let body = body.clone().unwrap_or(Value::Null);
             assert_eq!(*status, 503, "a read while the database is {name}: {body}");
@@ -517,9 +547,6 @@ async fn a_database_gone_answers_503_and_readyz_stays_prompt() {
             slowest_read < Duration::from_secs(6 + 10),
             "{slowest_read:?}"
         );
-        for (status, _) in &probes {
-            assert_eq!(*status, 503, "/readyz while the database is {name}");
-        }
     }
 
     mode.send(UP).unwrap();
@@ -531,7 +558,10 @@ async fn a_database_gone_answers_503_and_readyz_stays_prompt() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(back.is_some(), "/readyz ready again once the database is back");
+    assert!(
+        back.is_some(),
+        "/readyz ready again once the database is back"
+    );
     let v = app.public(&sessions[0]).await;
     assert_eq!(v["status"], "open", "{v}");
 }
