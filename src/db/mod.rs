@@ -49,7 +49,18 @@ pub const STATEMENT_TIMEOUT: Duration =
 /// Opens a pool. SQLite: WAL, synchronous=FULL, busy timeout, foreign keys.
 /// PostgreSQL connections are checked when they come back (see below).
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    open(url, max_connections, true).await
+    open(url, max_connections, true, true).await
+}
+
+/// `connect` without the lock and statement timeouts, for what runs
+/// outside any request: migrations and the command line's maintenance
+/// commands (a seed or a rollup rebuild of millions of rows is one long
+/// statement).
+pub async fn connect_unbounded(
+    url: &str,
+    max_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    open(url, max_connections, true, false).await
 }
 
 /// A PostgreSQL pool for reads only (`AppState::db` when the writer has its
@@ -58,10 +69,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// check's extra round trip (reads 30–80 % faster in an A/B). On SQLite, the
 /// same pool as `connect`.
 pub async fn connect_reads(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    open(url, max_connections, false).await
+    open(url, max_connections, false, true).await
 }
 
-async fn open(url: &str, max_connections: u32, checked: bool) -> Result<DatabaseConnection, DbErr> {
+async fn open(
+    url: &str,
+    max_connections: u32,
+    checked: bool,
+    bounded: bool,
+) -> Result<DatabaseConnection, DbErr> {
     if url.starts_with("sqlite:") {
         sqlite_without_memory_statistics();
     }
@@ -89,7 +105,10 @@ async fn open(url: &str, max_connections: u32, checked: bool) -> Result<Database
         // client gets a 503 while its request is still its own, and the
         // connection is free again — and no statement outlives the request
         // it serves (`STATEMENT_TIMEOUT`).
-        .map_sqlx_postgres_opts(|o| {
+        .map_sqlx_postgres_opts(move |o| {
+            if !bounded {
+                return o;
+            }
             o.options([
                 ("lock_timeout", format!("{}ms", LOCK_TIMEOUT.as_millis())),
                 (

@@ -515,7 +515,7 @@ async fn a_database_gone_answers_503_and_readyz_stays_prompt() {
                 res.json::<Value>().await.ok(),
             )
         }));
-        let probes = join_all((0..10).map(|_| ready(&app)));
+        let probes = join_all((0..10).map(|_| ready(app)));
         let (reads, probes) = futures::join!(reads, probes);
         let mut statuses = std::collections::BTreeMap::new();
         for r in &reads {
