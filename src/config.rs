@@ -20,6 +20,7 @@ pub struct Defaults {
     pub credential_recheck_ms: u64,
     pub webhook_retry_base_ms: u64,
     pub webhook_timeout_ms: u64,
+    pub webhook_allow_private: bool,
     pub secrets_key_file: &'static str,
 }
 
@@ -38,6 +39,7 @@ pub const DEFAULTS: Defaults = Defaults {
     credential_recheck_ms: 5_000,
     webhook_retry_base_ms: 60_000,
     webhook_timeout_ms: 10_000,
+    webhook_allow_private: true,
     secrets_key_file: "ikawaari.key",
 };
 
@@ -106,6 +108,17 @@ pub struct ServeArgs {
     /// How long a webhook receiver has to answer.
     #[arg(long, env = "IKAWAARI_WEBHOOK_TIMEOUT_MS", default_value_t = DEFAULTS.webhook_timeout_ms, hide = true)]
     pub webhook_timeout_ms: u64,
+    /// Whether test-mode webhook endpoints may be on loopback, private and
+    /// other non-public addresses (an integrator's own machine); `false`
+    /// holds them to the live-mode address rule, at create and at delivery.
+    #[arg(
+        long,
+        env = "IKAWAARI_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = DEFAULTS.webhook_allow_private,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub webhook_allow_private: bool,
     /// Key sealing webhook secrets at rest: 64 hex characters. Every process
     /// sharing a database needs the same one.
     /// Parsed at once into a `SecretsKey`, whose `Debug` never shows it:
@@ -136,8 +149,12 @@ pub struct Config {
     pub credential_recheck_ms: u64,
     pub webhook_retry_base_ms: u64,
     pub webhook_timeout_ms: u64,
+    /// Test-mode webhook endpoints may be on non-public addresses.
+    pub webhook_allow_private: bool,
     /// Seals webhook secrets in the database.
     pub secrets_key: crate::crypto::SecretsKey,
+    /// How often a request in flight renews its `Idempotency-Key`.
+    pub idempotency_heartbeat: Duration,
 }
 
 impl Config {
@@ -160,6 +177,7 @@ impl Config {
             trusted_proxies: parse_cidrs(&serve.trusted_proxies),
             webhook_retry_base_ms: serve.webhook_retry_base_ms,
             webhook_timeout_ms: serve.webhook_timeout_ms,
+            webhook_allow_private: serve.webhook_allow_private,
             ..Config::with_defaults(&db.database_url, &checkout_url)
         }
     }
@@ -184,7 +202,9 @@ impl Config {
             credential_recheck_ms: DEFAULTS.credential_recheck_ms,
             webhook_retry_base_ms: DEFAULTS.webhook_retry_base_ms,
             webhook_timeout_ms: DEFAULTS.webhook_timeout_ms,
+            webhook_allow_private: DEFAULTS.webhook_allow_private,
             secrets_key: crate::crypto::SecretsKey::random(),
+            idempotency_heartbeat: crate::service::idempotency::HEARTBEAT,
         }
     }
 }
@@ -262,5 +282,18 @@ mod tests {
         );
         assert_eq!(super::load_secrets_key(&cli.serve).unwrap().to_hex(), key);
         assert!(Cli::try_parse_from(["ikawaari", "--secrets-key", "zz"]).is_err());
+    }
+
+    #[test]
+    fn webhook_allow_private_defaults_to_true_and_reads_a_boolean() {
+        let parse = |args: &[&str]| {
+            let argv = std::iter::once("ikawaari").chain(args.iter().copied());
+            Cli::try_parse_from(argv).map(|c| c.serve.webhook_allow_private)
+        };
+        assert!(parse(&[]).unwrap());
+        assert!(!parse(&["--webhook-allow-private", "false"]).unwrap());
+        assert!(!parse(&["--webhook-allow-private=0"]).unwrap());
+        assert!(parse(&["--webhook-allow-private", "true"]).unwrap());
+        assert!(parse(&["--webhook-allow-private", "maybe"]).is_err());
     }
 }

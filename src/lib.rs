@@ -231,7 +231,13 @@ pub fn build_app(state: AppState) -> Router {
         ));
     Router::new()
         .merge(api)
-        .merge(graphql::router(state.clone()))
+        // GraphQL mutations honour `Idempotency-Key` as REST does (SPEC §5).
+        .merge(
+            graphql::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                rest::idempotency::middleware,
+            )),
+        )
         .merge(web::router())
         .route("/docs/errors", axum::routing::get(rest::docs::errors_page))
         .route("/healthz", axum::routing::get(rest::ops::healthz))

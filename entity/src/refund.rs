@@ -23,6 +23,8 @@ pub struct Model {
     pub pending_outcome: Option<String>,
     pub settle_at: Option<i64>,
     pub created: i64,
+    /// The `Idempotency-Key` it was created with (unique per merchant and mode).
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

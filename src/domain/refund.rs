@@ -11,6 +11,9 @@ pub struct NewRefund {
     pub amount: Option<Amount>,
     pub reason: Option<RefundReason>,
     pub metadata: BTreeMap<String, String>,
+    /// The request's `Idempotency-Key`: one refund per key, kept by the
+    /// database (a unique index), whatever reaches the service twice.
+    pub idempotency_key: Option<String>,
 }
 
 /// How a refund the processor accepted ends.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest,
 };
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensions, Response, ServerError, ServerResult, Variables};
 
 use crate::error::Error;
@@ -99,6 +99,131 @@ pub fn too_deep() -> Error {
     )
 }
 
+/// Most selections (fields, fragment spreads, inline fragments) a document
+/// may make once its fragments are expanded. Validation (overlapping fields, complexity) walks the expanded
+/// document, so a 1.4 KB document of fragments that each spread the previous
+/// twice asks it for 2^24 fields; this is counted first, in time linear in
+/// the document. The standard introspection query makes a few hundred.
+pub const MAX_SELECTIONS: u64 = 5_000;
+
+/// The selections `doc` makes with every fragment spread expanded, counted
+/// with each fragment's size memoised (a fragment spread a million times is
+/// sized once). Iterative over the fragment graph: a chain of thousands of
+/// fragments needs no stack. A cycle or an unknown fragment counts 0 here;
+/// validation refuses it afterwards.
+pub fn expanded_selections(doc: &ExecutableDocument) -> u64 {
+    use std::collections::HashMap;
+    // Each fragment's own fields, and the fragments it spreads.
+    let local: HashMap<&str, (u64, Vec<&str>)> = doc
+        .fragments
+        .iter()
+        .map(|(name, f)| (name.as_str(), local_size(&f.node.selection_set.node)))
+        .collect();
+    enum Mark {
+        Visiting,
+        Done(u64),
+    }
+    let mut sizes: HashMap<&str, Mark> = HashMap::with_capacity(local.len());
+    for &start in local.keys() {
+        let mut stack = vec![start];
+        while let Some(&name) = stack.last() {
+            let Some((own, spreads)) = local.get(name) else {
+                sizes.insert(name, Mark::Done(0));
+                stack.pop();
+                continue;
+            };
+            match sizes.get(name) {
+                Some(Mark::Done(_)) => {
+                    stack.pop();
+                    continue;
+                }
+                None => {
+                    sizes.insert(name, Mark::Visiting);
+                    let pending: Vec<&str> = spreads
+                        .iter()
+                        .copied()
+                        .filter(|s| !sizes.contains_key(s))
+                        .collect();
+                    if !pending.is_empty() {
+                        stack.extend(pending);
+                        continue;
+                    }
+                }
+                Some(Mark::Visiting) => {}
+            }
+            let total = spreads.iter().fold(*own, |acc, s| {
+                acc.saturating_add(match sizes.get(s) {
+                    Some(Mark::Done(n)) => *n,
+                    _ => 0, // a cycle: validation refuses it
+                })
+            });
+            sizes.insert(name, Mark::Done(total));
+            stack.pop();
+        }
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| {
+            let (own, spreads) = local_size(&op.node.selection_set.node);
+            spreads.iter().fold(own, |acc, s| {
+                acc.saturating_add(match sizes.get(s) {
+                    Some(Mark::Done(n)) => *n,
+                    _ => 0,
+                })
+            })
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
+/// Selections (fields, spreads, inline fragments) in `set` without following
+/// fragment spreads, and the spreads met (once per occurrence). Recursive over one selection tree,
+/// whose depth the lexical `MAX_NESTING` already bounds.
+fn local_size(set: &SelectionSet) -> (u64, Vec<&str>) {
+    fn walk<'a>(set: &'a SelectionSet, own: &mut u64, spreads: &mut Vec<&'a str>) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    *own = own.saturating_add(1);
+                    walk(&f.node.selection_set.node, own, spreads);
+                }
+                Selection::FragmentSpread(s) => {
+                    // The spread itself too: async-graphql walks spreads of
+                    // unknown fragments as well.
+                    *own = own.saturating_add(1);
+                    spreads.push(s.node.fragment_name.node.as_str());
+                }
+                Selection::InlineFragment(i) => {
+                    *own = own.saturating_add(1);
+                    walk(&i.node.selection_set.node, own, spreads);
+                }
+            }
+        }
+    }
+    let (mut own, mut spreads) = (0, Vec::new());
+    walk(set, &mut own, &mut spreads);
+    (own, spreads)
+}
+
+/// The error a document over `MAX_SELECTIONS` gets.
+pub fn too_many_selections() -> Error {
+    Error::invalid(
+        "query",
+        format!(
+            "The query makes more than {MAX_SELECTIONS} selections once its fragments are expanded."
+        ),
+    )
+}
+
+/// The GraphQL error of a document over `MAX_SELECTIONS`, if it is.
+pub fn over_expanded(doc: &ExecutableDocument) -> Option<ServerError> {
+    (expanded_selections(doc) > MAX_SELECTIONS).then(|| {
+        shaped(ServerError::new(
+            too_many_selections().body().1.message,
+            None,
+        ))
+    })
+}
+
 /// Extensions every error carries; async-graphql's own (parse, validation,
 /// depth and complexity limits) have none.
 fn shaped(mut e: ServerError) -> ServerError {
@@ -124,7 +249,8 @@ fn shaped(mut e: ServerError) -> ServerError {
 
 pub struct Guard;
 
-/// Request data marking a document the HTTP handler already scanned.
+/// Request data marking a document the HTTP handler already scanned and
+/// measured (`refusal`, `over_expanded`).
 pub struct Scanned;
 
 impl ExtensionFactory for Guard {
@@ -150,10 +276,18 @@ impl Extension for GuardExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        if ctx.data_opt::<Scanned>().is_none()
-            && let Some(e) = refusal(query)
-        {
-            return Err(shaped(ServerError::new(e.body().1.message, None)));
+        if ctx.data_opt::<Scanned>().is_none() {
+            if let Some(e) = refusal(query) {
+                return Err(shaped(ServerError::new(e.body().1.message, None)));
+            }
+            // async-graphql's own parse step walks every fragment spread
+            // (its recursion-depth check): the bound comes first. Parsed
+            // twice (here, then by `next`); a syntax error is left to `next`.
+            if let Ok(doc) = async_graphql::parser::parse_query(query)
+                && let Some(e) = over_expanded(&doc)
+            {
+                return Err(e);
+            }
         }
         next.run(ctx, query, variables).await
     }
@@ -186,5 +320,57 @@ mod tests {
         assert!(!has_control_escape(r#"{a(x:"ab\u00e9\n")}"#));
         let deep = format!("{{a(id:{}1{})}}", "[".repeat(5000), "]".repeat(5000));
         assert_eq!(nesting(&deep), 5002);
+    }
+
+    fn expanded(q: &str) -> u64 {
+        expanded_selections(&async_graphql::parser::parse_query(q).expect("parses"))
+    }
+
+    /// `fragment F{n} on QueryRoot{...F{n-1} ...F{n-1}}`, F0 one field.
+    fn bomb(levels: u32) -> String {
+        let mut q = format!("query{{...F{levels}}} fragment F0 on QueryRoot{{__typename}}");
+        for n in 1..=levels {
+            q.push_str(&format!(
+                " fragment F{n} on QueryRoot{{...F{m} ...F{m}}}",
+                m = n - 1
+            ));
+        }
+        q
+    }
+
+    #[test]
+    fn expansion_is_counted_with_fragments_memoised() {
+        assert_eq!(expanded("{a b{c d{e}}}"), 5);
+        // a, the two spreads, the inline fragment, b; F (2) twice.
+        assert_eq!(
+            expanded("{a ...F ... on Q{b ...F}} fragment F on Q{x y}"),
+            9
+        );
+        // F(n) = 2 + 2 F(n-1), F0 = 1, and the operation's spread.
+        assert_eq!(expanded(&bomb(3)), 23);
+        assert!(expanded(&bomb(24)) > 1 << 24);
+        // Saturates instead of overflowing.
+        assert_eq!(expanded(&bomb(80)), u64::MAX);
+        // Spreads of unknown fragments count too (async-graphql walks them).
+        let mut empty = String::from("{...E24}");
+        for n in 1..=24 {
+            empty.push_str(&format!(
+                " fragment E{n} on Q{{...E{m} ...E{m}}}",
+                m = n - 1
+            ));
+        }
+        assert!(expanded(&empty) > 1 << 24);
+        // Cycles and unknown fragments are validation's to refuse.
+        assert_eq!(
+            expanded("{...A} fragment A on Q{a ...B} fragment B on Q{b ...A}"),
+            5
+        );
+        assert_eq!(expanded("{a ...Missing}"), 2);
+        // A long chain needs no stack.
+        let mut chain = String::from("{...F0} fragment F20000 on Q{z}");
+        for n in 0..20_000 {
+            chain.push_str(&format!(" fragment F{n} on Q{{...F{}}}", n + 1));
+        }
+        assert_eq!(expanded(&chain), 20_002);
     }
 }

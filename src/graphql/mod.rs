@@ -44,6 +44,11 @@ pub const MAX_COMPLEXITY: usize = 5_000;
 /// The caller of one request or WebSocket connection.
 struct Auth(Result<Principal, Error>);
 
+/// The HTTP request's `Idempotency-Key`: the middleware makes the whole
+/// request idempotent; mutations that create money movements also record
+/// it (a refund's key is unique in the database).
+struct IdempotencyKey(String);
+
 pub fn schema(state: Option<AppState>) -> IkSchema {
     let mut b = Schema::build(
         query::QueryRoot::default(),
@@ -135,6 +140,14 @@ async fn execute(State(g): State<GqlState>, headers: HeaderMap, body: Bytes) -> 
     if let Some(e) = guard::refusal(&req.query) {
         return e.into_response();
     }
+    // Parsed once, here; measured before async-graphql walks it. A syntax
+    // error is async-graphql's to report.
+    if let Ok(doc) = req.parsed_query()
+        && let Some(e) = guard::over_expanded(doc)
+    {
+        return GraphQLResponse::from(async_graphql::Response::from_errors(vec![e]))
+            .into_response();
+    }
     if req
         .variables
         .values()
@@ -150,7 +163,10 @@ async fn execute(State(g): State<GqlState>, headers: HeaderMap, body: Bytes) -> 
     )
     .await;
     req.data = request_data(&g.app, auth);
-    // Scanned above; the extension (which covers WebSocket) skips it.
+    if let Some(key) = crate::rest::idempotency::key_of(&headers) {
+        req.data.insert(IdempotencyKey(key));
+    }
+    // Scanned and measured above; the extension (which covers WebSocket) skips it.
     req.data.insert(guard::Scanned);
     GraphQLResponse::from(g.schema.execute(req).await).into_response()
 }
@@ -166,6 +182,22 @@ fn value_depth(v: &async_graphql::Value) -> usize {
 
 /// graphql-transport-ws close code for a refused or revoked credential.
 const CLOSE_FORBIDDEN: u16 = 4403;
+/// graphql-transport-ws close code for a socket that sent no
+/// `connection_init` in time.
+const CLOSE_INIT_TIMEOUT: u16 = 4408;
+/// How long a new socket may wait before its `connection_init`: an idle
+/// unauthenticated socket holds a file descriptor and a place under the
+/// connection cap.
+pub const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Why a subscription socket ended, when the server ended it.
+enum Ending {
+    /// The session or the client ended it.
+    Done,
+    Revoked,
+    InitTimeout,
+    ShuttingDown,
+}
 
 async fn websocket(
     State(g): State<GqlState>,
@@ -204,8 +236,11 @@ async fn serve_socket(
     // 1002, where graphql-transport-ws specifies 4403 Forbidden.
     let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let refused_in_init = refused.clone();
+    let initialised = Arc::new(tokio::sync::Notify::new());
+    let initialised_in_init = initialised.clone();
     let session = GraphQLWebSocket::new_with_pair(tx, ws_stream, g.schema.clone(), protocol)
         .on_connection_init(move |payload| async move {
+            initialised_in_init.notify_one();
             let from_payload = payload
                 .get("authorization")
                 .or_else(|| payload.get("Authorization"))
@@ -239,18 +274,32 @@ async fn serve_socket(
             }
         }
     };
-    let was_revoked = tokio::select! {
-        _ = futures::future::join(session, write) => false,
-        _ = watch => true,
+    let init_deadline = async {
+        if tokio::time::timeout(INIT_TIMEOUT, initialised.notified())
+            .await
+            .is_ok()
+        {
+            std::future::pending::<()>().await;
+        }
     };
-    if was_revoked {
-        let _ = ws_sink
-            .send(Message::Close(Some(CloseFrame {
-                code: CLOSE_FORBIDDEN,
-                reason: "Forbidden".into(),
-            })))
-            .await;
-    }
+    let ending = tokio::select! {
+        _ = futures::future::join(session, write) => Ending::Done,
+        _ = watch => Ending::Revoked,
+        _ = init_deadline => Ending::InitTimeout,
+        _ = g.app.shutdown.cancelled() => Ending::ShuttingDown,
+    };
+    let (code, reason) = match ending {
+        Ending::Done => return,
+        Ending::Revoked => (CLOSE_FORBIDDEN, "Forbidden"),
+        Ending::InitTimeout => (CLOSE_INIT_TIMEOUT, "Connection initialisation timeout"),
+        Ending::ShuttingDown => (1001, "Server shutting down"),
+    };
+    let _ = ws_sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
 }
 
 /// Returns once the accepted credential no longer authenticates (revoked).

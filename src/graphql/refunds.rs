@@ -140,7 +140,11 @@ impl RefundsMutation {
             reason: input.reason.map(Into::into),
             metadata: input.metadata.map(|m| m.0),
         };
-        let new = NewRefund::try_from(&req).map_err(gql)?;
+        let mut new = NewRefund::try_from(&req).map_err(gql)?;
+        // One refund per key and field: a document may create several.
+        new.idempotency_key = ctx
+            .data_opt::<super::IdempotencyKey>()
+            .map(|k| format!("graphql:{}:{}", ctx.item.node.response_key().node, k.0));
         let r = service::create(app(ctx)?, principal(ctx)?, new)
             .await
             .map_err(gql)?;

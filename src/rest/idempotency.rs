@@ -1,5 +1,6 @@
-//! The `Idempotency-Key` middleware for every POST: authenticated routes are
-//! scoped to merchant + mode, the pay route to its session.
+//! The `Idempotency-Key` middleware for every POST: authenticated routes
+//! (GraphQL included) are scoped to merchant + mode, the pay route to its
+//! session.
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
@@ -14,13 +15,22 @@ use crate::service::idempotency::{self, Begin};
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
 
+/// The request's `Idempotency-Key`, when it has one.
+pub fn key_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 /// The scope of a request's key, or None when it needs no idempotency.
 async fn scope_of(state: &AppState, req: &mut Request) -> Result<Option<String>, Error> {
     let path = req.uri().path().to_string();
     if let Some(rest) = path.strip_prefix("/api/checkout/") {
         return Ok(rest.strip_suffix("/pay").map(|id| format!("pay:{id}")));
     }
-    if !path.starts_with("/api/v1/") {
+    let graphql = path == GRAPHQL;
+    if !path.starts_with("/api/v1/") && !graphql {
         return Ok(None);
     }
     let (mut parts, body) = std::mem::take(req).into_parts();
@@ -29,9 +39,16 @@ async fn scope_of(state: &AppState, req: &mut Request) -> Result<Option<String>,
     )
     .await;
     *req = Request::from_parts(parts, body);
-    let p = principal?;
-    Ok(Some(p.scope_key()))
+    match principal {
+        Ok(p) => Ok(Some(p.scope_key())),
+        // GraphQL answers a missing or bad key in its own shape, and a
+        // document without a caller (introspection) has nothing to protect.
+        Err(_) if graphql => Ok(None),
+        Err(e) => Err(e),
+    }
 }
+
+const GRAPHQL: &str = "/graphql";
 
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
@@ -39,8 +56,16 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     }
     match run(&state, &mut req).await {
         Ok(Some((scope, key))) => {
+            let graphql = req.uri().path() == GRAPHQL;
+            // The key's owner stays alive as long as the request runs (it
+            // runs to completion whatever the client does: see
+            // `server::run_to_completion`), so a retry is never let in
+            // while this one may still act.
+            let beat = Heartbeat::start(&state, &scope, &key);
             let res = next.run(req).await;
-            store(&state, &scope, &key, res).await
+            let res = store(&state, &scope, &key, graphql, res).await;
+            drop(beat);
+            res
         }
         Ok(None) => next.run(req).await,
         Err(Ok(replay)) => replay,
@@ -93,7 +118,51 @@ async fn run(state: &AppState, req: &mut Request) -> Result<Option<(String, Stri
     }
 }
 
-async fn store(state: &AppState, scope: &str, key: &str, res: Response) -> Response {
+/// Renews a running request's in-flight key until dropped. Its own task: a
+/// renewal waits for the writer, which the request itself may hold.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    fn start(state: &AppState, scope: &str, key: &str) -> Heartbeat {
+        let (state, scope, key) = (state.clone(), scope.to_string(), key.to_string());
+        Heartbeat(tokio::spawn(async move {
+            let every = state.config.idempotency_heartbeat;
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = idempotency::heartbeat(&state, &scope, &key).await {
+                    tracing::warn!(error = %e, "could not renew an idempotency key in flight");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The status a response is stored under. GraphQL answers `200` with its
+/// errors in the body: one that failed on our side (an error whose
+/// `extensions.status` is 5xx or 429) is not a final answer either.
+fn outcome_status(status: u16, graphql: bool, body: &[u8]) -> u16 {
+    if !graphql || status != 200 {
+        return status;
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    v["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["extensions"]["status"].as_u64())
+        .filter_map(|s| u16::try_from(s).ok())
+        .find(|s| *s >= 500 || *s == 429)
+        .unwrap_or(status)
+}
+
+async fn store(state: &AppState, scope: &str, key: &str, graphql: bool, res: Response) -> Response {
     let (parts, body) = res.into_parts();
     let bytes = match to_bytes(body, usize::MAX).await {
         Ok(b) => b,
@@ -109,7 +178,7 @@ async fn store(state: &AppState, scope: &str, key: &str, res: Response) -> Respo
         state,
         scope,
         key,
-        parts.status.as_u16(),
+        outcome_status(parts.status.as_u16(), graphql, &bytes),
         content_type,
         &text,
     )

@@ -35,9 +35,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn create_refund(
     State(state): State<AppState>,
     p: Principal,
+    headers: axum::http::HeaderMap,
     extract::Json(req): extract::Json<CreateRefundRequest>,
 ) -> Result<Json<RefundOut>> {
-    let new = NewRefund::try_from(&req)?;
+    let mut new = NewRefund::try_from(&req)?;
+    new.idempotency_key = crate::rest::idempotency::key_of(&headers);
     let r = refund::create(&state, &p, new).await?;
     Ok(Json(RefundOut::try_from(&r)?))
 }

@@ -113,6 +113,10 @@ impl Drop for InFlight {
 /// never reach the app) the one error shape.
 pub(super) struct Tracked {
     inner: TcpStream,
+    /// The connection's place under the cap, held as long as the socket is
+    /// open: an upgraded WebSocket outlives hyper's connection task, and
+    /// keeps its place until the socket closes.
+    _permit: tokio::sync::OwnedSemaphorePermit,
     activity: Arc<Activity>,
     /// A replacement being written: (bytes, written so far, length of hyper's original).
     rewrite: Option<(Vec<u8>, usize, usize)>,
@@ -165,9 +169,15 @@ fn shaped_protocol_error(head: &[u8], docs: &str) -> Option<Vec<u8>> {
 }
 
 impl Tracked {
-    pub(super) fn new(inner: TcpStream, activity: Arc<Activity>, docs: Arc<str>) -> Self {
+    pub(super) fn new(
+        inner: TcpStream,
+        activity: Arc<Activity>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        docs: Arc<str>,
+    ) -> Self {
         Tracked {
             inner,
+            _permit: permit,
             activity,
             rewrite: None,
             docs,

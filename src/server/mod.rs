@@ -117,7 +117,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
-        let io = TokioIo::new(Tracked::new(stream, activity.clone(), docs.clone()));
+        let io = TokioIo::new(Tracked::new(stream, activity.clone(), permit, docs.clone()));
         let service = connection_service(app.clone(), peer, activity.clone());
         let conn = hyper::server::conn::http1::Builder::new()
             .header_read_timeout(None)
@@ -125,13 +125,12 @@ pub async fn serve(
             .with_upgrades();
         let stopping = stopping.clone();
         tokio::spawn(async move {
-            let _permit = permit;
             watchdog(conn, &activity, limits, stopping).await;
         });
     }
     drop(listener);
     let _ = stop.send(true);
-    // Every connection holds a permit until it ends.
+    // Every connection (an upgraded WebSocket too) holds a permit until it ends.
     let all_closed = permits.acquire_many(cap as u32);
     if tokio::time::timeout(Duration::from_secs(30), all_closed)
         .await

@@ -12,8 +12,15 @@ use crate::error::{Conflict, Error, Result};
 
 /// Keys are kept this long.
 pub const RETENTION_SECS: i64 = 24 * 3600;
-/// An in-flight marker older than this belongs to a request that died.
+/// An in-flight marker whose owner has not renewed it for this long belongs
+/// to a request that died with its process: a running request renews its
+/// marker every `HEARTBEAT` (`heartbeat`), however long it runs, so its key
+/// is never taken over while it may still act.
 const STALE_IN_FLIGHT_SECS: i64 = 60;
+/// How often a running request renews its in-flight marker (the default of
+/// `Config::idempotency_heartbeat`): several renewals may fail before the
+/// marker looks abandoned.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct StoredResponse {
     pub status: u16,
@@ -116,11 +123,11 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
     }
     match (existing.status, existing.body) {
         (Some(status), Some(body)) => Ok(Begin::Replay(StoredResponse {
+            body: unseal(state, body)?,
             status: status as u16,
             content_type: existing
                 .content_type
                 .unwrap_or_else(|| "application/json".into()),
-            body,
         })),
         _ if existing.created < now - STALE_IN_FLIGHT_SECS => {
             // Take over a marker left by a crashed request, once.
@@ -140,6 +147,37 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
         }
         _ => Err(Error::Conflict(Conflict::IdempotencyKeyInUse)),
     }
+}
+
+/// Renews the in-flight marker of a request still running (see
+/// `STALE_IN_FLIGHT_SECS`).
+pub async fn heartbeat(state: &AppState, scope: &str, key: &str) -> Result<()> {
+    ik::Entity::update_many()
+        .col_expr(ik::Column::Created, Expr::value(state.clock.now()))
+        .filter(ik::Column::Scope.eq(scope))
+        .filter(ik::Column::IdemKey.eq(key))
+        .filter(ik::Column::Status.is_null())
+        .exec(&state.writer)
+        .await?;
+    Ok(())
+}
+
+/// A stored response is sealed like a webhook secret: some carry one (an
+/// endpoint's create and rotate), and the key row keeps it for 24 h.
+fn seal(state: &AppState, body: &str) -> String {
+    state.config.secrets_key.seal(body)
+}
+
+fn unseal(state: &AppState, stored: String) -> Result<String> {
+    if !stored.starts_with("v1:") {
+        // Stored before responses were sealed: a JSON body as it was.
+        return Ok(stored);
+    }
+    state
+        .config
+        .secrets_key
+        .open(&stored)
+        .ok_or_else(|| Error::Internal("stored response sealed under another key".into()))
 }
 
 /// Stores the response. Server errors are not stored: the client may retry.
@@ -166,7 +204,7 @@ pub async fn finish(
     ik::Entity::update_many()
         .col_expr(ik::Column::Status, Expr::value(i32::from(status)))
         .col_expr(ik::Column::ContentType, Expr::value(content_type))
-        .col_expr(ik::Column::Body, Expr::value(body))
+        .col_expr(ik::Column::Body, Expr::value(seal(state, body)))
         .filter(ik::Column::Scope.eq(scope))
         .filter(ik::Column::IdemKey.eq(key))
         .filter(ik::Column::Status.is_null())

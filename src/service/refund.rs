@@ -40,6 +40,9 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
     let intent_id = PaymentIntentId::parse(&req.payment_intent)
         .ok_or_else(|| Error::not_found("payment_intent", &req.payment_intent))?;
     let intent = payment::get_intent(state, p, &intent_id).await?;
+    if let Some(earlier) = by_key(state, p, &intent_id, req.idempotency_key.as_deref()).await? {
+        return Ok(earlier);
+    }
     let id = RefundId::trusted(ids::new_id("re"));
     let tx = state.writer.begin().await?;
     let created = async {
@@ -58,15 +61,28 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
             pending_outcome: Set(None),
             settle_at: Set(None),
             created: Set(state.clock.now()),
+            idempotency_key: Set(req.idempotency_key.clone()),
         }
         .insert(&tx)
-        .await?;
+        .await
+        .map_err(|e| match crate::db::is_unique_violation(&e) {
+            // Its key's refund committed meanwhile: answered below.
+            true => Error::Conflict(Conflict::IdempotencyKeyInUse),
+            false => e.into(),
+        })?;
         let event = NewEvent::new(state, EventType::RefundCreated, EventObject::Refund(&row))?;
         outbox::record(state, &tx, &row.merchant_id, row.livemode, vec![event]).await?;
         Ok::<_, Error>(row)
     }
     .await;
-    let row = crate::db::end(tx, created).await?;
+    let row = match crate::db::end(tx, created).await {
+        Err(Error::Conflict(Conflict::IdempotencyKeyInUse)) => {
+            return by_key(state, p, &intent_id, req.idempotency_key.as_deref())
+                .await?
+                .ok_or(Error::Conflict(Conflict::IdempotencyKeyInUse));
+        }
+        other => other?,
+    };
     state.wake_deliveries();
     ask_processor(
         state,
@@ -258,6 +274,27 @@ pub async fn settle_pending(state: &AppState, id: &RefundId) -> Result<bool> {
             settle(state, id, RefundSettlement::decode(outcome)).await
         }
         _ => Ok(false),
+    }
+}
+
+/// The refund created earlier with `key`, if any: the answer to a retry of
+/// the same request; the same key for another payment is a mismatch.
+async fn by_key(
+    state: &AppState,
+    p: &Principal,
+    intent_id: &PaymentIntentId,
+    key: Option<&str>,
+) -> Result<Option<refund::Model>> {
+    let Some(key) = key else { return Ok(None) };
+    let found = refund::Entity::find()
+        .filter(refund::Column::MerchantId.eq(&p.merchant_id))
+        .filter(refund::Column::Livemode.eq(p.livemode))
+        .filter(refund::Column::IdempotencyKey.eq(key))
+        .unique(&state.db)
+        .await?;
+    match found {
+        Some(r) if &r.payment_intent_id != intent_id => Err(Error::IdempotencyMismatch),
+        other => Ok(other),
     }
 }
 

@@ -300,6 +300,7 @@ impl TryFrom<&crate::wire::CreateRefundRequest> for crate::domain::refund::NewRe
             amount: req.amount.and_then(Amount::new),
             reason: req.reason,
             metadata: req.metadata.clone().unwrap_or_default(),
+            idempotency_key: None,
         })
     }
 }

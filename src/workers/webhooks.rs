@@ -21,8 +21,9 @@ use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use crate::AppState;
 use crate::crypto::signature_header;
 use crate::domain::WebhookEndpointId;
-use crate::domain::webhook_url::{WebhookUrl, is_public};
+use crate::domain::webhook_url::{WebhookUrl, is_globally_reachable};
 use crate::service::webhook::delivery::{self, AttemptResult, Claimed, Target};
+use crate::service::webhook::public_only;
 
 pub const PER_ENDPOINT: usize = 8;
 pub const IN_FLIGHT: usize = 64;
@@ -42,8 +43,10 @@ struct Worker {
     attempts: Arc<Mutex<Attempts>>,
     last_claim: Arc<Mutex<Option<Instant>>>,
     slot_freed: Arc<tokio::sync::Notify>,
-    test_client: reqwest::Client,
-    live_client: reqwest::Client,
+    /// For endpoints that may be on any address (test mode, by default).
+    open_client: reqwest::Client,
+    /// For endpoints that must be on public addresses (`public_only`).
+    public_client: reqwest::Client,
     /// To the task that records outcomes, many per commit.
     outcomes: tokio::sync::mpsc::Sender<Outcome>,
 }
@@ -119,18 +122,30 @@ async fn record_outcomes(
     }
 }
 
-/// Resolves a live-mode host to its addresses only when every one is
-/// public: the connection then goes to an address that was checked (no
+/// Resolves a host to its addresses only when every one is globally
+/// reachable: the connection then goes to an address that was checked (no
 /// DNS-rebinding bypass between the check and the connect).
 struct PublicOnly;
+
+/// Why `PublicOnly` refused a name (found again in the error's sources).
+#[derive(Debug)]
+struct NotPublic;
+
+impl std::fmt::Display for NotPublic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the host resolves to a non-public address")
+    }
+}
+
+impl std::error::Error for NotPublic {}
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         Box::pin(async move {
             let addrs: Vec<std::net::SocketAddr> =
                 tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
-                return Err("the host resolves to a non-public address".into());
+            if addrs.is_empty() || addrs.iter().any(|a| !is_globally_reachable(a.ip())) {
+                return Err(Box::new(NotPublic) as Box<dyn std::error::Error + Send + Sync>);
             }
             let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
@@ -138,7 +153,7 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
-fn client(state: &AppState, live: bool) -> reqwest::Result<reqwest::Client> {
+fn client(state: &AppState, public_only: bool) -> reqwest::Result<reqwest::Client> {
     let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_millis(state.config.webhook_timeout_ms))
@@ -146,7 +161,7 @@ fn client(state: &AppState, live: bool) -> reqwest::Result<reqwest::Client> {
         .pool_max_idle_per_host(PER_ENDPOINT)
         // A proxy from the environment would bypass the address checks.
         .no_proxy();
-    if live {
+    if public_only {
         builder.dns_resolver(Arc::new(PublicOnly)).build()
     } else {
         builder.build()
@@ -160,8 +175,8 @@ impl Worker {
     ) -> reqwest::Result<Worker> {
         Ok(Worker {
             outcomes,
-            test_client: client(&state, false)?,
-            live_client: client(&state, true)?,
+            open_client: client(&state, false)?,
+            public_client: client(&state, true)?,
             owner: state.worker_id.clone(),
             in_flight: Arc::default(),
             attempts: Arc::default(),
@@ -344,9 +359,12 @@ impl Worker {
     async fn post(&self, t: &Target) -> AttemptResult {
         let started = Instant::now();
         let elapsed = |started: Instant| started.elapsed().as_millis() as i64;
-        if t.livemode
-            && let Ok(u) = WebhookUrl::parse(&t.url, true)
-            && u.ip().is_some_and(|ip| !is_public(ip))
+        let public = public_only(&self.state.config, t.livemode);
+        // An IP literal never goes through the resolver: checked here (the
+        // loosest shape rule, so only the address decides).
+        if public
+            && let Ok(u) = WebhookUrl::parse(&t.url, false)
+            && u.ip().is_some_and(|ip| !is_globally_reachable(ip))
         {
             return AttemptResult {
                 response_status: None,
@@ -357,10 +375,10 @@ impl Worker {
         }
         let secrets: Vec<&str> = t.secrets.iter().map(String::as_str).collect();
         let signature = signature_header(&secrets, self.state.clock.now(), t.payload.as_bytes());
-        let client = if t.livemode {
-            &self.live_client
+        let client = if public {
+            &self.public_client
         } else {
-            &self.test_client
+            &self.open_client
         };
         let sent = client
             .post(&t.url)
@@ -400,6 +418,13 @@ impl Worker {
 
 /// A failed request in a merchant's words, without internals.
 fn describe(e: &reqwest::Error) -> String {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<NotPublic>() {
+            return NotPublic.to_string();
+        }
+        source = s.source();
+    }
     if e.is_timeout() {
         "the endpoint did not answer within the timeout".into()
     } else if e.is_connect() {

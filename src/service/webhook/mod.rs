@@ -13,7 +13,7 @@ use sea_orm::{
 use crate::AppState;
 use crate::db::Unique;
 use crate::domain::principal::{Principal, Scope};
-use crate::domain::webhook_url::{WebhookUrl, is_public};
+use crate::domain::webhook_url::{WebhookUrl, is_globally_reachable};
 use crate::domain::{EnabledEvents, EndpointStatus, EventId, WebhookEndpointId, ids};
 use crate::error::{Error, Result};
 
@@ -40,11 +40,18 @@ pub struct EndpointUpdate {
     pub disabled: Option<bool>,
 }
 
-/// Checks a URL for `livemode`: shape, then (live mode) that the host is
-/// and resolves only to public addresses.
-pub async fn check_url(url: &str, livemode: bool) -> Result<WebhookUrl> {
+/// Whether an endpoint of `livemode` must be on public addresses only:
+/// live ones always; test ones unless the deployment lets them reach
+/// private networks (`IKAWAARI_WEBHOOK_ALLOW_PRIVATE`, on by default).
+pub fn public_only(config: &crate::Config, livemode: bool) -> bool {
+    livemode || !config.webhook_allow_private
+}
+
+/// Checks a URL for `livemode`: shape, then (where `public_only`) that the
+/// host is and resolves only to globally reachable addresses.
+pub async fn check_url(state: &AppState, url: &str, livemode: bool) -> Result<WebhookUrl> {
     let u = WebhookUrl::parse(url, livemode).map_err(|m| Error::invalid("url", m))?;
-    if livemode {
+    if public_only(&state.config, livemode) {
         public_addresses(&u)
             .await
             .map_err(|m| Error::invalid("url", m))?;
@@ -52,9 +59,9 @@ pub async fn check_url(url: &str, livemode: bool) -> Result<WebhookUrl> {
     Ok(u)
 }
 
-/// The addresses a live-mode URL reaches, all public, or why not.
+/// The addresses a URL reaches, all globally reachable, or why not.
 pub async fn public_addresses(u: &WebhookUrl) -> Result<Vec<std::net::SocketAddr>, String> {
-    const NOT_PUBLIC: &str = "Live-mode webhook endpoints must be on a public address (not loopback, private, link-local or reserved).";
+    const NOT_PUBLIC: &str = "Webhook endpoints must be on a public address (not loopback, private, link-local or reserved).";
     let addrs: Vec<std::net::SocketAddr> = match u.ip() {
         Some(ip) => vec![std::net::SocketAddr::new(ip, u.port())],
         None => {
@@ -65,7 +72,7 @@ pub async fn public_addresses(u: &WebhookUrl) -> Result<Vec<std::net::SocketAddr
             }
         }
     };
-    if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
+    if addrs.is_empty() || addrs.iter().any(|a| !is_globally_reachable(a.ip())) {
         return Err(NOT_PUBLIC.into());
     }
     Ok(addrs)
@@ -109,7 +116,7 @@ pub async fn create(
     p.require_secret_key()?;
     let events = enabled_events(&req.enabled_events)?;
     let description = req.description.as_deref().map(description).transpose()?;
-    let url = check_url(&req.url, p.livemode).await?;
+    let url = check_url(state, &req.url, p.livemode).await?;
     let tx = state.writer.begin().await?;
     if let Err(e) = one_create_at_a_time(&tx, p).await {
         tx.rollback().await?;
@@ -213,7 +220,7 @@ pub async fn update(
         a.description = Set(Some(description(d)?));
     }
     if let Some(u) = &upd.url {
-        a.url = Set(check_url(u, p.livemode).await?.as_str().to_string());
+        a.url = Set(check_url(state, u, p.livemode).await?.as_str().to_string());
     }
     if let Some(disabled) = upd.disabled {
         a.status = Set(if disabled {
