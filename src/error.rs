@@ -137,6 +137,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<sea_orm::DbErr> for Error {
     fn from(e: sea_orm::DbErr) -> Self {
+        if crate::db::is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable: answered 503");
+            return Error::Timeout;
+        }
         Error::Internal(format!("database: {e}"))
     }
 }
@@ -335,9 +339,17 @@ impl IntoResponse for Error {
         let (status, error) = self.body();
         let body = serde_json::to_vec(&ErrorResponse { error }).unwrap_or_default();
         let mut res = (status, body).into_response();
-        if let Error::RateLimited { retry_after } = self {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+        match self {
+            Error::RateLimited { retry_after } => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            // A busy or unreachable store, or a request that ran too long.
+            Error::Timeout => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
         }
         res.headers_mut().insert(
             header::CONTENT_TYPE,

@@ -169,6 +169,25 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
+/// A client's own `request-id` is kept only when it is 1–128 characters of
+/// `A–Z a–z 0–9 . _ : -`; anything else (spaces, quotes, `=`, newlines — a
+/// forged `status=500` in the log line) is dropped before the id is set,
+/// and the request gets a generated one.
+async fn safe_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
+    let fits = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        (1..=128).contains(&b.len())
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+    };
+    let headers = req.headers_mut();
+    let all = headers.get_all("request-id");
+    if all.iter().count() > 1 || all.iter().any(|v| !fits(v)) {
+        headers.remove("request-id");
+    }
+    req
+}
+
 /// CORS for the public routes (`/api/checkout/…`) only. Applied outside the
 /// router so preflight `OPTIONS` requests are answered before routing; other
 /// paths never get an allow-origin header.
@@ -269,6 +288,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
+        .layer(axum::middleware::map_request(safe_request_id))
         .with_state(state)
 }
 
@@ -280,5 +300,6 @@ pub async fn run(
     config: &Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    server::serve(listener, app, config.limits, shutdown).await
+    let docs = rest::ops::docs_origin(&config.checkout_url).into();
+    server::serve(listener, app, config.limits, docs, shutdown).await
 }

@@ -187,7 +187,7 @@ async fn run() {
 }
 
 async fn state_for(db: &DbArgs) -> Result<AppState, Box<dyn std::error::Error>> {
-    let conn = ikawaari::db::connect(&db.database_url, 5).await?;
+    let conn = ikawaari::db::connect_unbounded(&db.database_url, 5).await?;
     ikawaari::db::migrate(&conn).await?;
     let config = Config::with_defaults(
         &db.database_url,
@@ -306,8 +306,11 @@ async fn issue_and_print(
 }
 
 async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    // Migrations without the serving pools' statement timeout.
+    let migrating = ikawaari::db::connect_unbounded(&db.database_url, 1).await?;
+    ikawaari::db::migrate(&migrating).await?;
+    migrating.close().await?;
     let conn = ikawaari::db::connect(&db.database_url, 10).await?;
-    ikawaari::db::migrate(&conn).await?;
     // PostgreSQL: reads on a pool of their own, without the release check
     // the write pool needs.
     let reads = if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {

@@ -35,10 +35,32 @@ fn sqlite_without_memory_statistics() {
     });
 }
 
+/// How long a PostgreSQL statement waits for a row or table lock before it
+/// fails (SQLSTATE 55P03, answered 503 `timeout`). Locks of the service's
+/// own writes last milliseconds.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest a PostgreSQL statement runs (SQLSTATE 57014): below the
+/// request timeout (`config::DEFAULTS.request_timeout_ms`), so no statement
+/// keeps working for a client already told 503.
+pub const STATEMENT_TIMEOUT: Duration =
+    Duration::from_millis(crate::config::DEFAULTS.request_timeout_ms - 5_000);
+
 /// Opens a pool. SQLite: WAL, synchronous=FULL, busy timeout, foreign keys.
 /// PostgreSQL connections are checked when they come back (see below).
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    open(url, max_connections, true).await
+    open(url, max_connections, true, true).await
+}
+
+/// `connect` without the lock and statement timeouts, for what runs
+/// outside any request: migrations and the command line's maintenance
+/// commands (a seed or a rollup rebuild of millions of rows is one long
+/// statement).
+pub async fn connect_unbounded(
+    url: &str,
+    max_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    open(url, max_connections, true, false).await
 }
 
 /// A PostgreSQL pool for reads only (`AppState::db` when the writer has its
@@ -47,10 +69,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// check's extra round trip (reads 30–80 % faster in an A/B). On SQLite, the
 /// same pool as `connect`.
 pub async fn connect_reads(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    open(url, max_connections, false).await
+    open(url, max_connections, false, true).await
 }
 
-async fn open(url: &str, max_connections: u32, checked: bool) -> Result<DatabaseConnection, DbErr> {
+async fn open(
+    url: &str,
+    max_connections: u32,
+    checked: bool,
+    bounded: bool,
+) -> Result<DatabaseConnection, DbErr> {
     if url.starts_with("sqlite:") {
         sqlite_without_memory_statistics();
     }
@@ -78,6 +105,23 @@ async fn open(url: &str, max_connections: u32, checked: bool) -> Result<Database
         // closed, never reused (see `sqlite_outside_transaction`).
         .map_sqlx_sqlite_pool_opts(|o| {
             o.after_release(|conn, _| Box::pin(sqlite_outside_transaction(conn)))
+        })
+        // A row someone holds (a stuck session in psql, a long transaction)
+        // fails the statement waiting for it after `LOCK_TIMEOUT` — the
+        // client gets a 503 while its request is still its own, and the
+        // connection is free again — and no statement outlives the request
+        // it serves (`STATEMENT_TIMEOUT`).
+        .map_sqlx_postgres_opts(move |o| {
+            if !bounded {
+                return o;
+            }
+            o.options([
+                ("lock_timeout", format!("{}ms", LOCK_TIMEOUT.as_millis())),
+                (
+                    "statement_timeout",
+                    format!("{}ms", STATEMENT_TIMEOUT.as_millis()),
+                ),
+            ])
         })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
@@ -147,6 +191,33 @@ async fn sqlite_outside_transaction(
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// True when `e` says the database cannot serve now rather than that the
+/// request is wrong: a lock or statement timeout (SQLSTATE 55P03, 57014),
+/// the server going away (class 08, 57P01–57P03 — `pg_terminate_backend`,
+/// a shutdown, a restart), no connection to be had (pool timeout, refused,
+/// reset), and on SQLite a busy or locked database, an I/O error or a full
+/// disk. Answered 503, never 500.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(s))
+        | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(s))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(s)) => s,
+        _ => return false,
+    };
+    match &**sqlx {
+        Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Io(_) | Sqlx::Tls(_) => true,
+        Sqlx::Database(d) => d.code().is_some_and(|c| {
+            matches!(&*c, "55P03" | "57014" | "57P01" | "57P02" | "57P03")
+                || c.starts_with("08")
+                // SQLite's (extended) result codes: BUSY, LOCKED, IOERR, FULL.
+                || (c.len() < 5 && c.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 13)))
+        }),
+        _ => false,
+    }
 }
 
 /// True when `e` is a unique-constraint violation on either database.

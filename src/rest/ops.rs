@@ -1,7 +1,6 @@
 //! Health, readiness, metrics, and the catch-alls that keep every non-2xx
 //! answer in the SPEC §6 shape.
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -16,15 +15,20 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// Longest wait for the database's answer before `/readyz` says not ready:
+/// a prober (often with a 1–5 s timeout of its own) gets an answer, even
+/// while the database is down and connecting to it waits.
+pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Ready when the database answers and writes commit (after a failed
 /// commit — a full disk — not until one does again: `Writer::can_commit`).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let status = match state.db.ping().await {
-        Err(_) => "database unreachable",
-        Ok(()) if !state.writer.can_commit(Duration::from_secs(2)).await => {
+    let status = match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
+        Ok(Err(_)) | Err(_) => "database unreachable",
+        Ok(Ok(())) if !state.writer.can_commit(READY_TIMEOUT).await => {
             "database cannot commit writes"
         }
-        Ok(()) => return Json(json!({"status": "ready"})).into_response(),
+        Ok(Ok(())) => return Json(json!({"status": "ready"})).into_response(),
     };
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -128,9 +132,7 @@ async fn with_request_id_and_doc_url(
         .and_then(|c| c.as_str())
         .unwrap_or("")
         .to_string();
-    let origin = url::Url::parse(&state.config.checkout_url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
+    let origin = docs_origin(&state.config.checkout_url);
     e.insert("request_id".into(), request_id.into());
     e.insert(
         "doc_url".into(),
@@ -139,6 +141,13 @@ async fn with_request_id_and_doc_url(
     let out = serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec());
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(out))
+}
+
+/// Where `/docs/errors` is served: the origin of the checkout URL.
+pub fn docs_origin(checkout_url: &str) -> String {
+    url::Url::parse(checkout_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
 }
 
 /// Metrics, and the framework's own non-JSON rejections in the one error shape.

@@ -120,12 +120,14 @@ pub(super) struct Tracked {
     activity: Arc<Activity>,
     /// A replacement being written: (bytes, written so far, length of hyper's original).
     rewrite: Option<(Vec<u8>, usize, usize)>,
+    /// The origin of `doc_url`s (`rest::ops::docs_origin`).
+    docs: Arc<str>,
 }
 
 /// hyper's own error answer (`HTTP/1.1 400 Bad Request` or `431 …` with
 /// `content-length: 0`, written at once) → the same status with a §6 body
 /// and `connection: close`. The app never sends a 400 or 431 without a body.
-fn shaped_protocol_error(head: &[u8]) -> Option<Vec<u8>> {
+fn shaped_protocol_error(head: &[u8], docs: &str) -> Option<Vec<u8>> {
     let (status, code, message) = if head.starts_with(b"HTTP/1.1 400 ") {
         (
             "400 Bad Request",
@@ -149,13 +151,17 @@ fn shaped_protocol_error(head: &[u8]) -> Option<Vec<u8>> {
     if !lower.contains("\r\ncontent-length: 0") {
         return None;
     }
+    // Like every error: an id (in the header too) and its code's doc page.
+    let request_id = crate::domain::ids::new_id("req");
+    tracing::info!(%request_id, status, "request refused before it reached the app");
     let body = serde_json::json!({"error": {
         "type": "invalid_request_error", "code": code, "message": message,
+        "request_id": request_id, "doc_url": format!("{docs}/docs/errors#{code}"),
     }})
     .to_string();
     Some(
         format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nrequest-id: {request_id}\r\nconnection: close\r\n\r\n{body}",
             body.len()
         )
         .into_bytes(),
@@ -167,12 +173,14 @@ impl Tracked {
         inner: TcpStream,
         activity: Arc<Activity>,
         permit: tokio::sync::OwnedSemaphorePermit,
+        docs: Arc<str>,
     ) -> Self {
         Tracked {
             inner,
             _permit: permit,
             activity,
             rewrite: None,
+            docs,
         }
     }
 
@@ -218,7 +226,7 @@ impl AsyncWrite for Tracked {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         if self.rewrite.is_none()
-            && let Some(bytes) = shaped_protocol_error(buf)
+            && let Some(bytes) = shaped_protocol_error(buf, &self.docs)
         {
             self.rewrite = Some((bytes, 0, buf.len()));
         }

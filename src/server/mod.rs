@@ -81,11 +81,13 @@ fn connection_cap(configured: usize) -> usize {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes
-/// in-flight requests (at most 30 s) and returns.
+/// in-flight requests (at most 30 s) and returns. `docs`: the origin of the
+/// `doc_url` of the errors answered before the app (`rest::ops::docs_origin`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: Limits,
+    docs: Arc<str>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cap = connection_cap(limits.max_connections);
@@ -115,7 +117,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
-        let io = TokioIo::new(Tracked::new(stream, activity.clone(), permit));
+        let io = TokioIo::new(Tracked::new(stream, activity.clone(), permit, docs.clone()));
         let service = connection_service(app.clone(), peer, activity.clone());
         let conn = hyper::server::conn::http1::Builder::new()
             .header_read_timeout(None)

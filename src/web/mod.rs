@@ -272,11 +272,28 @@ async fn complete(State(state): State<AppState>, Path(id): Path<String>) -> Resp
     };
     match checkout::public_view(&state, &typed).await {
         Ok(v) if v.status == SessionStatus::Complete => {
-            Redirect::to(&resolve(&v.session.success_url, &v.session.id)).into_response()
+            match location(&resolve(&v.session.success_url, &v.session.id)) {
+                Some(to) => Redirect::to(&to).into_response(),
+                None => Redirect::to(&format!("/checkout/{}", v.session.id)).into_response(),
+            }
         }
         Ok(v) => Redirect::to(&format!("/checkout/{}", v.session.id)).into_response(),
         Err(_) => Redirect::to(&format!("/checkout/{}", id_chars(&id))).into_response(),
     }
+}
+
+/// `url` as a `Location` value (`Redirect::to` panics on CR or LF, and
+/// passes other bytes through raw): as stored when it is printable ASCII,
+/// else as the URL parser serializes it (non-ASCII percent-encoded, the
+/// host in punycode, tabs and newlines dropped), else `None`. Create
+/// refuses control characters; sessions stored before it did still redirect.
+fn location(url: &str) -> Option<String> {
+    let printable = |s: &str| s.bytes().all(|b| b.is_ascii_graphic());
+    if printable(url) {
+        return Some(url.to_string());
+    }
+    let u = url::Url::parse(url).ok()?;
+    printable(u.as_str()).then(|| u.into())
 }
 
 /// Keeps only the characters an id can have, so a redirect cannot carry anything else.

@@ -8,6 +8,7 @@ mod errors;
 mod fuzz;
 mod graphql;
 mod hardening;
+mod hardening_misc;
 mod helpers;
 mod hosted_page;
 mod hostile;

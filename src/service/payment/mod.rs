@@ -153,6 +153,38 @@ async fn result(state: &AppState, session_id: &CheckoutSessionId) -> Result<Paid
     })
 }
 
+/// The intents whose claim is being sent by this process right now.
+static CLAIMING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// One claim of an intent in flight in this process: while a claim waits
+/// (its row locked by someone else, up to `db::LOCK_TIMEOUT`), a second
+/// one would wait on the same lock holding another pooled connection — a
+/// dozen pays on one stuck session held every write connection. It is
+/// answered at once instead, as it would be once the first claim got the
+/// row: a payment for this session is in progress.
+struct Claiming(String);
+
+impl Claiming {
+    fn start(intent_id: &PaymentIntentId) -> Result<Claiming> {
+        let id = intent_id.to_string();
+        let mut set = CLAIMING.lock().unwrap_or_else(|p| p.into_inner());
+        if !set.insert(id.clone()) {
+            return Err(Error::Conflict(Conflict::PaymentInProgress));
+        }
+        Ok(Claiming(id))
+    }
+}
+
+impl Drop for Claiming {
+    fn drop(&mut self) {
+        CLAIMING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
+    }
+}
+
 /// `requires_payment_method → processing` for exactly one attempt.
 async fn claim(
     state: &AppState,
@@ -160,6 +192,7 @@ async fn claim(
     attempt: &str,
     summary: &PaymentMethodSummary,
 ) -> Result<()> {
+    let _claiming = Claiming::start(intent_id)?;
     let now = state.clock.now();
     let claimed = pi::Entity::update_many()
         .col_expr(pi::Column::Status, Expr::value(IntentStatus::Processing))

@@ -118,6 +118,10 @@ pub async fn create(
     let description = req.description.as_deref().map(description).transpose()?;
     let url = check_url(state, &req.url, p.livemode).await?;
     let tx = state.writer.begin().await?;
+    if let Err(e) = one_create_at_a_time(&tx, p).await {
+        tx.rollback().await?;
+        return Err(e);
+    }
     let existing = we::Entity::find()
         .filter(we::Column::MerchantId.eq(&p.merchant_id))
         .filter(we::Column::Livemode.eq(p.livemode))
@@ -157,6 +161,26 @@ pub async fn create(
             Err(e.into())
         }
     }
+}
+
+/// Makes the count and the insert of `create` one step per merchant: on
+/// PostgreSQL concurrent transactions count the same 15 and all insert
+/// (40 concurrent creates → 19 endpoints), so the merchant's row is locked
+/// first (`FOR NO KEY UPDATE`: the inserts of its other rows, which only
+/// share its key, go on) and the count, a statement of its own, sees every
+/// create committed before. SQLite runs one write at a time already.
+async fn one_create_at_a_time(tx: &crate::db::WriteTx, p: &Principal) -> Result<()> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if tx.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    tx.query_one_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        r#"SELECT "id" FROM "merchants" WHERE "id" = $1 FOR NO KEY UPDATE"#,
+        [p.merchant_id.as_str().into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 pub async fn list(state: &AppState, p: &Principal) -> Result<Vec<we::Model>> {
