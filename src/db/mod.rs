@@ -202,7 +202,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 pub fn is_unavailable(e: &DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     let sqlx = match e {
-        DbErr::ConnectionAcquire(_) => return true,
+        // Also a group commit that failed (`Writer`).
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(sea_orm::RuntimeErr::Internal(_)) => return true,
         DbErr::Conn(sea_orm::RuntimeErr::SqlxError(s))
         | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(s))
         | DbErr::Query(sea_orm::RuntimeErr::SqlxError(s)) => s,

@@ -415,8 +415,15 @@ impl WriteTx {
         turn.writer.commit_soon();
         match committed.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(DbErr::Custom(format!("group commit failed: {e}"))),
-            Err(_) => Err(DbErr::Custom("group commit abandoned".into())),
+            // The store failed this write, not its request (a full disk, an
+            // I/O error, a busy database): a connection-level error, which
+            // answers 503 (`db::is_unavailable`).
+            Ok(Err(e)) => Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(format!(
+                "group commit failed: {e}"
+            )))),
+            Err(_) => Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+                "group commit abandoned".into(),
+            ))),
         }
     }
 
