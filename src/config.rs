@@ -20,6 +20,9 @@ pub struct Defaults {
     pub credential_recheck_ms: u64,
     pub webhook_retry_base_ms: u64,
     pub webhook_timeout_ms: u64,
+    pub webhook_merchant_in_flight: u32,
+    pub webhook_breaker_after: u32,
+    pub webhook_breaker_cooldown_ms: u64,
     pub secrets_key_file: &'static str,
 }
 
@@ -38,6 +41,9 @@ pub const DEFAULTS: Defaults = Defaults {
     credential_recheck_ms: 5_000,
     webhook_retry_base_ms: 60_000,
     webhook_timeout_ms: 10_000,
+    webhook_merchant_in_flight: 16,
+    webhook_breaker_after: 5,
+    webhook_breaker_cooldown_ms: 60_000,
     secrets_key_file: "ikawaari.key",
 };
 
@@ -106,6 +112,18 @@ pub struct ServeArgs {
     /// How long a webhook receiver has to answer.
     #[arg(long, env = "IKAWAARI_WEBHOOK_TIMEOUT_MS", default_value_t = DEFAULTS.webhook_timeout_ms, hide = true)]
     pub webhook_timeout_ms: u64,
+    /// Webhook attempts in flight per merchant, below the 64 of a process:
+    /// one merchant's hanging endpoints never hold every slot.
+    #[arg(long, env = "IKAWAARI_WEBHOOK_MERCHANT_IN_FLIGHT", default_value_t = DEFAULTS.webhook_merchant_in_flight,
+          value_parser = clap::value_parser!(u32).range(1..64), hide = true)]
+    pub webhook_merchant_in_flight: u32,
+    /// Attempts in a row without an answer (timeout, no connection) that
+    /// open an endpoint's circuit breaker; 0 = never.
+    #[arg(long, env = "IKAWAARI_WEBHOOK_BREAKER_AFTER", default_value_t = DEFAULTS.webhook_breaker_after, hide = true)]
+    pub webhook_breaker_after: u32,
+    /// How long an open breaker holds an endpoint's deliveries before one trial.
+    #[arg(long, env = "IKAWAARI_WEBHOOK_BREAKER_COOLDOWN_MS", default_value_t = DEFAULTS.webhook_breaker_cooldown_ms, hide = true)]
+    pub webhook_breaker_cooldown_ms: u64,
     /// Key sealing webhook secrets at rest: 64 hex characters. Every process
     /// sharing a database needs the same one.
     /// Parsed at once into a `SecretsKey`, whose `Debug` never shows it:
@@ -136,6 +154,11 @@ pub struct Config {
     pub credential_recheck_ms: u64,
     pub webhook_retry_base_ms: u64,
     pub webhook_timeout_ms: u64,
+    /// Webhook attempts in flight per merchant (per process).
+    pub webhook_merchant_in_flight: u32,
+    /// Unanswered attempts in a row that open an endpoint's breaker; 0 = never.
+    pub webhook_breaker_after: u32,
+    pub webhook_breaker_cooldown_ms: u64,
     /// Seals webhook secrets in the database.
     pub secrets_key: crate::crypto::SecretsKey,
 }
@@ -160,6 +183,9 @@ impl Config {
             trusted_proxies: parse_cidrs(&serve.trusted_proxies),
             webhook_retry_base_ms: serve.webhook_retry_base_ms,
             webhook_timeout_ms: serve.webhook_timeout_ms,
+            webhook_merchant_in_flight: serve.webhook_merchant_in_flight,
+            webhook_breaker_after: serve.webhook_breaker_after,
+            webhook_breaker_cooldown_ms: serve.webhook_breaker_cooldown_ms,
             ..Config::with_defaults(&db.database_url, &checkout_url)
         }
     }
@@ -184,6 +210,9 @@ impl Config {
             credential_recheck_ms: DEFAULTS.credential_recheck_ms,
             webhook_retry_base_ms: DEFAULTS.webhook_retry_base_ms,
             webhook_timeout_ms: DEFAULTS.webhook_timeout_ms,
+            webhook_merchant_in_flight: DEFAULTS.webhook_merchant_in_flight,
+            webhook_breaker_after: DEFAULTS.webhook_breaker_after,
+            webhook_breaker_cooldown_ms: DEFAULTS.webhook_breaker_cooldown_ms,
             secrets_key: crate::crypto::SecretsKey::random(),
         }
     }

@@ -19,5 +19,6 @@ mod runtime;
 mod sessions;
 mod subscriptions;
 mod validation;
+mod webhook_fairness;
 mod webhook_processes;
 mod webhooks;
