@@ -68,14 +68,17 @@ impl Binds {
 /// `candidates` (due attempts matching `lease`, their endpoint not open, not
 /// left out by `room`; the `SCAN` most overdue) and `ranked` (each one's turn
 /// among its merchant's and its endpoint's), then the condition on `r`
-/// (`ranked`) that keeps what a worker could start: `per_endpoint` per
-/// endpoint, `per_merchant` per merchant, one for a half-open endpoint.
-/// Ordered by `r.turn`: round robin across merchants.
+/// (`ranked`) that keeps one attempt of a half-open endpoint and, when
+/// `capped`, what a worker could start: `per_endpoint` per endpoint,
+/// `per_merchant` per merchant. (Not for `own_due`: its candidates include
+/// the attempts this worker is sending, which would take the places of the
+/// next ones.) Ordered by `r.turn`: round robin across merchants.
 fn ranked_due(
     b: &mut Binds,
     now: i64,
     lease: impl FnOnce(&mut Binds) -> String,
     room: &Room<'_>,
+    capped: bool,
 ) -> (String, String) {
     /// Bounds the work of one selection; the exclusions keep a merchant at
     /// capacity from filling it.
@@ -111,10 +114,14 @@ fn ranked_due(
             FROM candidates c
         )"
     );
-    let keep = format!(
-        "r.turn <= {} AND r.nth <= CASE WHEN r.breaker_until IS NULL THEN {} ELSE 1 END",
-        room.per_merchant, room.per_endpoint
-    );
+    let keep = if capped {
+        format!(
+            "r.turn <= {} AND r.nth <= CASE WHEN r.breaker_until IS NULL THEN {} ELSE 1 END",
+            room.per_merchant, room.per_endpoint
+        )
+    } else {
+        "(r.breaker_until IS NULL OR r.nth = 1)".to_string()
+    };
     (ctes, keep)
 }
 
@@ -156,6 +163,7 @@ pub async fn own_due(
             format!("d.lease_owner = {owner} AND d.lease_until > {enough}")
         },
         room,
+        false,
     );
     let sql = format!(
         "WITH {ctes}
@@ -292,6 +300,7 @@ pub async fn claim(
             format!("(d.lease_until IS NULL OR d.lease_until < {free})")
         },
         room,
+        true,
     );
     let lock = if backend == DbBackend::Postgres {
         "FOR UPDATE OF d SKIP LOCKED"
