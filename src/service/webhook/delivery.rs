@@ -66,7 +66,7 @@ impl Binds {
 }
 
 /// `candidates` (due attempts matching `lease`, their endpoint not open, not
-/// left out by `room`; the `SCAN` most overdue) and `ranked` (each one's turn
+/// left out by `room`; the `SCAN` × `limit` most overdue) and `ranked` (each one's turn
 /// among its merchant's and its endpoint's), then the condition on `r`
 /// (`ranked`) that keeps one attempt of a half-open endpoint and, when
 /// `capped`, what a worker could start: `per_endpoint` per endpoint,
@@ -79,10 +79,12 @@ fn ranked_due(
     lease: impl FnOnce(&mut Binds) -> String,
     room: &Room<'_>,
     capped: bool,
+    limit: u64,
 ) -> (String, String) {
-    /// Bounds the work of one selection; the exclusions keep a merchant at
-    /// capacity from filling it.
-    const SCAN: usize = 512;
+    /// Bounds the work of one selection (it runs each time a slot frees):
+    /// the exclusions keep a merchant at capacity from filling it.
+    const SCAN: u64 = 4;
+    let scan = SCAN * limit;
     let due = b.bind(now);
     let lease = lease(b);
     let breaker_now = b.bind(now);
@@ -105,7 +107,7 @@ fn ranked_due(
             FROM webhook_deliveries d LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
             WHERE d.status = 'pending' AND d.next_attempt_at <= {due} AND {lease}
               AND (e.breaker_until IS NULL OR e.breaker_until <= {breaker_now}){skip}
-            ORDER BY d.next_attempt_at LIMIT {SCAN}
+            ORDER BY d.next_attempt_at LIMIT {scan}
         ),
         ranked AS (
             SELECT c.*,
@@ -164,6 +166,7 @@ pub async fn own_due(
         },
         room,
         false,
+        limit,
     );
     let sql = format!(
         "WITH {ctes}
@@ -301,6 +304,7 @@ pub async fn claim(
         },
         room,
         true,
+        limit,
     );
     let lock = if backend == DbBackend::Postgres {
         "FOR UPDATE OF d SKIP LOCKED"
