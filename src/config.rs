@@ -21,6 +21,9 @@ pub struct Defaults {
     pub webhook_retry_base_ms: u64,
     pub webhook_timeout_ms: u64,
     pub webhook_allow_private: bool,
+    pub webhook_merchant_in_flight: u32,
+    pub webhook_breaker_after: u32,
+    pub webhook_breaker_cooldown_ms: u64,
     pub secrets_key_file: &'static str,
 }
 
@@ -40,6 +43,9 @@ pub const DEFAULTS: Defaults = Defaults {
     webhook_retry_base_ms: 60_000,
     webhook_timeout_ms: 10_000,
     webhook_allow_private: true,
+    webhook_merchant_in_flight: 16,
+    webhook_breaker_after: 5,
+    webhook_breaker_cooldown_ms: 60_000,
     secrets_key_file: "ikawaari.key",
 };
 
@@ -119,6 +125,18 @@ pub struct ServeArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub webhook_allow_private: bool,
+    /// Webhook attempts in flight per merchant, below the 64 of a process:
+    /// one merchant's hanging endpoints never hold every slot.
+    #[arg(long, env = "IKAWAARI_WEBHOOK_MERCHANT_IN_FLIGHT", default_value_t = DEFAULTS.webhook_merchant_in_flight,
+          value_parser = clap::value_parser!(u32).range(1..64), hide = true)]
+    pub webhook_merchant_in_flight: u32,
+    /// Attempts in a row without an answer (timeout, no connection) that
+    /// open an endpoint's circuit breaker; 0 = never.
+    #[arg(long, env = "IKAWAARI_WEBHOOK_BREAKER_AFTER", default_value_t = DEFAULTS.webhook_breaker_after, hide = true)]
+    pub webhook_breaker_after: u32,
+    /// How long an open breaker holds an endpoint's deliveries before one trial.
+    #[arg(long, env = "IKAWAARI_WEBHOOK_BREAKER_COOLDOWN_MS", default_value_t = DEFAULTS.webhook_breaker_cooldown_ms, hide = true)]
+    pub webhook_breaker_cooldown_ms: u64,
     /// Key sealing webhook secrets at rest: 64 hex characters. Every process
     /// sharing a database needs the same one.
     /// Parsed at once into a `SecretsKey`, whose `Debug` never shows it:
@@ -151,6 +169,11 @@ pub struct Config {
     pub webhook_timeout_ms: u64,
     /// Test-mode webhook endpoints may be on non-public addresses.
     pub webhook_allow_private: bool,
+    /// Webhook attempts in flight per merchant (per process).
+    pub webhook_merchant_in_flight: u32,
+    /// Unanswered attempts in a row that open an endpoint's breaker; 0 = never.
+    pub webhook_breaker_after: u32,
+    pub webhook_breaker_cooldown_ms: u64,
     /// Seals webhook secrets in the database.
     pub secrets_key: crate::crypto::SecretsKey,
     /// How often a request in flight renews its `Idempotency-Key`.
@@ -178,6 +201,9 @@ impl Config {
             webhook_retry_base_ms: serve.webhook_retry_base_ms,
             webhook_timeout_ms: serve.webhook_timeout_ms,
             webhook_allow_private: serve.webhook_allow_private,
+            webhook_merchant_in_flight: serve.webhook_merchant_in_flight,
+            webhook_breaker_after: serve.webhook_breaker_after,
+            webhook_breaker_cooldown_ms: serve.webhook_breaker_cooldown_ms,
             ..Config::with_defaults(&db.database_url, &checkout_url)
         }
     }
@@ -203,6 +229,9 @@ impl Config {
             webhook_retry_base_ms: DEFAULTS.webhook_retry_base_ms,
             webhook_timeout_ms: DEFAULTS.webhook_timeout_ms,
             webhook_allow_private: DEFAULTS.webhook_allow_private,
+            webhook_merchant_in_flight: DEFAULTS.webhook_merchant_in_flight,
+            webhook_breaker_after: DEFAULTS.webhook_breaker_after,
+            webhook_breaker_cooldown_ms: DEFAULTS.webhook_breaker_cooldown_ms,
             secrets_key: crate::crypto::SecretsKey::random(),
             idempotency_heartbeat: crate::service::idempotency::HEARTBEAT,
         }

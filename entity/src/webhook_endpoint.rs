@@ -21,6 +21,11 @@ pub struct Model {
     pub previous_secret_expires_at: Option<i64>,
     /// Since when every attempt has failed (cleared by a success).
     pub failing_since: Option<i64>,
+    /// Attempts in a row that got no HTTP answer (timeout, no connection).
+    pub unanswered: i32,
+    /// Unix ms: the circuit breaker is open until then (no attempts), and
+    /// half-open after it (one trial) until an answer clears it.
+    pub breaker_until: Option<i64>,
     pub created: i64,
 }
 

@@ -8,6 +8,7 @@ mod m20261127_000002_events_webhooks;
 mod m20261127_000003_refunds;
 mod m20261127_000004_dashboard;
 mod m20261202_000001_refund_idempotency;
+mod m20261202_000041_webhook_breaker;
 
 pub use m20261127_000004_dashboard::BACKFILL as ROLLUP_BACKFILL;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_refunds::Migration),
             Box::new(m20261127_000004_dashboard::Migration),
             Box::new(m20261202_000001_refund_idempotency::Migration),
+            Box::new(m20261202_000041_webhook_breaker::Migration),
         ]
     }
 }

@@ -8,10 +8,15 @@
 //! sends at once; the claiming write (`delivery::claim`) runs on a slower
 //! beat, for attempts another process left behind (crash, lease run out).
 //!
-//! Isolation: at most `PER_ENDPOINT` attempts in flight per endpoint and
-//! `IN_FLIGHT` in all, so an endpoint that hangs for 10 s on every attempt
-//! holds only its own slots; endpoints at capacity are left out of the
-//! next lease instead of being leased and left waiting.
+//! Isolation: at most `PER_ENDPOINT` attempts in flight per endpoint,
+//! `webhook_merchant_in_flight` per merchant (below `IN_FLIGHT`) and
+//! `IN_FLIGHT` in all, so endpoints that hang for 10 s on every attempt
+//! hold only their merchant's share of the slots; endpoints and merchants
+//! at capacity are left out of the next lease instead of being leased and
+//! left waiting, and what is leased is taken round robin across merchants.
+//! An endpoint that keeps not answering has its breaker opened (see
+//! `delivery`): nothing is sent to it until its cool-down ends, then one
+//! trial, which this worker makes only if it wins it (`take_trial`).
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,9 +25,9 @@ use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 
 use crate::AppState;
 use crate::crypto::signature_header;
-use crate::domain::WebhookEndpointId;
 use crate::domain::webhook_url::{WebhookUrl, is_globally_reachable};
-use crate::service::webhook::delivery::{self, AttemptResult, Claimed, Target};
+use crate::domain::{MerchantId, WebhookEndpointId};
+use crate::service::webhook::delivery::{self, AttemptResult, Claimed, Room, Target};
 use crate::service::webhook::public_only;
 
 pub const PER_ENDPOINT: usize = 8;
@@ -38,7 +43,7 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 struct Worker {
     state: AppState,
     owner: String,
-    in_flight: Arc<Mutex<HashMap<WebhookEndpointId, usize>>>,
+    in_flight: Arc<Mutex<InFlight>>,
     /// Which attempts must not start (again), under one lock.
     attempts: Arc<Mutex<Attempts>>,
     last_claim: Arc<Mutex<Option<Instant>>>,
@@ -51,12 +56,26 @@ struct Worker {
     outcomes: tokio::sync::mpsc::Sender<Outcome>,
 }
 
+/// Attempts in flight here, per endpoint and per merchant.
+#[derive(Default)]
+struct InFlight {
+    endpoints: HashMap<WebhookEndpointId, usize>,
+    merchants: HashMap<MerchantId, usize>,
+    total: usize,
+}
+
+/// What is at capacity here.
+struct Full {
+    endpoints: Vec<WebhookEndpointId>,
+    merchants: Vec<MerchantId>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Start {
     Started,
     /// Being sent, or just sent, by this worker.
     AlreadyHere,
-    /// Its endpoint is at capacity here.
+    /// Its endpoint or merchant is at capacity here.
     NoSlot,
 }
 
@@ -209,13 +228,19 @@ impl Worker {
     /// Starts what is due. `None`: go again at once (more may be due);
     /// otherwise how long to sleep unless woken.
     async fn round(&self) -> crate::error::Result<Option<Duration>> {
-        let (free, saturated) = self.capacity();
+        let (free, full) = self.capacity();
         if free == 0 {
             return Ok(Some(IDLE_POLL));
         }
+        let room = Room {
+            full_endpoints: &full.endpoints,
+            full_merchants: &full.merchants,
+            per_endpoint: PER_ENDPOINT,
+            per_merchant: self.per_merchant(),
+        };
         let batch = free.min(32) as u64;
         // Leased to this worker when queued: a read finds them.
-        let own = delivery::own_due(&self.state, &self.owner, batch * 2, &saturated).await?;
+        let own = delivery::own_due(&self.state, &self.owner, batch * 2, &room).await?;
         let own_full = own.len() as u64 == batch * 2;
         let mut started = 0;
         for c in own {
@@ -225,7 +250,7 @@ impl Worker {
         // leased with a write, on a slower beat.
         let mut claimed_full = false;
         if self.claim_due() {
-            let claimed = delivery::claim(&self.state, &self.owner, batch, &saturated).await?;
+            let claimed = delivery::claim(&self.state, &self.owner, batch, &room).await?;
             claimed_full = claimed.len() as u64 == batch;
             for c in claimed {
                 let id = c.id.clone();
@@ -242,23 +267,33 @@ impl Worker {
         Ok(Some(match delivery::next_due(&self.state).await? {
             Some(due) if due > now => Duration::from_millis((due - now).min(1000) as u64),
             // Due but not started: sending already, held by another
-            // process, or its endpoint is at capacity (a freed slot wakes
-            // this loop sooner).
+            // process, or its endpoint or merchant is at capacity (a freed
+            // slot wakes this loop sooner).
             Some(_) => BUSY_POLL,
             None => IDLE_POLL,
         }))
     }
 
-    /// Free slots in all, and the endpoints at capacity.
-    fn capacity(&self) -> (usize, Vec<WebhookEndpointId>) {
-        let counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let total: usize = counts.values().sum();
-        let saturated = counts
-            .iter()
-            .filter(|(_, n)| **n >= PER_ENDPOINT)
-            .map(|(id, _)| id.clone())
-            .collect();
-        (IN_FLIGHT.saturating_sub(total), saturated)
+    /// Free slots in all, and the endpoints and merchants at capacity.
+    fn capacity(&self) -> (usize, Full) {
+        let f = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let per_merchant = self.per_merchant();
+        let full = Full {
+            endpoints: (f.endpoints.iter())
+                .filter(|(_, n)| **n >= PER_ENDPOINT)
+                .map(|(id, _)| id.clone())
+                .collect(),
+            merchants: (f.merchants.iter())
+                .filter(|(_, n)| **n >= per_merchant)
+                .map(|(id, _)| id.clone())
+                .collect(),
+        };
+        (IN_FLIGHT.saturating_sub(f.total), full)
+    }
+
+    /// A merchant's share of the slots: always fewer than all of them.
+    fn per_merchant(&self) -> usize {
+        (self.state.config.webhook_merchant_in_flight as usize).clamp(1, IN_FLIGHT - 1)
     }
 
     /// Whether the claiming write is due (every `BUSY_POLL` at most).
@@ -283,7 +318,7 @@ impl Worker {
                 return Start::AlreadyHere;
             }
         }
-        if !self.take_slot(&c.endpoint_id) {
+        if !self.take_slot(&c) {
             self.attempts
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -293,16 +328,19 @@ impl Worker {
         }
         let w = self.clone();
         tokio::spawn(async move {
-            let (endpoint, id) = (c.endpoint_id.clone(), c.id.clone());
-            let recorded = w.attempt(c).await;
-            w.free_slot(&endpoint);
+            let (slot, id) = (c.clone(), c.id.clone());
+            let sent = !c.trial || w.take_trial(&c).await;
+            let recorded = if sent { w.attempt(c).await } else { None };
+            w.free_slot(&slot);
             if let Some(recorded) = recorded {
                 let _ = recorded.await;
             }
             {
                 let mut a = w.attempts.lock().unwrap_or_else(|e| e.into_inner());
                 a.sending.remove(&id);
-                a.finished.insert(id, Instant::now());
+                if sent {
+                    a.finished.insert(id, Instant::now());
+                }
             }
             // A retry may have been queued: let the loop look again.
             w.slot_freed.notify_one();
@@ -310,26 +348,51 @@ impl Worker {
         Start::Started
     }
 
-    fn take_slot(&self, endpoint: &WebhookEndpointId) -> bool {
-        let mut counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let n = counts.entry(endpoint.clone()).or_default();
-        if *n >= PER_ENDPOINT {
+    /// A slot for `c`, if its endpoint and its merchant have one free.
+    fn take_slot(&self, c: &Claimed) -> bool {
+        let per_merchant = self.per_merchant();
+        let mut f = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let f = &mut *f;
+        let at_endpoint = f.endpoints.get(&c.endpoint_id).copied().unwrap_or(0);
+        let at_merchant = (c.merchant_id.as_ref())
+            .and_then(|m| f.merchants.get(m).copied())
+            .unwrap_or(0);
+        if f.total >= IN_FLIGHT || at_endpoint >= PER_ENDPOINT || at_merchant >= per_merchant {
             return false;
         }
-        *n += 1;
+        *f.endpoints.entry(c.endpoint_id.clone()).or_default() += 1;
+        if let Some(m) = &c.merchant_id {
+            *f.merchants.entry(m.clone()).or_default() += 1;
+        }
+        f.total += 1;
         true
     }
 
-    fn free_slot(&self, endpoint: &WebhookEndpointId) {
-        let mut counts = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = counts.get_mut(endpoint) {
-            *n -= 1;
-            if *n == 0 {
-                counts.remove(endpoint);
+    fn free_slot(&self, c: &Claimed) {
+        {
+            let mut guard = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            let f = &mut *guard;
+            release_one(&mut f.endpoints, &c.endpoint_id);
+            if let Some(m) = &c.merchant_id {
+                release_one(&mut f.merchants, m);
+            }
+            f.total = f.total.saturating_sub(1);
+        }
+        self.slot_freed.notify_one();
+    }
+
+    /// Whether this worker makes the half-open trial `c`; if not, its lease
+    /// is given back (the trial is someone else's).
+    async fn take_trial(&self, c: &Claimed) -> bool {
+        match delivery::take_trial(&self.state, &c.endpoint_id).await {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, endpoint = %c.endpoint_id, "webhook trial not taken")
             }
         }
-        drop(counts);
-        self.slot_freed.notify_one();
+        let _ = delivery::release(&self.state, &self.owner, &c.id).await;
+        false
     }
 
     /// Makes the attempt; returns what resolves once its outcome is committed.
@@ -412,6 +475,15 @@ impl Worker {
                 error: Some(describe(&e)),
                 retry: true,
             },
+        }
+    }
+}
+
+fn release_one<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
+    if let Some(n) = counts.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(key);
         }
     }
 }

@@ -22,6 +22,7 @@ mod runtime;
 mod sessions;
 mod subscriptions;
 mod validation;
+mod webhook_fairness;
 mod webhook_processes;
 mod webhook_urls;
 mod webhooks;

@@ -4,17 +4,27 @@
 //! RETURNING` under its single writer), so several processes send each
 //! attempt once, and a lease left by a crashed process is taken over when
 //! it runs out. Finishing an attempt is conditional on still holding it.
+//!
+//! Fairness: due attempts are taken round robin across merchants (each
+//! merchant's first due attempt, then each one's second, …), leaving out
+//! the endpoints and merchants the worker has at capacity.
+//!
+//! Circuit breaker (in the database, so every process sees one state and
+//! only one of them makes the half-open trial): an endpoint whose attempts
+//! go unanswered `webhook_breaker_after` times in a row is open for
+//! `webhook_breaker_cooldown_ms`: its due attempts are not taken (they wait,
+//! `pending`, their retry schedule untouched). Then it is half-open: one
+//! attempt, taken with `take_trial`; an answer closes it, none opens it again.
 use entity::{event, webhook_delivery as wd, webhook_endpoint as we};
 use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
 };
 
 use crate::AppState;
 use crate::db::Unique;
-use crate::domain::{DeliveryStatus, EndpointStatus, EventId, WebhookEndpointId, ids};
+use crate::domain::{DeliveryStatus, EndpointStatus, EventId, MerchantId, WebhookEndpointId, ids};
 use crate::error::{Error, Result};
 
 /// How long a lease outlives the request timeout: a live holder always
@@ -30,38 +40,149 @@ pub fn lease_ms(state: &AppState) -> i64 {
     state.config.webhook_timeout_ms as i64 + LEASE_MARGIN_MS
 }
 
+/// What a worker leaves out of its next lease: what it has at capacity,
+/// and how many attempts it could start per endpoint and per merchant.
+pub struct Room<'a> {
+    pub full_endpoints: &'a [WebhookEndpointId],
+    pub full_merchants: &'a [MerchantId],
+    pub per_endpoint: usize,
+    pub per_merchant: usize,
+}
+
+/// Positional values in the order their placeholders appear.
+struct Binds {
+    backend: DbBackend,
+    values: Vec<sea_orm::Value>,
+}
+
+impl Binds {
+    fn bind(&mut self, v: impl Into<sea_orm::Value>) -> String {
+        self.values.push(v.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_string(),
+        }
+    }
+}
+
+/// `candidates` (due attempts matching `lease`, their endpoint not open, not
+/// left out by `room`; the `SCAN` × `limit` most overdue) and `ranked` (each one's turn
+/// among its merchant's and its endpoint's), then the condition on `r`
+/// (`ranked`) that keeps one attempt of a half-open endpoint and, when
+/// `capped`, what a worker could start: `per_endpoint` per endpoint,
+/// `per_merchant` per merchant. (Not for `own_due`: its candidates include
+/// the attempts this worker is sending, which would take the places of the
+/// next ones.) Ordered by `r.turn`: round robin across merchants.
+fn ranked_due(
+    b: &mut Binds,
+    now: i64,
+    lease: impl FnOnce(&mut Binds) -> String,
+    room: &Room<'_>,
+    capped: bool,
+    limit: u64,
+) -> (String, String) {
+    /// Bounds the work of one selection (it runs each time a slot frees):
+    /// the exclusions keep a merchant at capacity from filling it.
+    const SCAN: u64 = 4;
+    let scan = SCAN * limit;
+    let due = b.bind(now);
+    let lease = lease(b);
+    let breaker_now = b.bind(now);
+    let endpoints: Vec<String> = room.full_endpoints.iter().map(|e| b.bind(e)).collect();
+    let merchants: Vec<String> = room.full_merchants.iter().map(|m| b.bind(m)).collect();
+    let mut skip = String::new();
+    if !endpoints.is_empty() {
+        skip += &format!(" AND d.endpoint_id NOT IN ({})", endpoints.join(", "));
+    }
+    if !merchants.is_empty() {
+        skip += &format!(
+            " AND (e.merchant_id IS NULL OR e.merchant_id NOT IN ({}))",
+            merchants.join(", ")
+        );
+    }
+    let ctes = format!(
+        "candidates AS (
+            SELECT d.id, d.endpoint_id, d.event_id, d.event_type, d.attempt, d.event_created,
+                   d.next_attempt_at, e.merchant_id, e.breaker_until
+            FROM webhook_deliveries d LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
+            WHERE d.status = 'pending' AND d.next_attempt_at <= {due} AND {lease}
+              AND (e.breaker_until IS NULL OR e.breaker_until <= {breaker_now}){skip}
+            ORDER BY d.next_attempt_at LIMIT {scan}
+        ),
+        ranked AS (
+            SELECT c.*,
+                ROW_NUMBER() OVER (PARTITION BY c.merchant_id ORDER BY c.next_attempt_at, c.id) AS turn,
+                ROW_NUMBER() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at, c.id) AS nth
+            FROM candidates c
+        )"
+    );
+    let keep = if capped {
+        format!(
+            "r.turn <= {} AND r.nth <= CASE WHEN r.breaker_until IS NULL THEN {} ELSE 1 END",
+            room.per_merchant, room.per_endpoint
+        )
+    } else {
+        "(r.breaker_until IS NULL OR r.nth = 1)".to_string()
+    };
+    (ctes, keep)
+}
+
+fn claimed_of(r: &sea_orm::QueryResult) -> Result<Claimed, sea_orm::DbErr> {
+    Ok(Claimed {
+        id: r.try_get("", "id")?,
+        endpoint_id: WebhookEndpointId::trusted(r.try_get("", "endpoint_id")?),
+        merchant_id: r
+            .try_get::<Option<String>>("", "merchant_id")?
+            .map(MerchantId::trusted),
+        event_id: EventId::trusted(r.try_get("", "event_id")?),
+        event_type: r.try_get("", "event_type")?,
+        attempt: r.try_get("", "attempt")?,
+        event_created: r.try_get("", "event_created")?,
+        trial: r.try_get::<Option<i64>>("", "breaker_until")?.is_some(),
+    })
+}
+
 /// Due attempts already leased to `owner` (written so by its own process)
 /// with enough lease left to make the attempt: found with a read, no write.
-/// `exclude`d endpoints (at capacity) are skipped, so their backlog never
-/// hides other endpoints' attempts.
+/// Up to `limit`, round robin across merchants, within `room`.
 pub async fn own_due(
     state: &AppState,
     owner: &str,
     limit: u64,
-    exclude: &[WebhookEndpointId],
+    room: &Room<'_>,
 ) -> Result<Vec<Claimed>> {
     let now = state.clock.now_ms();
-    let rows = wd::Entity::find()
-        .filter(wd::Column::EndpointId.is_not_in(exclude.iter().cloned()))
-        .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
-        .filter(wd::Column::LeaseOwner.eq(owner))
-        .filter(wd::Column::NextAttemptAt.lte(now))
-        .filter(wd::Column::LeaseUntil.gt(now + state.config.webhook_timeout_ms as i64))
-        .order_by_asc(wd::Column::NextAttemptAt)
-        .limit(limit)
-        .all(&state.db)
+    let mut b = Binds {
+        backend: state.db.get_database_backend(),
+        values: Vec::new(),
+    };
+    let (ctes, keep) = ranked_due(
+        &mut b,
+        now,
+        |b| {
+            let owner = b.bind(owner);
+            let enough = b.bind(now + state.config.webhook_timeout_ms as i64);
+            format!("d.lease_owner = {owner} AND d.lease_until > {enough}")
+        },
+        room,
+        false,
+        limit,
+    );
+    let sql = format!(
+        "WITH {ctes}
+        SELECT r.id, r.endpoint_id, r.event_id, r.event_type, r.attempt, r.event_created,
+               r.merchant_id, r.breaker_until
+        FROM ranked r WHERE {keep}
+        ORDER BY r.turn, r.next_attempt_at, r.id LIMIT {limit}"
+    );
+    let rows = state
+        .db
+        .query_all_raw(Statement::from_sql_and_values(b.backend, sql, b.values))
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|d| Claimed {
-            id: d.id,
-            endpoint_id: d.endpoint_id,
-            event_id: d.event_id,
-            event_type: d.event_type,
-            attempt: d.attempt,
-            event_created: d.event_created,
-        })
-        .collect())
+    rows.iter()
+        .map(claimed_of)
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(Error::from)
 }
 
 /// The PostgreSQL channel that wakes every process's delivery worker.
@@ -116,10 +237,15 @@ pub async fn notify_in(tx: &crate::db::WriteTx) -> Result<()> {
 pub struct Claimed {
     pub id: String,
     pub endpoint_id: WebhookEndpointId,
+    /// `None` only for an endpoint deleted meanwhile.
+    pub merchant_id: Option<MerchantId>,
     pub event_id: EventId,
     pub event_type: String,
     pub attempt: i32,
     pub event_created: i64,
+    /// Its endpoint's breaker is half-open: sent only by the worker that
+    /// wins `take_trial`.
+    pub trial: bool,
 }
 
 /// What to send for a claimed attempt.
@@ -130,7 +256,7 @@ pub struct Target {
     pub payload: String,
 }
 
-/// How an attempt ended.
+/// How an attempt ended. An attempt with `retry: false` was never sent.
 #[derive(Debug, Clone)]
 pub struct AttemptResult {
     pub response_status: Option<u16>,
@@ -147,72 +273,86 @@ impl AttemptResult {
                 .response_status
                 .is_some_and(|s| (200..300).contains(&s))
     }
+
+    /// Sent, and no HTTP answer came back (timeout, no connection): what
+    /// opens the breaker.
+    pub fn unanswered(&self) -> bool {
+        self.response_status.is_none() && self.retry
+    }
 }
 
-/// Leases up to `limit` due attempts for `owner`, skipping `exclude`d
-/// endpoints (those this worker is already sending to at capacity).
+/// Leases up to `limit` due attempts for `owner`, round robin across
+/// merchants, within `room`.
 pub async fn claim(
     state: &AppState,
     owner: &str,
     limit: u64,
-    exclude: &[WebhookEndpointId],
+    room: &Room<'_>,
 ) -> Result<Vec<Claimed>> {
     let backend = state.db.get_database_backend();
     let now = state.clock.now_ms();
-    // Values in the order their placeholders appear (SQLite's `?` are positional).
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut bind = |v: sea_orm::Value| {
-        values.push(v);
-        match backend {
-            DbBackend::Postgres => format!("${}", values.len()),
-            _ => "?".to_string(),
-        }
+    let mut b = Binds {
+        backend,
+        values: Vec::new(),
     };
-    let due = bind(now.into());
-    let lease_free = bind(now.into());
-    let excluded: Vec<String> = exclude.iter().map(|e| bind(e.into())).collect();
-    let exclude_clause = if excluded.is_empty() {
-        String::new()
-    } else {
-        format!("AND endpoint_id NOT IN ({})", excluded.join(", "))
-    };
+    let (ctes, keep) = ranked_due(
+        &mut b,
+        now,
+        |b| {
+            let free = b.bind(now);
+            format!("(d.lease_until IS NULL OR d.lease_until < {free})")
+        },
+        room,
+        true,
+        limit,
+    );
     let lock = if backend == DbBackend::Postgres {
-        "FOR UPDATE SKIP LOCKED"
+        "FOR UPDATE OF d SKIP LOCKED"
     } else {
         ""
     };
-    let owner = bind(owner.into());
-    let until = bind((now + lease_ms(state)).into());
-    let outer_free = bind(now.into());
+    let owner = b.bind(owner);
+    let until = b.bind(now + lease_ms(state));
+    let outer_free = b.bind(now);
+    // The endpoint's columns come from subqueries: RETURNING names only the
+    // updated table's.
     let sql = format!(
-        "WITH due AS (
-            SELECT id FROM webhook_deliveries
-            WHERE status = 'pending' AND next_attempt_at <= {due}
-              AND (lease_until IS NULL OR lease_until < {lease_free}) {exclude_clause}
-            ORDER BY next_attempt_at LIMIT {limit} {lock}
+        "WITH {ctes},
+        due AS (
+            SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id
+            WHERE {keep}
+            ORDER BY r.turn, r.next_attempt_at, r.id LIMIT {limit} {lock}
         )
         UPDATE webhook_deliveries SET lease_owner = {owner}, lease_until = {until}
         WHERE id IN (SELECT id FROM due) AND status = 'pending'
           AND (lease_until IS NULL OR lease_until < {outer_free})
-        RETURNING id, endpoint_id, event_id, event_type, attempt, event_created"
+        RETURNING id, endpoint_id, event_id, event_type, attempt, event_created,
+          (SELECT e.merchant_id FROM webhook_endpoints e WHERE e.id = webhook_deliveries.endpoint_id) AS merchant_id,
+          (SELECT e.breaker_until FROM webhook_endpoints e WHERE e.id = webhook_deliveries.endpoint_id) AS breaker_until"
     );
     let rows = state
         .writer
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, b.values))
         .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Claimed {
-                id: r.try_get("", "id")?,
-                endpoint_id: WebhookEndpointId::trusted(r.try_get("", "endpoint_id")?),
-                event_id: EventId::trusted(r.try_get("", "event_id")?),
-                event_type: r.try_get("", "event_type")?,
-                attempt: r.try_get("", "attempt")?,
-                event_created: r.try_get("", "event_created")?,
-            })
-        })
+    rows.iter()
+        .map(claimed_of)
         .collect::<Result<_, sea_orm::DbErr>>()
         .map_err(Error::from)
+}
+
+/// Takes the one trial of `endpoint`'s half-open breaker: true for the
+/// worker (of any process) whose conditional update moves `breaker_until`
+/// a lease ahead; the others see the breaker open again until the trial's
+/// outcome is recorded (or its lease runs out).
+pub async fn take_trial(state: &AppState, endpoint: &WebhookEndpointId) -> Result<bool> {
+    let now = state.clock.now_ms();
+    let taken = we::Entity::update_many()
+        .col_expr(we::Column::BreakerUntil, Expr::value(now + lease_ms(state)))
+        .filter(we::Column::Id.eq(endpoint))
+        .filter(we::Column::BreakerUntil.lte(now))
+        .exec(&state.writer)
+        .await?;
+    Ok(taken.rows_affected == 1)
 }
 
 /// Gives a leased attempt back (this worker will not send it now).
@@ -339,12 +479,72 @@ async fn record(
         .insert(tx)
         .await?;
     }
+    if !succeeded {
+        breaker(state, tx, &c.endpoint_id, r, now_ms).await?;
+    }
     endpoint_health(tx, &c.endpoint_id, succeeded, now_ms / 1000).await
 }
 
-/// A success clears the failure window; a failure opens it, and one open
-/// for 3 days disables the endpoint. Conditional updates, no reads: most
-/// attempts change nothing here.
+/// After a failed attempt: an answer all the same closes the endpoint's
+/// breaker (a success closes it in `endpoint_health`); an unanswered attempt counts,
+/// and at the threshold opens it for the cool-down (again, after a failed
+/// trial). An attempt never sent ends a trial taken for it. Conditional
+/// updates: an answered attempt to a closed breaker writes nothing.
+async fn breaker(
+    state: &AppState,
+    tx: &crate::db::WriteTx,
+    id: &WebhookEndpointId,
+    r: &AttemptResult,
+    now_ms: i64,
+) -> Result<()> {
+    let mine = || we::Entity::update_many().filter(we::Column::Id.eq(id));
+    if r.response_status.is_some() {
+        mine()
+            .col_expr(we::Column::Unanswered, Expr::value(0))
+            .col_expr(we::Column::BreakerUntil, Expr::value(Option::<i64>::None))
+            .filter(
+                we::Column::Unanswered
+                    .gt(0)
+                    .or(we::Column::BreakerUntil.is_not_null()),
+            )
+            .exec(tx)
+            .await?;
+        return Ok(());
+    }
+    if !r.unanswered() {
+        mine()
+            .col_expr(we::Column::BreakerUntil, Expr::value(now_ms))
+            .filter(we::Column::BreakerUntil.gt(now_ms))
+            .exec(tx)
+            .await?;
+        return Ok(());
+    }
+    mine()
+        .col_expr(
+            we::Column::Unanswered,
+            Expr::col(we::Column::Unanswered).add(1),
+        )
+        .exec(tx)
+        .await?;
+    let after = state.config.webhook_breaker_after;
+    if after == 0 {
+        return Ok(());
+    }
+    let cooldown = state.config.webhook_breaker_cooldown_ms as i64;
+    let opened = mine()
+        .col_expr(we::Column::BreakerUntil, Expr::value(now_ms + cooldown))
+        .filter(we::Column::Unanswered.gte(after as i32))
+        .exec(tx)
+        .await?;
+    if opened.rows_affected == 1 {
+        tracing::info!(endpoint = %id, cooldown_ms = cooldown, "webhook endpoint not answering: breaker open");
+    }
+    Ok(())
+}
+
+/// A success clears the failure window (and closes the breaker); a failure
+/// opens it, and one open for 3 days disables the endpoint. Conditional
+/// updates, no reads: most attempts change nothing here.
 async fn endpoint_health(
     tx: &crate::db::WriteTx,
     id: &WebhookEndpointId,
@@ -355,7 +555,14 @@ async fn endpoint_health(
     if succeeded {
         mine()
             .col_expr(we::Column::FailingSince, Expr::value(Option::<i64>::None))
-            .filter(we::Column::FailingSince.is_not_null())
+            .col_expr(we::Column::Unanswered, Expr::value(0))
+            .col_expr(we::Column::BreakerUntil, Expr::value(Option::<i64>::None))
+            .filter(
+                we::Column::FailingSince
+                    .is_not_null()
+                    .or(we::Column::Unanswered.gt(0))
+                    .or(we::Column::BreakerUntil.is_not_null()),
+            )
             .exec(tx)
             .await?;
         return Ok(());
@@ -377,17 +584,38 @@ async fn endpoint_health(
     Ok(())
 }
 
-/// When the next pending attempt is due (unix ms), if any.
+/// When the next pending attempt is due (unix ms), if any: the most
+/// overdue attempt whose endpoint's breaker is not open, or the end of the
+/// soonest cool-down (its trial is due then).
 pub async fn next_due(state: &AppState) -> Result<Option<i64>> {
-    Ok(wd::Entity::find()
-        .select_only()
-        .column_as(Expr::col(wd::Column::NextAttemptAt).min(), "due")
-        .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
-        .into_tuple::<Option<i64>>()
-        // `all`: an aggregate is one row; no `LIMIT ?` to re-prepare.
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .next()
-        .flatten())
+    let backend = state.db.get_database_backend();
+    let now = state.clock.now_ms();
+    let (p1, p2) = match backend {
+        DbBackend::Postgres => ("$1", "$2"),
+        _ => ("?", "?"),
+    };
+    let sql = format!(
+        "SELECT MIN(due) AS due FROM (
+            SELECT due FROM (
+                SELECT d.next_attempt_at AS due
+                FROM webhook_deliveries d LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                WHERE d.status = 'pending' AND (e.breaker_until IS NULL OR e.breaker_until <= {p1})
+                ORDER BY d.next_attempt_at LIMIT 1
+            ) soonest
+            UNION ALL
+            SELECT MIN(breaker_until) AS due FROM webhook_endpoints WHERE breaker_until > {p2}
+        ) dues"
+    );
+    let row = state
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [now.into(), now.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<Option<i64>>("", "due")?,
+        None => None,
+    })
 }

@@ -147,6 +147,8 @@ pub async fn create(
         previous_secret: Set(None),
         previous_secret_expires_at: Set(None),
         failing_since: Set(None),
+        unanswered: Set(0),
+        breaker_until: Set(None),
         created: Set(state.clock.now()),
     }
     .insert(&tx)
@@ -221,6 +223,9 @@ pub async fn update(
     }
     if let Some(u) = &upd.url {
         a.url = Set(check_url(state, u, p.livemode).await?.as_str().to_string());
+        // Another address: what the breaker learnt is about the old one.
+        a.unanswered = Set(0);
+        a.breaker_until = Set(None);
     }
     if let Some(disabled) = upd.disabled {
         a.status = Set(if disabled {
