@@ -25,6 +25,9 @@ pub struct Defaults {
     pub webhook_breaker_after: u32,
     pub webhook_breaker_cooldown_ms: u64,
     pub secrets_key_file: &'static str,
+    /// How often a request in flight renews its `Idempotency-Key`: several
+    /// renewals may fail before the key looks abandoned (after 60 s).
+    pub idempotency_heartbeat_ms: u64,
 }
 
 pub const DEFAULTS: Defaults = Defaults {
@@ -47,6 +50,16 @@ pub const DEFAULTS: Defaults = Defaults {
     webhook_breaker_after: 5,
     webhook_breaker_cooldown_ms: 60_000,
     secrets_key_file: "ikawaari.key",
+    idempotency_heartbeat_ms: 10_000,
+};
+
+// No PostgreSQL statement outlives the request it serves, a lock wait ends
+// before either, and a key in flight is renewed several times within the 60 s
+// after which it would look abandoned.
+const _: () = {
+    assert!(crate::db::STATEMENT_TIMEOUT.as_millis() < DEFAULTS.request_timeout_ms as u128);
+    assert!(crate::db::LOCK_TIMEOUT.as_millis() < crate::db::STATEMENT_TIMEOUT.as_millis());
+    assert!(DEFAULTS.idempotency_heartbeat_ms * 4 <= 60_000);
 };
 
 #[derive(Debug, Clone, Args)]
@@ -233,7 +246,7 @@ impl Config {
             webhook_breaker_after: DEFAULTS.webhook_breaker_after,
             webhook_breaker_cooldown_ms: DEFAULTS.webhook_breaker_cooldown_ms,
             secrets_key: crate::crypto::SecretsKey::random(),
-            idempotency_heartbeat: crate::service::idempotency::HEARTBEAT,
+            idempotency_heartbeat: Duration::from_millis(DEFAULTS.idempotency_heartbeat_ms),
         }
     }
 }

@@ -14,13 +14,10 @@ use crate::error::{Conflict, Error, Result};
 pub const RETENTION_SECS: i64 = 24 * 3600;
 /// An in-flight marker whose owner has not renewed it for this long belongs
 /// to a request that died with its process: a running request renews its
-/// marker every `HEARTBEAT` (`heartbeat`), however long it runs, so its key
-/// is never taken over while it may still act.
+/// marker (`heartbeat`, every `Config::idempotency_heartbeat`: 10 s by
+/// default), however long it runs, so its key is never taken over while it
+/// may still act.
 const STALE_IN_FLIGHT_SECS: i64 = 60;
-/// How often a running request renews its in-flight marker (the default of
-/// `Config::idempotency_heartbeat`): several renewals may fail before the
-/// marker looks abandoned.
-pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct StoredResponse {
     pub status: u16,
