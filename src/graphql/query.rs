@@ -1,6 +1,7 @@
 //! Queries: thin resolvers over the service layer. Unknown or foreign ids are `null`.
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
+use super::page::{MAX_PAGE, PageInfo};
 use super::scalars::{DateTime, Money, SignedMoney};
 use super::types::{
     CheckoutMode, CheckoutSession, CheckoutSessionStatus, PaymentIntent, Subscription,
@@ -10,8 +11,6 @@ use crate::domain::{Amount, CheckoutSessionId, PaymentIntentId, SubscriptionId};
 use crate::error::Error;
 use crate::service::checkout::{self, PageRequest, SessionFilter};
 use crate::service::{payment, stats, subscription};
-
-pub const MAX_PAGE: i32 = 100;
 
 /// Every query field: sessions, stats, intents and subscriptions here,
 /// events and webhook endpoints in `events.rs`.
@@ -50,14 +49,6 @@ impl From<CheckoutSessionFilter> for SessionFilter {
             ..Default::default()
         }
     }
-}
-
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    pub has_next_page: bool,
-    pub has_previous_page: bool,
-    pub start_cursor: Option<String>,
-    pub end_cursor: Option<String>,
 }
 
 #[derive(SimpleObject)]
