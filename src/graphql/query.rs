@@ -37,17 +37,20 @@ pub struct CheckoutSessionFilter {
     pub search: Option<String>,
 }
 
-impl From<CheckoutSessionFilter> for SessionFilter {
-    fn from(f: CheckoutSessionFilter) -> Self {
-        SessionFilter {
-            status: f.status.map(|s| format!("{s:?}").to_lowercase()),
-            mode: f.mode.map(|m| format!("{m:?}").to_lowercase()),
-            currency: f.currency,
+impl TryFrom<CheckoutSessionFilter> for SessionFilter {
+    type Error = Error;
+
+    /// The input typed once: its enums are the domain's, its currency parsed.
+    fn try_from(f: CheckoutSessionFilter) -> std::result::Result<Self, Error> {
+        Ok(SessionFilter {
+            status: f.status.map(Into::into),
+            mode: f.mode.map(Into::into),
+            currency: crate::service::paging::currency_filter(f.currency.as_deref())?,
             created_gte: f.created_after.map(|d| d.0),
             created_lte: f.created_before.map(|d| d.0),
             search: f.search,
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -175,7 +178,8 @@ impl CoreQuery {
         let Some(id) = CheckoutSessionId::parse(&id) else {
             return Ok(None);
         };
-        match checkout::get(state, p, &id).await {
+        // A query never writes: a due session reads as expired (`read`).
+        match checkout::read(state, p, &id).await {
             Ok(v) => Ok(Some(CheckoutSession::from_view(v))),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(gql(e)),
@@ -214,7 +218,7 @@ impl CoreQuery {
             ending_before: before.clone(),
             from_end: backwards && before.is_none(),
         };
-        let filter: SessionFilter = filter.unwrap_or_default().into();
+        let filter = SessionFilter::try_from(filter.unwrap_or_default()).map_err(gql)?;
         let (rows, has_more) = checkout::page(state, p, &filter, &req).await.map_err(gql)?;
         let now = state.clock.now();
         let edges: Vec<CheckoutSessionEdge> = rows

@@ -19,6 +19,7 @@ mod refunds;
 mod runtime;
 mod sessions;
 mod subscriptions;
+mod typed_filters;
 mod validation;
 mod webhook_processes;
 mod webhook_urls;
