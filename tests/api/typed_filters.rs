@@ -85,3 +85,27 @@ async fn an_unknown_cursor_is_a_400() {
         .await;
     assert_error(res, 400, "parameter_invalid", Some("starting_after")).await;
 }
+
+/// The statement counter counts what names `webhook_deliveries` (issue 21,
+/// part 5): a pay's commit, which queues the deliveries of its events, is in
+/// the figures (on PostgreSQL it is one chained statement, which the old
+/// filter dropped whole).
+#[tokio::test]
+async fn a_pay_that_queues_deliveries_is_counted_whole() {
+    let app = spawn_app_without_webhook_worker().await;
+    crate::webhooks::endpoint(&app, "http://127.0.0.1:9/hook", &["*"]).await;
+    let id = app.seed_session().await;
+    let before = app.statement_count();
+    let (res, statements) = app
+        .statements_of(app.pay(&id, &card("4242424242424242")))
+        .await;
+    assert_eq!(res.status(), 200);
+    let counted = app.statement_count() - before;
+    assert_eq!(counted, statements.len() as u64, "{statements:#?}");
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.sql.contains("INSERT INTO \"webhook_deliveries\"")),
+        "the deliveries' insert was not captured: {statements:#?}"
+    );
+}
