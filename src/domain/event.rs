@@ -84,14 +84,17 @@ impl EnabledEvents {
                 return Err(i);
             }
         }
-        let mut v: Vec<String> = list.to_vec();
-        v.dedup();
-        Ok(EnabledEvents(v))
+        Ok(EnabledEvents(first_of_each(list)))
     }
 
-    /// Stored values are trusted.
-    pub fn stored(json: &str) -> EnabledEvents {
-        EnabledEvents(serde_json::from_str(json).unwrap_or_default())
+    /// A stored list (checked when it was stored); one that does not decode
+    /// is an error naming the endpoint, never "no events".
+    pub fn stored(json: &str, endpoint: &str) -> crate::error::Result<EnabledEvents> {
+        serde_json::from_str(json).map(EnabledEvents).map_err(|e| {
+            crate::error::Error::Internal(format!(
+                "webhook_endpoints.enabled_events of {endpoint} does not decode: {e}"
+            ))
+        })
     }
 
     pub fn matches(&self, t: EventType) -> bool {
@@ -107,9 +110,38 @@ impl EnabledEvents {
     }
 }
 
+/// `list` without repeats, each kept where it first appears.
+pub fn first_of_each<T: Clone + PartialEq>(list: &[T]) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(list.len());
+    for t in list {
+        if !v.contains(t) {
+            v.push(t.clone());
+        }
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeats_are_dropped_wherever_they_are() {
+        let list: Vec<String> = ["*", "refund.created", "*", "refund.created"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            EnabledEvents::parse(&list).unwrap().list(),
+            ["*", "refund.created"]
+        );
+        assert!(EnabledEvents::stored("not json", "we_1").is_err());
+        assert_eq!(
+            EnabledEvents::stored(r#"["refund.created"]"#, "we_1")
+                .unwrap()
+                .list(),
+            ["refund.created"]
+        );
+    }
 
     #[test]
     fn type_filters() {

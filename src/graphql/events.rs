@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
 use entity::{event, webhook_delivery as wd, webhook_endpoint as we};
 
-use super::query::{MAX_PAGE, PageInfo};
+use super::page::{MAX_PAGE, PageInfo};
 use super::scalars::DateTime;
 use super::{app, gql, principal};
 use crate::domain::EnabledEvents;
@@ -88,10 +88,13 @@ impl WebhookEndpoint {
     async fn url(&self) -> &str {
         &self.0.url
     }
-    async fn enabled_events(&self) -> Vec<String> {
-        EnabledEvents::stored(&self.0.enabled_events)
-            .list()
-            .to_vec()
+    async fn enabled_events(&self) -> Result<Vec<String>> {
+        Ok(
+            EnabledEvents::stored(&self.0.enabled_events, &self.0.id.to_string())
+                .map_err(gql)?
+                .list()
+                .to_vec(),
+        )
     }
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()

@@ -6,6 +6,7 @@ mod events;
 mod guard;
 mod loaders;
 mod mutation;
+mod page;
 mod query;
 mod refunds;
 mod scalars;

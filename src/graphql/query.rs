@@ -1,6 +1,7 @@
 //! Queries: thin resolvers over the service layer. Unknown or foreign ids are `null`.
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
+use super::page::{MAX_PAGE, PageInfo};
 use super::scalars::{DateTime, Money, SignedMoney};
 use super::types::{
     CheckoutMode, CheckoutSession, CheckoutSessionStatus, PaymentIntent, Subscription,
@@ -10,8 +11,6 @@ use crate::domain::{Amount, CheckoutSessionId, PaymentIntentId, SubscriptionId};
 use crate::error::Error;
 use crate::service::checkout::{self, PageRequest, SessionFilter};
 use crate::service::{payment, stats, subscription};
-
-pub const MAX_PAGE: i32 = 100;
 
 /// Every query field: sessions, stats, intents and subscriptions here,
 /// events and webhook endpoints in `events.rs`.
@@ -38,26 +37,21 @@ pub struct CheckoutSessionFilter {
     pub search: Option<String>,
 }
 
-impl From<CheckoutSessionFilter> for SessionFilter {
-    fn from(f: CheckoutSessionFilter) -> Self {
-        SessionFilter {
-            status: f.status.map(|s| format!("{s:?}").to_lowercase()),
-            mode: f.mode.map(|m| format!("{m:?}").to_lowercase()),
-            currency: f.currency,
+impl TryFrom<CheckoutSessionFilter> for SessionFilter {
+    type Error = Error;
+
+    /// The input typed once: its enums are the domain's, its currency parsed.
+    fn try_from(f: CheckoutSessionFilter) -> std::result::Result<Self, Error> {
+        Ok(SessionFilter {
+            status: f.status.map(Into::into),
+            mode: f.mode.map(Into::into),
+            currency: crate::service::paging::currency_filter(f.currency.as_deref())?,
             created_gte: f.created_after.map(|d| d.0),
             created_lte: f.created_before.map(|d| d.0),
             search: f.search,
             ..Default::default()
-        }
+        })
     }
-}
-
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    pub has_next_page: bool,
-    pub has_previous_page: bool,
-    pub start_cursor: Option<String>,
-    pub end_cursor: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -184,7 +178,8 @@ impl CoreQuery {
         let Some(id) = CheckoutSessionId::parse(&id) else {
             return Ok(None);
         };
-        match checkout::get(state, p, &id).await {
+        // A query never writes: a due session reads as expired (`read`).
+        match checkout::read(state, p, &id).await {
             Ok(v) => Ok(Some(CheckoutSession::from_view(v))),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(gql(e)),
@@ -223,7 +218,7 @@ impl CoreQuery {
             ending_before: before.clone(),
             from_end: backwards && before.is_none(),
         };
-        let filter: SessionFilter = filter.unwrap_or_default().into();
+        let filter = SessionFilter::try_from(filter.unwrap_or_default()).map_err(gql)?;
         let (rows, has_more) = checkout::page(state, p, &filter, &req).await.map_err(gql)?;
         let now = state.clock.now();
         let edges: Vec<CheckoutSessionEdge> = rows

@@ -27,11 +27,14 @@ pub enum Settlement {
 }
 
 impl Settlement {
-    /// Stored form, so a pending payment survives a restart.
-    pub fn encode(&self) -> String {
+    /// Stored form, so a pending payment survives a restart; a decline that
+    /// does not serialise is an error, never an empty (unreadable) string.
+    pub fn encode(&self) -> crate::error::Result<String> {
         match self {
-            Settlement::Succeed => "succeed".into(),
-            Settlement::Fail(d) => serde_json::to_string(d).unwrap_or_default(),
+            Settlement::Succeed => Ok("succeed".into()),
+            Settlement::Fail(d) => serde_json::to_string(d).map_err(|e| {
+                crate::error::Error::Internal(format!("pending decline not serialisable: {e}"))
+            }),
         }
     }
 
@@ -153,6 +156,18 @@ enum Recorded {
     },
 }
 
+/// An attempt the test processor could not record (serialise or insert):
+/// not recorded means not charged, as with a processor that failed before
+/// taking the money.
+fn unrecorded(e: &dyn std::fmt::Display) -> Outcome {
+    tracing::warn!(error = %e, "test processor could not record the attempt");
+    Outcome::Declined(decline(
+        "card_declined",
+        Some("processing_error"),
+        "The payment could not be processed; please try again.",
+    ))
+}
+
 #[async_trait::async_trait]
 impl Processor for TestProcessor {
     fn available(&self, livemode: bool) -> bool {
@@ -182,10 +197,13 @@ impl Processor for TestProcessor {
                 },
             },
         };
-        let row = tpa::ActiveModel {
-            attempt_id: Set(attempt.to_string()),
-            outcome: Set(serde_json::to_string(&recorded).unwrap_or_default()),
-            created: Set(now),
+        let row = match serde_json::to_string(&recorded) {
+            Ok(stored) => tpa::ActiveModel {
+                attempt_id: Set(attempt.to_string()),
+                outcome: Set(stored),
+                created: Set(now),
+            },
+            Err(e) => return unrecorded(&e),
         };
         match row.insert(&self.writer).await {
             Ok(_) => outcome,
@@ -194,16 +212,7 @@ impl Processor for TestProcessor {
                 Ok(Some(known)) => known,
                 _ => outcome,
             },
-            // Not recorded means not charged, as with a processor that failed
-            // before taking the money.
-            Err(e) => {
-                tracing::warn!(error = %e, "test processor could not record the attempt");
-                Outcome::Declined(decline(
-                    "card_declined",
-                    Some("processing_error"),
-                    "The payment could not be processed; please try again.",
-                ))
-            }
+            Err(e) => unrecorded(&e),
         }
     }
 
@@ -248,10 +257,16 @@ impl Processor for TestProcessor {
                 },
             },
         };
-        let row = tpa::ActiveModel {
-            attempt_id: Set(refund.to_string()),
-            outcome: Set(serde_json::to_string(&recorded).unwrap_or_default()),
-            created: Set(now),
+        let row = match serde_json::to_string(&recorded) {
+            Ok(stored) => tpa::ActiveModel {
+                attempt_id: Set(refund.to_string()),
+                outcome: Set(stored),
+                created: Set(now),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "test processor could not record the refund");
+                return outcome;
+            }
         };
         if let Err(e) = row.insert(&self.writer).await
             && !crate::db::is_unique_violation(&e)

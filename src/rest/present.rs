@@ -221,20 +221,23 @@ pub fn event_object(state: &AppState, o: EventObject<'_>) -> Result<serde_json::
 
 impl WebhookEndpointOut {
     /// `secret` only in the answers to create and rotate.
-    pub fn new(e: &entity::webhook_endpoint::Model, secret: Option<String>) -> Self {
-        WebhookEndpointOut {
+    pub fn new(e: &entity::webhook_endpoint::Model, secret: Option<String>) -> Result<Self> {
+        Ok(WebhookEndpointOut {
             id: e.id.to_string(),
             object: "webhook_endpoint",
             url: e.url.clone(),
-            enabled_events: crate::domain::EnabledEvents::stored(&e.enabled_events)
-                .list()
-                .to_vec(),
+            enabled_events: crate::domain::EnabledEvents::stored(
+                &e.enabled_events,
+                &e.id.to_string(),
+            )?
+            .list()
+            .to_vec(),
             description: e.description.clone(),
             status: e.status,
             livemode: e.livemode,
             created: e.created,
             secret,
-        }
+        })
     }
 }
 

@@ -54,7 +54,7 @@ async fn list_sessions(
     p: Principal,
     Query(q): Query<ListSessionsQuery>,
 ) -> Result<Json<CheckoutSessionList>> {
-    let (filter, page) = filter_and_page(&q);
+    let (filter, page) = filter_and_page(&q)?;
     let (views, has_more) = checkout::list(&state, &p, &filter, &page).await?;
     Ok(Json(CheckoutSessionList {
         object: "list",
@@ -136,10 +136,15 @@ async fn expire_session(
     )?))
 }
 
-/// The query string's filter and page, in the service's terms.
-fn filter_and_page(q: &ListSessionsQuery) -> (SessionFilter, PageRequest) {
+/// The query string's filter and page, in the service's terms: the filter
+/// typed once, here.
+fn filter_and_page(q: &ListSessionsQuery) -> Result<(SessionFilter, PageRequest)> {
     let filter = SessionFilter {
-        status: q.status.clone(),
+        status: q
+            .status
+            .as_deref()
+            .map(checkout::status_param)
+            .transpose()?,
         created_gte: q.created_gte,
         created_lte: q.created_lte,
         payment_intent: q.payment_intent.clone(),
@@ -153,5 +158,5 @@ fn filter_and_page(q: &ListSessionsQuery) -> (SessionFilter, PageRequest) {
         ending_before: q.ending_before.clone(),
         from_end: false,
     };
-    (filter, page)
+    Ok((filter, page))
 }

@@ -47,7 +47,7 @@ async fn create_endpoint(
         description: req.description,
     };
     let (e, secret) = webhook::create(&state, &p, new).await?;
-    Ok(Json(WebhookEndpointOut::new(&e, Some(secret))))
+    Ok(Json(WebhookEndpointOut::new(&e, Some(secret))?))
 }
 
 /// List webhook endpoints
@@ -66,7 +66,7 @@ async fn list_endpoints(
         data: all
             .iter()
             .map(|e| WebhookEndpointOut::new(e, None))
-            .collect(),
+            .collect::<Result<_>>()?,
         has_more: false,
         url: "/api/v1/webhook_endpoints".into(),
     }))
@@ -84,7 +84,7 @@ async fn get_endpoint(
     PathId(id): PathId<WebhookEndpointId>,
 ) -> Result<Json<WebhookEndpointOut>> {
     let e = webhook::get(&state, &p, &id).await?;
-    Ok(Json(WebhookEndpointOut::new(&e, None)))
+    Ok(Json(WebhookEndpointOut::new(&e, None)?))
 }
 
 /// Update a webhook endpoint
@@ -107,7 +107,7 @@ async fn update_endpoint(
         disabled: req.disabled,
     };
     let e = webhook::update(&state, &p, &id, upd).await?;
-    Ok(Json(WebhookEndpointOut::new(&e, None)))
+    Ok(Json(WebhookEndpointOut::new(&e, None)?))
 }
 
 /// Delete a webhook endpoint
@@ -143,7 +143,7 @@ async fn rotate_secret(
     OptionalJson(_empty): OptionalJson<EmptyRequest>,
 ) -> Result<Json<WebhookEndpointOut>> {
     let (e, secret) = webhook::rotate_secret(&state, &p, &id).await?;
-    Ok(Json(WebhookEndpointOut::new(&e, Some(secret))))
+    Ok(Json(WebhookEndpointOut::new(&e, Some(secret))?))
 }
 
 /// List an endpoint's delivery attempts

@@ -84,8 +84,11 @@ pub async fn record(
         .all(tx)
         .await?
         .into_iter()
-        .map(|e| (e.id, EnabledEvents::stored(&e.enabled_events)))
-        .collect();
+        .map(|e| {
+            let enabled = EnabledEvents::stored(&e.enabled_events, &e.id.to_string())?;
+            Ok((e.id, enabled))
+        })
+        .collect::<Result<_>>()?;
     let mut deliveries = Vec::new();
     let mut rows = Vec::new();
     for (position, e) in events.into_iter().enumerate() {

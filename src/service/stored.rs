@@ -101,3 +101,10 @@ pub fn payment_method(i: &pi::Model) -> Result<Option<StoredPaymentMethod>> {
         .map(|t| decode(t, "payment_intents.payment_method", &i.id))
         .transpose()
 }
+
+/// The stored JSON of `v` (for `column`); a value that does not serialise is
+/// an error, never an empty string.
+pub fn encode<T: Serialize>(v: &T, column: &str) -> Result<String> {
+    serde_json::to_string(v)
+        .map_err(|e| Error::Internal(format!("{column}: not serialisable: {e}")))
+}

@@ -175,8 +175,9 @@ impl TryFrom<&CreateCheckoutSessionRequest> for NewCheckoutSession {
     fn try_from(req: &CreateCheckoutSessionRequest) -> Result<NewCheckoutSession> {
         crate::validation::check(req)?;
         let (currency, items, total) = cross_field(req)?;
-        let mut payment_method_types = req.payment_method_types.clone().unwrap_or_default();
-        payment_method_types.dedup();
+        let mut payment_method_types = crate::domain::event::first_of_each(
+            req.payment_method_types.as_deref().unwrap_or_default(),
+        );
         if payment_method_types.is_empty() {
             payment_method_types = vec![PaymentMethodKind::Card, PaymentMethodKind::MobileMoney];
         }

@@ -130,7 +130,7 @@ async fn recover_claim(state: &AppState, intent_id: &PaymentIntentId, attempt: &
         Some(Outcome::Pending { after, then }) => {
             let settle_at = state.clock.now() + after.as_millis().div_ceil(1000) as i64;
             pi::Entity::update_many()
-                .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()))
+                .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()?))
                 .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
                 .filter(pi::Column::Id.eq(intent_id))
                 .filter(pi::Column::AttemptId.eq(attempt))

@@ -392,7 +392,7 @@ async fn depth_and_complexity_are_limited() {
 
 #[tokio::test]
 async fn a_page_of_100_sessions_with_items_is_a_bounded_number_of_queries() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_webhook_worker().await;
     let mut body = seed_body();
     body["line_items"] = json!([{"name": "A", "amount": 100, "currency": "XOF", "quantity": 1}, {"name": "B", "amount": 200, "currency": "XOF", "quantity": 2}]);
     for _ in 0..100 {
@@ -646,7 +646,7 @@ async fn subscriptions_resolve_through_sessions_and_by_id() {
 
 #[tokio::test]
 async fn items_loaded_with_the_session_are_not_loaded_again() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_webhook_worker().await;
     let id = app.seed_session().await;
     let count = |q: &'static str| {
         let app = &app;

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::graphql::{next_json, ws_connect_base};
-use crate::helpers::{assert_error, card, seed_body, spawn_app, spawn_app_with};
+use crate::helpers::{
+    assert_error, card, seed_body, spawn_app, spawn_app_with, spawn_app_without_webhook_worker,
+};
 
 #[tokio::test]
 async fn graphql_nested_thousands_deep_is_refused_and_the_server_lives() {
@@ -87,7 +89,7 @@ async fn graphql_nested_thousands_deep_is_refused_and_the_server_lives() {
 
 #[tokio::test]
 async fn graphql_limit_errors_carry_type_and_code_and_aliases_are_priced() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_webhook_worker().await;
     app.seed_session().await;
     // Too deep a selection: async-graphql's own error, shaped.
     let deep = format!(
@@ -459,7 +461,7 @@ async fn an_oversized_websocket_message_closes_only_its_socket() {
 
 #[tokio::test]
 async fn an_id_of_the_wrong_kind_is_unknown_without_a_query() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_webhook_worker().await;
     let session = app.seed_session().await;
     let created: Value = app
         .get(&format!("/api/v1/checkout/sessions/{session}"))

@@ -21,6 +21,7 @@ mod refunds;
 mod runtime;
 mod sessions;
 mod subscriptions;
+mod typed_filters;
 mod validation;
 mod webhook_fairness;
 mod webhook_processes;

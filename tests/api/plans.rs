@@ -154,7 +154,7 @@ async fn rest(app: &TestApp, path: &str) -> Value {
 
 #[tokio::test]
 async fn every_dashboard_filter_count_and_stat_is_an_index_seek() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_webhook_worker().await;
     // A paid, refunded session of our own (events and a refund), then the
     // seeded ones.
     let s = app.create_session(&seed_body()).await;

@@ -694,7 +694,7 @@ async fn a_corrupt_stored_column_is_an_error_not_a_default() {
 /// both still see every item, in order, and the intent.
 #[tokio::test]
 async fn a_read_is_one_statement() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_webhook_worker().await;
     let mut body = seed_body();
     body["line_items"] = json!((0..12)
         .map(|i| json!({"name": format!("item {i}"), "amount": 100 + i, "currency": "XOF", "quantity": 1}))
@@ -753,7 +753,7 @@ async fn a_read_is_one_statement() {
 /// three inserts and the two counter upserts of the group commit.
 #[tokio::test]
 async fn a_create_is_one_statement_on_postgres() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_webhook_worker().await;
     app.create_session(&seed_body()).await; // warms caches
     let (created, statements) = app.statements_of(app.create_session(&seed_body())).await;
     let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();

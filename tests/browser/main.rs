@@ -2,8 +2,10 @@
 //! `chromium-driver`), driven over WebDriver with fantoccini. The merchant's
 //! success and cancel pages are served by the test on loopback.
 //!
-//! Outside CI a missing Chromium skips these tests with a printed reason; in
-//! CI (`CI=true`) it fails them.
+//! Every test here is `#[ignore = "needs Chromium: .ci/browser-tests"]`, so
+//! a plain `cargo test` lists them as ignored; `.ci/browser-tests` (run by
+//! `.ci/run`) runs them with `--include-ignored`, and there a missing
+//! Chromium, ChromeDriver or axe-core fails them.
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
@@ -28,20 +30,16 @@ struct Driver {
     url: String,
 }
 
-static DRIVER: OnceLock<Option<Driver>> = OnceLock::new();
+static DRIVER: OnceLock<Driver> = OnceLock::new();
 
-/// The shared chromedriver, or None (skip) outside CI when Chromium is missing.
-fn driver() -> Option<&'static Driver> {
-    DRIVER
-        .get_or_init(|| {
+/// The shared chromedriver; a missing Chromium fails the test.
+fn driver() -> &'static Driver {
+    DRIVER.get_or_init(|| {
             let present = std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
-            if !present {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("Chromium/ChromeDriver missing in CI: run .ci/browser-setup");
-                }
-                eprintln!("SKIPPED: {CHROMIUM} or {CHROMEDRIVER} not installed (apt-get install chromium chromium-driver)");
-                return None;
-            }
+            assert!(
+                present,
+                "{CHROMIUM} or {CHROMEDRIVER} not installed: run .ci/browser-setup (apt-get install chromium chromium-driver)"
+            );
             let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
             let child = Command::new(CHROMEDRIVER)
                 .arg(format!("--port={port}"))
@@ -56,14 +54,13 @@ fn driver() -> Option<&'static Driver> {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Some(Driver { _child: child, url })
+            Driver { _child: child, url }
         })
-        .as_ref()
 }
 
 /// A fresh headless Chromium at phone size.
-async fn browser() -> Option<(Client, tempfile::TempDir)> {
-    let d = driver()?;
+async fn browser() -> (Client, tempfile::TempDir) {
+    let d = driver();
     let profile = tempfile::tempdir().expect("profile dir");
     let args = vec![
         "--headless=new".to_string(),
@@ -87,7 +84,7 @@ async fn browser() -> Option<(Client, tempfile::TempDir)> {
         .connect(&d.url)
         .await
         .expect("webdriver session");
-    Some((client, profile))
+    (client, profile)
 }
 
 /// The merchant's site: success and cancel pages on loopback.
@@ -207,10 +204,9 @@ async fn fill_card(c: &Client, number: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: .ci/browser-tests runs it"]
 async fn card_payment_in_french_lands_on_success_url() {
-    let Some((c, _profile)) = browser().await else {
-        return;
-    };
+    let (c, _profile) = browser().await;
     c.set_window_size(390, 844).await.unwrap();
     let app = spawn_app().await;
     let merchant = merchant_site().await;
@@ -323,10 +319,9 @@ async fn card_payment_in_french_lands_on_success_url() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: .ci/browser-tests runs it"]
 async fn decline_shows_a_message_then_the_card_pays_in_english() {
-    let Some((c, _profile)) = browser().await else {
-        return;
-    };
+    let (c, _profile) = browser().await;
     let app = spawn_app().await;
     let merchant = merchant_site().await;
     let id = session(&app, &merchant, json!({"locale": "en"})).await;
@@ -360,10 +355,9 @@ async fn decline_shows_a_message_then_the_card_pays_in_english() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: .ci/browser-tests runs it"]
 async fn mobile_money_processes_then_redirects() {
-    let Some((c, _profile)) = browser().await else {
-        return;
-    };
+    let (c, _profile) = browser().await;
     let app = spawn_app_with(|cfg| cfg.test_momo_delay_ms = 2500).await;
     let merchant = merchant_site().await;
     let id = session(&app, &merchant, json!({"locale": "fr"})).await;
@@ -394,10 +388,9 @@ async fn mobile_money_processes_then_redirects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: .ci/browser-tests runs it"]
 async fn cancel_expired_unknown_and_card_only_pages() {
-    let Some((c, _profile)) = browser().await else {
-        return;
-    };
+    let (c, _profile) = browser().await;
     let app = spawn_app().await;
     let merchant = merchant_site().await;
     // Cancel returns to the merchant.
@@ -472,10 +465,9 @@ async fn cancel_expired_unknown_and_card_only_pages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: .ci/browser-tests runs it"]
 async fn the_rate_limit_is_handled_gracefully() {
-    let Some((c, _profile)) = browser().await else {
-        return;
-    };
+    let (c, _profile) = browser().await;
     let app = spawn_app_with(|cfg| cfg.pay_rate_limit = 1).await;
     // Start at the top of a one-minute window so the window cannot roll over mid-test.
     let now = app.state.clock.now();
@@ -505,10 +497,9 @@ async fn the_rate_limit_is_handled_gracefully() {
 /// run a subscription over `/graphql/ws`, and keeps the headers — the secret
 /// key — in this tab's sessionStorage, never in localStorage.
 #[tokio::test]
+#[ignore = "needs Chromium: .ci/browser-tests runs it"]
 async fn graphiql_knows_the_schema_and_keeps_the_key_for_the_tab_only() {
-    let Some((c, _profile)) = browser().await else {
-        return;
-    };
+    let (c, _profile) = browser().await;
     let app = spawn_app().await;
     c.goto(&app.url("/graphql")).await.unwrap();
     // The docs panel fills from introspection; an error would say so.
@@ -570,10 +561,9 @@ async fn graphiql_knows_the_schema_and_keeps_the_key_for_the_tab_only() {
 /// left behind); a reload while mobile money is processing shows the
 /// processing state and keeps polling until the payment lands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: .ci/browser-tests runs it"]
 async fn checks_in_the_page_and_a_reload_while_processing_keeps_polling() {
-    let Some((c, _profile)) = browser().await else {
-        return;
-    };
+    let (c, _profile) = browser().await;
     let app = spawn_app_with(|cfg| cfg.test_momo_delay_ms = 4000).await;
     let merchant = merchant_site().await;
     let id = session(&app, &merchant, json!({"locale": "fr"})).await;
@@ -606,22 +596,14 @@ async fn checks_in_the_page_and_a_reload_while_processing_keeps_polling() {
 }
 
 /// axe-core (from npm, pinned by tests/integrators/package-lock.json and
-/// installed by .ci/node-tools), or None (skip) outside CI when missing.
-fn axe_source() -> Option<String> {
+/// installed by .ci/node-tools); missing, it fails the test.
+fn axe_source() -> String {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/integrators/node_modules/axe-core/axe.min.js"
     );
-    match std::fs::read_to_string(path) {
-        Ok(s) => Some(s),
-        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("axe-core missing in CI: run .ci/node-tools")
-        }
-        Err(_) => {
-            eprintln!("SKIPPED: {path} missing (run .ci/node-tools)");
-            None
-        }
-    }
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path} missing ({e}): run .ci/node-tools"))
 }
 
 /// Every axe-core violation (all rules, WCAG 2.1 A/AA and best practices) on
@@ -647,13 +629,10 @@ async fn axe_violations(c: &Client, axe: &str) -> Vec<String> {
 /// errors, a declined card, English, the processing state, the expired and
 /// the unknown pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium: .ci/browser-tests runs it"]
 async fn axe_core_finds_no_violation_on_the_hosted_page() {
-    let Some(axe) = axe_source() else {
-        return;
-    };
-    let Some((c, _profile)) = browser().await else {
-        return;
-    };
+    let axe = axe_source();
+    let (c, _profile) = browser().await;
     let app = spawn_app_with(|cfg| cfg.test_momo_delay_ms = 60_000).await;
     let merchant = merchant_site().await;
     // axe is live: the test merchant's bare page (no lang, no title) is flagged.

@@ -1,19 +1,20 @@
 //! Checkout sessions: creation (cross-field rules, totals), reads, lists,
 //! the public view and expiry. Every state change is one write transaction.
+mod count;
 mod create;
 mod expiry;
+mod find;
+mod list;
 mod public;
-mod query;
 
 use entity::{checkout_session as cs, line_item as li};
 
+pub use count::count;
 pub use create::create;
 pub use expiry::{expire, expire_by_id, expire_if_due, sweep_expired};
+pub use find::{find_owned, first_items, get, line_items, read};
+pub use list::{PageRequest, SessionFilter, list, page, status_param, with_items};
 pub use public::{PublicView, public_view};
-pub use query::{
-    PageRequest, SessionFilter, count, find_owned, first_items, get, line_items, list, page,
-    with_items,
-};
 
 use crate::AppState;
 use crate::domain::SessionStatus;
@@ -77,7 +78,7 @@ pub async fn view_in(
 ) -> Result<SessionView> {
     use sea_orm::EntityTrait;
     static SHAPE: crate::db::Shape = crate::db::Shape::new();
-    let (session, items) = query::with_first_items(tx, &SHAPE, vec![id.clone().into()], || {
+    let (session, items) = find::with_first_items(tx, &SHAPE, vec![id.clone().into()], || {
         cs::Entity::find_by_id(id)
     })
     .await?

@@ -113,7 +113,7 @@ async fn mark_pending(
     let tx = state.writer.begin().await?;
     let result = async {
         let updated = pi::Entity::update_many()
-            .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()))
+            .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()?))
             .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
             .filter(pi::Column::Id.eq(intent_id))
             .filter(pi::Column::AttemptId.eq(attempt))
@@ -199,7 +199,7 @@ async fn claim(
         .col_expr(pi::Column::AttemptId, Expr::value(attempt))
         .col_expr(
             pi::Column::PaymentMethod,
-            Expr::value(serde_json::to_string(summary).unwrap_or_default()),
+            Expr::value(stored::encode(summary, "payment_intents.payment_method")?),
         )
         .col_expr(
             pi::Column::LastPaymentError,
