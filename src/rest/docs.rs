@@ -1,10 +1,11 @@
 //! `/docs/errors`: every error code a client can meet, in French and
-//! English, generated from the one error table (`error::CODES`). Each error
-//! body's `doc_url` points at its entry here.
+//! English, generated from the one error table (`error::CODES`): each
+//! message as a client reads it, `{placeholders}` standing for what the
+//! error fills in. Each error body's `doc_url` points at its code's first row.
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::CODES;
+use crate::error::{CODES, codes};
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -15,17 +16,26 @@ fn escape(s: &str) -> String {
 
 /// The page (static: built from a constant table).
 pub async fn errors_page() -> Response {
+    let facts = codes::static_args();
+    let facts: Vec<(&str, &str)> = facts.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut rows = String::new();
-    for c in CODES {
+    for (i, c) in CODES.iter().enumerate() {
+        // A code with two messages (`scope_missing`): one anchor, on its first row.
+        let first = CODES[..i].iter().all(|d| d.code != c.code);
+        let id = if first {
+            format!(" id=\"{}\"", escape(c.code))
+        } else {
+            String::new()
+        };
         rows.push_str(&format!(
-            "<tr id=\"{code}\"><td><code>{status}</code></td><td><code>{t}</code></td>\
+            "<tr{id}><td><code>{status}</code></td><td><code>{t}</code></td>\
              <td><a href=\"#{code}\"><code>{code}</code></a></td>\
              <td lang=\"fr\">{fr}</td><td lang=\"en\">{en}</td></tr>\n",
             code = escape(c.code),
             status = c.status,
             t = escape(c.r#type),
-            fr = escape(c.fr),
-            en = escape(c.en),
+            fr = escape(&codes::render(c.fr, &facts)),
+            en = escape(&codes::render(c.en, &facts)),
         ));
     }
     let html = format!(

@@ -128,21 +128,18 @@ pub(super) struct Tracked {
 /// `content-length: 0`, written at once) → the same status with a §6 body
 /// and `connection: close`. The app never sends a 400 or 431 without a body.
 fn shaped_protocol_error(head: &[u8], docs: &str) -> Option<Vec<u8>> {
-    let (status, code, message) = if head.starts_with(b"HTTP/1.1 400 ") {
-        (
-            "400 Bad Request",
-            "request_malformed",
-            "The request is not valid HTTP/1.1.",
-        )
+    use crate::error::codes::{REQUEST_HEADERS_TOO_LARGE, REQUEST_MALFORMED};
+    let (status, entry) = if head.starts_with(b"HTTP/1.1 400 ") {
+        ("400 Bad Request", &REQUEST_MALFORMED)
     } else if head.starts_with(b"HTTP/1.1 431 ") {
         (
             "431 Request Header Fields Too Large",
-            "request_headers_too_large",
-            "The request's headers are too large.",
+            &REQUEST_HEADERS_TOO_LARGE,
         )
     } else {
         return None;
     };
+    let (code, message) = (entry.code, entry.en);
     let end = head.windows(4).position(|w| w == b"\r\n\r\n")?;
     if end + 4 != head.len() {
         return None;
@@ -155,7 +152,7 @@ fn shaped_protocol_error(head: &[u8], docs: &str) -> Option<Vec<u8>> {
     let request_id = crate::domain::ids::new_id("req");
     tracing::info!(%request_id, status, "request refused before it reached the app");
     let body = serde_json::json!({"error": {
-        "type": "invalid_request_error", "code": code, "message": message,
+        "type": entry.r#type, "code": code, "message": message,
         "request_id": request_id, "doc_url": format!("{docs}/docs/errors#{code}"),
     }})
     .to_string();
