@@ -257,5 +257,45 @@ async fn error_bodies_carry_the_request_id_and_a_doc_url_the_server_serves() {
     ] {
         assert!(html.contains(&format!("id=\"{code}\"")), "{code} missing");
     }
-    assert!(html.contains("Objet introuvable") && html.contains("No such object"));
+    assert!(html.contains("Objet introuvable") && html.contains("No such {kind}"));
+}
+
+/// `/docs/errors` has one anchor for every code of the error table (the
+/// table every answer is built from), each with its status and type, and
+/// shows the body limit the server enforces (not a number written twice).
+#[tokio::test]
+async fn the_errors_page_lists_every_code_of_the_table() {
+    let app = spawn_app().await;
+    let page = app
+        .client
+        .get(app.url("/docs/errors"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(ikawaari::error::CODES.len() >= 30);
+    for d in ikawaari::error::CODES {
+        let anchor = format!("<tr id=\"{}\"><td><code>", d.code);
+        let row = html
+            .find(&anchor)
+            .map(|at| &html[at..])
+            .unwrap_or_else(|| panic!("{} has no row", d.code));
+        assert_eq!(
+            html.matches(&format!("id=\"{}\"", d.code)).count(),
+            1,
+            "{}: one anchor",
+            d.code
+        );
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(row.contains(&format!("<code>{}</code>", d.status)), "{row}");
+        assert!(row.contains(&format!("<code>{}</code>", d.r#type)), "{row}");
+    }
+    let kib = ikawaari::BODY_LIMIT / 1024;
+    assert!(html.contains(&format!("exceeds {kib} KiB")), "body limit");
+    assert!(
+        html.contains(&format!("dépasse {kib} Kio")),
+        "body limit (fr)"
+    );
+    assert!(!html.contains("{limit_kib}"));
 }
