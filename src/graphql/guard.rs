@@ -109,8 +109,8 @@ pub const MAX_SELECTIONS: u64 = 5_000;
 /// The selections `doc` makes with every fragment spread expanded, counted
 /// with each fragment's size memoised (a fragment spread a million times is
 /// sized once). Iterative over the fragment graph: a chain of thousands of
-/// fragments needs no stack. A cycle or an unknown fragment counts 0 here;
-/// validation refuses it afterwards.
+/// fragments needs no stack. An unknown fragment counts 0 (validation
+/// refuses it); a cycle counts as unbounded.
 pub fn expanded_selections(doc: &ExecutableDocument) -> u64 {
     use std::collections::HashMap;
     // Each fragment's own fields, and the fragments it spreads.
@@ -154,7 +154,10 @@ pub fn expanded_selections(doc: &ExecutableDocument) -> u64 {
             let total = spreads.iter().fold(*own, |acc, s| {
                 acc.saturating_add(match sizes.get(s) {
                     Some(Mark::Done(n)) => *n,
-                    _ => 0, // a cycle: validation refuses it
+                    // A cycle: unbounded. async-graphql's recursion-depth
+                    // check walks it (32 levels, doubling at each) before
+                    // validation would refuse it.
+                    _ => u64::MAX,
                 })
             });
             sizes.insert(name, Mark::Done(total));
@@ -360,11 +363,15 @@ mod tests {
             ));
         }
         assert!(expanded(&empty) > 1 << 24);
-        // Cycles and unknown fragments are validation's to refuse.
-        assert_eq!(
-            expanded("{...A} fragment A on Q{a ...B} fragment B on Q{b ...A}"),
-            5
-        );
+        // A cycle is unbounded, whichever fragment the walk starts from.
+        for _ in 0..20 {
+            assert_eq!(
+                expanded("{...A} fragment A on Q{a ...B} fragment B on Q{b ...A}"),
+                u64::MAX
+            );
+            assert_eq!(expanded("{a} fragment S on Q{...S}"), 1);
+        }
+        // An unknown fragment is validation's to refuse.
         assert_eq!(expanded("{a ...Missing}"), 2);
         // A long chain needs no stack.
         let mut chain = String::from("{...F0} fragment F20000 on Q{z}");

@@ -78,6 +78,20 @@ async fn a_fragment_bomb_is_refused_at_once_and_the_server_stays_up() {
         assert_eq!(e["extensions"]["type"], "invalid_request_error");
         assert!(took < Duration::from_secs(2), "answered in {took:?}");
     }
+    // Fragments that spread each other (twice each) are refused at once too:
+    // async-graphql's own recursion check would walk them 32 levels deep.
+    let started = Instant::now();
+    let v = app
+        .graphql(
+            "{...A} fragment A on QueryRoot{...B ...B} fragment B on QueryRoot{...A ...A}",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "parameter_invalid",
+        "{v}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
     let worst = health.await.unwrap();
     assert!(worst < Duration::from_secs(2), "/healthz took {worst:?}");
     // Fragments within the bound still run.
