@@ -86,10 +86,6 @@ pub struct AppStateInner {
     pub schedule_settlement: fn(AppState, domain::PaymentIntentId, String, Duration),
     /// Starts the timer that settles a pending refund when due.
     pub schedule_refund: fn(AppState, domain::RefundId, Duration),
-    /// Renders an event's object in its REST shape (`rest::present`): a
-    /// field, so the service writing events does not depend on a front end.
-    pub event_object:
-        fn(&AppState, service::outbox::EventObject<'_>) -> error::Result<serde_json::Value>,
     /// Wakes this process's webhook delivery worker after a commit.
     pub deliveries: Arc<tokio::sync::Notify>,
     /// This process's delivery worker: the lease owner of the deliveries
@@ -139,7 +135,6 @@ impl AppState {
             shutdown: tokio_util::sync::CancellationToken::new(),
             schedule_settlement: workers::settlement::schedule_settlement,
             schedule_refund: workers::settlement::schedule_refund,
-            event_object: rest::present::event_object,
             deliveries: Arc::default(),
             worker_id: domain::ids::new_id("wkr"),
         }))

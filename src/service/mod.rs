@@ -12,4 +12,5 @@ pub mod stats;
 pub mod stored;
 pub mod subscription;
 pub mod tally;
+pub mod views;
 pub mod webhook;

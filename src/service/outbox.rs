@@ -2,7 +2,7 @@
 //! written in the transaction of the change it describes, with one pending
 //! delivery row per matching enabled endpoint. No change without its event,
 //! no event without its change; the delivery worker takes it from there.
-use entity::{event, line_item as li, payment_intent as pi, refund, subscription as sub};
+use entity::event;
 use entity::{webhook_delivery as wd, webhook_endpoint as we};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
@@ -10,19 +10,11 @@ use serde::Serialize;
 use crate::AppState;
 use crate::domain::{EnabledEvents, EndpointStatus, EventId, EventType, MerchantId, ids};
 use crate::error::Result;
-use crate::service::checkout::SessionView;
 use crate::service::webhook::delivery;
+pub use crate::wire::present::EventObject;
+use crate::wire::present::event_object;
 
 pub use delivery::WAKE_CHANNEL;
-
-/// The object an event carries, as it is after the change; rendered in its
-/// REST shape by `AppState::event_object`.
-pub enum EventObject<'a> {
-    Session(&'a SessionView),
-    Intent(&'a pi::Model),
-    Subscription(&'a sub::Model, &'a [li::Model]),
-    Refund(&'a refund::Model),
-}
 
 /// One event about to be written.
 pub struct NewEvent {
@@ -33,16 +25,10 @@ pub struct NewEvent {
 
 impl NewEvent {
     pub fn new(state: &AppState, kind: EventType, object: EventObject<'_>) -> Result<NewEvent> {
-        let object_id = match &object {
-            EventObject::Session(v) => v.session.id.to_string(),
-            EventObject::Intent(i) => i.id.to_string(),
-            EventObject::Subscription(s, _) => s.id.to_string(),
-            EventObject::Refund(r) => r.id.to_string(),
-        };
         Ok(NewEvent {
             kind,
-            object_id,
-            object: (state.event_object)(state, object)?,
+            object_id: object.id(),
+            object: event_object(&object, &state.config.checkout_url, state.clock.now())?,
         })
     }
 }
