@@ -80,24 +80,15 @@ pub struct AppStateInner {
     /// Cancelled at shutdown: every background task (sweeper, settlement
     /// timers, the PostgreSQL listener) stops on it.
     pub shutdown: tokio_util::sync::CancellationToken,
-    /// Starts the timer that settles a pending payment when due
-    /// (`workers::settlement::schedule_settlement`): a field, so the service
-    /// that asks for it does not depend on the workers that run it.
-    pub schedule_settlement: fn(AppState, domain::PaymentIntentId, String, Duration),
-    /// Starts the timer that settles a pending refund when due.
-    pub schedule_refund: fn(AppState, domain::RefundId, Duration),
-    /// Wakes this process's webhook delivery worker after a commit.
-    pub deliveries: Arc<tokio::sync::Notify>,
+    /// Timers the service asks for (pending settlements and refunds),
+    /// drained by `workers::timers`.
+    pub timers: service::scheduler::Scheduler,
+    /// Wakes this process's webhook delivery worker after a commit
+    /// (`service::webhook::wake`).
+    pub deliveries: service::webhook::wake::Wake,
     /// This process's delivery worker: the lease owner of the deliveries
     /// this process queues.
     pub worker_id: String,
-}
-
-impl AppState {
-    /// Call after committing a transaction that recorded events.
-    pub fn wake_deliveries(&self) {
-        self.deliveries.notify_one();
-    }
 }
 
 impl AppState {
@@ -133,9 +124,8 @@ impl AppState {
             metrics: Arc::default(),
             merchant_names: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
-            schedule_settlement: workers::settlement::schedule_settlement,
-            schedule_refund: workers::settlement::schedule_refund,
-            deliveries: Arc::default(),
+            timers: Default::default(),
+            deliveries: Default::default(),
             worker_id: domain::ids::new_id("wkr"),
         }))
     }

@@ -8,6 +8,7 @@ pub mod outbox;
 pub mod paging;
 pub mod payment;
 pub mod refund;
+pub mod scheduler;
 pub mod stats;
 pub mod stored;
 pub mod subscription;

@@ -14,8 +14,6 @@ use crate::service::webhook::delivery;
 pub use crate::wire::present::EventObject;
 use crate::wire::present::event_object;
 
-pub use delivery::WAKE_CHANNEL;
-
 /// One event about to be written.
 pub struct NewEvent {
     pub kind: EventType,
@@ -50,7 +48,7 @@ struct Data<'a> {
 }
 
 /// Writes `events`, in this order, and their deliveries inside `tx`. The
-/// caller calls `AppState::wake_deliveries` once `tx` has committed.
+/// caller calls `state.deliveries.wake()` once `tx` has committed.
 pub async fn record(
     state: &AppState,
     tx: &crate::db::WriteTx,
@@ -116,7 +114,7 @@ pub async fn record(
     tx.defer(&event::Entity::insert_many(rows));
     if !deliveries.is_empty() {
         tx.defer(&wd::Entity::insert_many(deliveries));
-        delivery::notify_in(tx).await?;
+        crate::service::webhook::wake::queued_in(tx).await?;
     }
     Ok(())
 }

@@ -180,7 +180,7 @@ async fn transition(state: &AppState, s: &sub::Model, change: Change) -> Result<
     match result {
         Ok(changed) => {
             tx.commit().await?;
-            state.wake_deliveries();
+            state.deliveries.wake();
             Ok(changed)
         }
         Err(e) => {

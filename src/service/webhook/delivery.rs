@@ -185,9 +185,6 @@ pub async fn own_due(
         .map_err(Error::from)
 }
 
-/// The PostgreSQL channel that wakes every process's delivery worker.
-pub const WAKE_CHANNEL: &str = "ikawaari_webhooks";
-
 /// A pending attempt `attempt` of `event` to `endpoint`, due at `due_ms`,
 /// leased to this process's worker from the start: it sends the attempt
 /// without a claiming write (the latency path), and another process takes
@@ -217,19 +214,6 @@ pub fn pending_delivery(
         error: Set(None),
         created: Set(due_ms),
     }
-}
-
-/// On PostgreSQL, `NOTIFY` inside the transaction: delivered to every
-/// process's listener when (and only if) it commits.
-pub async fn notify_in(tx: &crate::db::WriteTx) -> Result<()> {
-    if tx.get_database_backend() == DbBackend::Postgres {
-        tx.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!("NOTIFY {WAKE_CHANNEL}"),
-        ))
-        .await?;
-    }
-    Ok(())
 }
 
 /// A leased attempt.
