@@ -43,8 +43,6 @@ pub use clock::Clock;
 pub use config::Config;
 
 use processor::Processor;
-use rest::ops::Metrics;
-use rest::rate_limit::PayLimiter;
 use service::events::EventBus;
 
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -73,8 +71,6 @@ pub struct AppStateInner {
     pub clock: Clock,
     pub processor: Arc<dyn Processor>,
     pub events: EventBus,
-    pub pay_limiter: Arc<PayLimiter>,
-    pub metrics: Arc<Metrics>,
     /// Merchant display names by id (immutable once created).
     pub merchant_names: Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>,
     /// Cancelled at shutdown: every background task (sweeper, settlement
@@ -116,12 +112,10 @@ impl AppState {
         AppState(Arc::new(AppStateInner {
             writer,
             db,
-            pay_limiter: Arc::new(PayLimiter::new(config.pay_rate_limit, clock.clone())),
             config: Arc::new(config),
             clock,
             processor,
             events: EventBus::default(),
-            metrics: Arc::default(),
             merchant_names: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
             timers: Default::default(),
@@ -257,6 +251,8 @@ pub fn build_app(state: AppState) -> Router {
             Duration::from_millis(state.config.request_timeout_ms),
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rest::ops::normalize_errors))
+        // REST-only state (pay rate limit, metrics), outside `AppState`.
+        .layer(axum::Extension(rest::ops::RestState::new(&state)))
         .layer(cors(&state.config.cors_origins))
         // One INFO line per response (status, latency) in a span carrying the
         // request id; never headers or bodies.
