@@ -82,9 +82,6 @@ pub struct AppStateInner {
     /// Wakes this process's webhook delivery worker after a commit
     /// (`service::webhook::wake`).
     pub deliveries: service::webhook::wake::Wake,
-    /// This process's delivery worker: the lease owner of the deliveries
-    /// this process queues.
-    pub worker_id: String,
 }
 
 impl AppState {
@@ -120,7 +117,6 @@ impl AppState {
             shutdown: tokio_util::sync::CancellationToken::new(),
             timers: Default::default(),
             deliveries: Default::default(),
-            worker_id: domain::ids::new_id("wkr"),
         }))
     }
 }

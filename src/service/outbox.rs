@@ -89,7 +89,6 @@ pub async fn record(
         for (endpoint, enabled) in &endpoints {
             if enabled.matches(e.kind) {
                 deliveries.push(delivery::pending_delivery(
-                    state,
                     endpoint,
                     &id,
                     e.kind.as_str(),

@@ -382,7 +382,6 @@ pub async fn resend(
             .flatten()
             .unwrap_or(0);
         let row = delivery::pending_delivery(
-            state,
             id,
             &event_id,
             &e.r#type,
