@@ -43,8 +43,6 @@ pub use clock::Clock;
 pub use config::Config;
 
 use processor::Processor;
-use rest::ops::Metrics;
-use rest::rate_limit::PayLimiter;
 use service::events::EventBus;
 
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -73,35 +71,17 @@ pub struct AppStateInner {
     pub clock: Clock,
     pub processor: Arc<dyn Processor>,
     pub events: EventBus,
-    pub pay_limiter: Arc<PayLimiter>,
-    pub metrics: Arc<Metrics>,
     /// Merchant display names by id (immutable once created).
     pub merchant_names: Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>,
     /// Cancelled at shutdown: every background task (sweeper, settlement
     /// timers, the PostgreSQL listener) stops on it.
     pub shutdown: tokio_util::sync::CancellationToken,
-    /// Starts the timer that settles a pending payment when due
-    /// (`workers::settlement::schedule_settlement`): a field, so the service
-    /// that asks for it does not depend on the workers that run it.
-    pub schedule_settlement: fn(AppState, domain::PaymentIntentId, String, Duration),
-    /// Starts the timer that settles a pending refund when due.
-    pub schedule_refund: fn(AppState, domain::RefundId, Duration),
-    /// Renders an event's object in its REST shape (`rest::present`): a
-    /// field, so the service writing events does not depend on a front end.
-    pub event_object:
-        fn(&AppState, service::outbox::EventObject<'_>) -> error::Result<serde_json::Value>,
-    /// Wakes this process's webhook delivery worker after a commit.
-    pub deliveries: Arc<tokio::sync::Notify>,
-    /// This process's delivery worker: the lease owner of the deliveries
-    /// this process queues.
-    pub worker_id: String,
-}
-
-impl AppState {
-    /// Call after committing a transaction that recorded events.
-    pub fn wake_deliveries(&self) {
-        self.deliveries.notify_one();
-    }
+    /// Timers the service asks for (pending settlements and refunds),
+    /// drained by `workers::timers`.
+    pub timers: service::scheduler::Scheduler,
+    /// Wakes this process's webhook delivery worker after a commit
+    /// (`service::webhook::wake`).
+    pub deliveries: service::webhook::wake::Wake,
 }
 
 impl AppState {
@@ -129,19 +109,14 @@ impl AppState {
         AppState(Arc::new(AppStateInner {
             writer,
             db,
-            pay_limiter: Arc::new(PayLimiter::new(config.pay_rate_limit, clock.clone())),
             config: Arc::new(config),
             clock,
             processor,
             events: EventBus::default(),
-            metrics: Arc::default(),
             merchant_names: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
-            schedule_settlement: workers::settlement::schedule_settlement,
-            schedule_refund: workers::settlement::schedule_refund,
-            event_object: rest::present::event_object,
-            deliveries: Arc::default(),
-            worker_id: domain::ids::new_id("wkr"),
+            timers: Default::default(),
+            deliveries: Default::default(),
         }))
     }
 }
@@ -272,6 +247,8 @@ pub fn build_app(state: AppState) -> Router {
             Duration::from_millis(state.config.request_timeout_ms),
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rest::ops::normalize_errors))
+        // REST-only state (pay rate limit, metrics), outside `AppState`.
+        .layer(axum::Extension(rest::ops::RestState::new(&state)))
         .layer(cors(&state.config.cors_origins))
         // One INFO line per response (status, latency) in a span carrying the
         // request id; never headers or bodies.

@@ -6,7 +6,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::types::CheckoutSession;
 use super::{app, gql, principal};
 use crate::auth::Scope;
-use crate::db::Unique;
+use crate::service::checkout;
 
 pub struct SubscriptionRoot;
 
@@ -17,7 +17,7 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         id: Option<ID>,
-    ) -> Result<impl Stream<Item = CheckoutSession> + use<>> {
+    ) -> Result<impl Stream<Item = Result<CheckoutSession>> + use<>> {
         let p = principal(ctx)?.clone();
         p.require(Scope::Read).map_err(gql)?;
         let state = app(ctx)?.clone();
@@ -32,25 +32,30 @@ impl SubscriptionRoot {
             }
         });
         let wanted = id.map(|i| i.0);
+        let (merchant, livemode) = (p.merchant_id.clone(), p.livemode);
         Ok(events
             .filter(move |e| {
-                let keep = e.merchant_id == p.merchant_id.as_str()
-                    && e.livemode == p.livemode
+                let keep = e.merchant_id == merchant.as_str()
+                    && e.livemode == livemode
                     && wanted.as_ref().is_none_or(|w| *w == e.session_id);
                 async move { keep }
             })
-            .filter_map(move |e| {
-                let state = state.clone();
+            .then(move |e| {
+                let (state, p) = (state.clone(), p.clone());
                 async move {
-                    let now = state.clock.now();
-                    use sea_orm::EntityTrait;
-                    let id = crate::domain::CheckoutSessionId::parse(&e.session_id)?;
-                    let s = entity::checkout_session::Entity::find_by_id(id)
-                        .unique(&state.db)
-                        .await
-                        .ok()
-                        .flatten()?;
-                    Some(CheckoutSession::new(s, now))
+                    // Through the service, like every resolver (a read: the
+                    // sweeper stores an expiry). An error reaches the client
+                    // as this update's error, with its code.
+                    let id = crate::domain::CheckoutSessionId::parse(&e.session_id).ok_or_else(
+                        || {
+                            gql(crate::error::Error::Internal(format!(
+                                "session event for a malformed id {:?}",
+                                e.session_id
+                            )))
+                        },
+                    )?;
+                    let view = checkout::read(&state, &p, &id).await.map_err(gql)?;
+                    Ok(CheckoutSession::from_view(view))
                 }
             }))
     }

@@ -11,8 +11,8 @@ use crate::auth::Principal;
 use crate::domain::EventId;
 use crate::error::{ErrorResponse, Result};
 use crate::rest::extract::{PathId, Query};
-use crate::rest::present::raw_event;
 use crate::service::event_log::{self, EventFilter, EventPage};
+use crate::wire::present::raw_event;
 use crate::wire::{EventList, EventOut, ListEventsQuery};
 
 pub fn router() -> OpenApiRouter<AppState> {

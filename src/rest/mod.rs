@@ -7,7 +7,6 @@ pub mod idempotency;
 pub mod openapi;
 pub mod ops;
 mod payments;
-pub mod present;
 mod public;
 pub mod rate_limit;
 mod refunds;

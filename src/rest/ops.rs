@@ -1,7 +1,9 @@
 //! Health, readiness, metrics, and the catch-alls that keep every non-2xx
 //! answer in the SPEC §6 shape.
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::Extension;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -10,6 +12,7 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::error::Error;
+use crate::rest::rate_limit::PayLimiter;
 
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
@@ -37,6 +40,26 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// State only the REST front end keeps, outside `AppState`: `build_app`
+/// hands it to handlers and middleware as a request extension.
+#[derive(Clone)]
+pub struct RestState {
+    pub pay_limiter: Arc<PayLimiter>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl RestState {
+    pub fn new(state: &AppState) -> Self {
+        RestState {
+            pay_limiter: Arc::new(PayLimiter::new(
+                state.config.pay_rate_limit,
+                state.clock.clone(),
+            )),
+            metrics: Arc::default(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     requests: AtomicU64,
@@ -44,8 +67,8 @@ pub struct Metrics {
     server_errors: AtomicU64,
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    let m = &state.metrics;
+pub async fn metrics(Extension(rest): Extension<RestState>) -> Response {
+    let m = &rest.metrics;
     let body = format!(
         "# TYPE ikawaari_http_requests_total counter\nikawaari_http_requests_total {}\n\
          # TYPE ikawaari_http_client_errors_total counter\nikawaari_http_client_errors_total {}\n\
@@ -68,14 +91,19 @@ pub async fn method_not_allowed() -> Error {
 /// Rewrites the framework's own bodiless or plain-text errors (405 from the
 /// router, 413 from the body limit, timeouts, panics) into the §6 shape, and
 /// counts responses.
-pub async fn normalize_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn normalize_errors(
+    State(state): State<AppState>,
+    Extension(rest): Extension<RestState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let is_api = !req.uri().path().starts_with("/checkout/");
     let request_id = req
         .headers()
         .get("request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let res = normalized(&state, is_api, next.run(req).await);
+    let res = normalized(&rest.metrics, is_api, next.run(req).await);
     if is_api && (res.status().is_client_error() || res.status().is_server_error()) {
         return with_request_id_and_doc_url(&state, res, request_id).await;
     }
@@ -151,9 +179,8 @@ pub fn docs_origin(checkout_url: &str) -> String {
 }
 
 /// Metrics, and the framework's own non-JSON rejections in the one error shape.
-fn normalized(state: &AppState, is_api: bool, res: Response) -> Response {
+fn normalized(m: &Metrics, is_api: bool, res: Response) -> Response {
     let status = res.status();
-    let m = &state.metrics;
     m.requests.fetch_add(1, Ordering::Relaxed);
     if status.is_client_error() {
         m.client_errors.fetch_add(1, Ordering::Relaxed);

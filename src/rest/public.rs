@@ -2,6 +2,7 @@
 //! No auth: the unguessable session id is the capability.
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
@@ -14,6 +15,7 @@ use crate::domain::IntentStatus;
 use crate::domain::payment_method::PaymentMethodInput;
 use crate::error::{ErrorResponse, Result};
 use crate::rest::extract::PathId;
+use crate::rest::ops::RestState;
 use crate::rest::{extract, rate_limit};
 use crate::service::{checkout, payment};
 use crate::wire::{PayIntentRef, PayRequest, PayResponse, PublicCheckoutSession};
@@ -57,13 +59,14 @@ async fn get_public_session(
         (status = 503, description = "No processor for live mode (`processor_unavailable`)", body = ErrorResponse)))]
 async fn pay(
     State(state): State<AppState>,
+    Extension(rest): Extension<RestState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
     PathId(session_id): PathId<CheckoutSessionId>,
     extract::Json(req): extract::Json<PayRequest>,
 ) -> Result<Response> {
     let client = rate_limit::client_ip(addr.ip(), &headers, &state.config.trusted_proxies);
-    state.pay_limiter.check(client, &session_id)?;
+    rest.pay_limiter.check(client, &session_id)?;
     let method = PaymentMethodInput::try_from(&req)?;
     let paid = payment::pay(&state, &session_id, method).await?;
     let body = PayResponse {

@@ -1,14 +1,14 @@
 //! Session state changes, published by the service layer after each commit.
 //! Subscribers in this process get them from a broadcast channel; on
 //! PostgreSQL every change is also sent with `NOTIFY`, and each process
-//! re-broadcasts what the others sent, so a GraphQL subscription on one
+//! re-broadcasts what the others sent (`workers::listener`), so a GraphQL subscription on one
 //! server process sees payments and expiries made through another.
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 /// The PostgreSQL channel carrying session changes between processes.
-const CHANNEL: &str = "ikawaari_session_events";
+pub const CHANNEL: &str = "ikawaari_session_events";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionEvent {
@@ -49,6 +49,17 @@ impl EventBus {
     pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
         self.tx.subscribe()
     }
+
+    /// A `NOTIFY` payload of [`CHANNEL`] (`workers::listener`): another
+    /// process's change, re-broadcast here; this process's own are skipped
+    /// (its subscribers had them at publish).
+    pub fn receive(&self, payload: &str) {
+        match serde_json::from_str::<Notification>(payload) {
+            Ok(note) if note.origin != self.origin => self.publish(note.event),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "unreadable session event notification"),
+        }
+    }
 }
 
 /// Publishes a session's new status after its transaction committed: to
@@ -74,49 +85,5 @@ async fn notify_other_processes(state: &crate::AppState, event: SessionEvent) {
     );
     if let Err(e) = state.db.execute_raw(stmt).await {
         tracing::warn!(error = %e, "could not notify other processes of a session change");
-    }
-}
-
-/// On PostgreSQL: listens for other processes' changes and re-broadcasts
-/// them here, and wakes this process's webhook worker when another
-/// process's commit queued deliveries. `PgListener` reconnects by itself after a lost connection.
-pub fn spawn_listener(state: crate::AppState) {
-    if state.db.get_database_backend() != DbBackend::Postgres {
-        return;
-    }
-    tokio::spawn(async move {
-        let stop = state.shutdown.clone();
-        loop {
-            tokio::select! {
-                r = listen(&state) => if let Err(e) = r {
-                    tracing::warn!(error = %e, "session event listener failed; retrying");
-                },
-                _ = stop.cancelled() => return,
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                _ = stop.cancelled() => return,
-            }
-        }
-    });
-}
-
-async fn listen(state: &crate::AppState) -> Result<(), sea_orm::sqlx::Error> {
-    let mut listener =
-        sea_orm::sqlx::postgres::PgListener::connect(&state.config.database_url).await?;
-    listener
-        .listen_all([CHANNEL, crate::service::outbox::WAKE_CHANNEL])
-        .await?;
-    loop {
-        let n = listener.recv().await?;
-        if n.channel() == crate::service::outbox::WAKE_CHANNEL {
-            state.wake_deliveries();
-            continue;
-        }
-        match serde_json::from_str::<Notification>(n.payload()) {
-            Ok(note) if note.origin != state.events.origin => state.events.publish(note.event),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "unreadable session event notification"),
-        }
     }
 }

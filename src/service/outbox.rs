@@ -2,7 +2,7 @@
 //! written in the transaction of the change it describes, with one pending
 //! delivery row per matching enabled endpoint. No change without its event,
 //! no event without its change; the delivery worker takes it from there.
-use entity::{event, line_item as li, payment_intent as pi, refund, subscription as sub};
+use entity::event;
 use entity::{webhook_delivery as wd, webhook_endpoint as we};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
@@ -10,19 +10,9 @@ use serde::Serialize;
 use crate::AppState;
 use crate::domain::{EnabledEvents, EndpointStatus, EventId, EventType, MerchantId, ids};
 use crate::error::Result;
-use crate::service::checkout::SessionView;
 use crate::service::webhook::delivery;
-
-pub use delivery::WAKE_CHANNEL;
-
-/// The object an event carries, as it is after the change; rendered in its
-/// REST shape by `AppState::event_object`.
-pub enum EventObject<'a> {
-    Session(&'a SessionView),
-    Intent(&'a pi::Model),
-    Subscription(&'a sub::Model, &'a [li::Model]),
-    Refund(&'a refund::Model),
-}
+pub use crate::wire::present::EventObject;
+use crate::wire::present::event_object;
 
 /// One event about to be written.
 pub struct NewEvent {
@@ -33,16 +23,10 @@ pub struct NewEvent {
 
 impl NewEvent {
     pub fn new(state: &AppState, kind: EventType, object: EventObject<'_>) -> Result<NewEvent> {
-        let object_id = match &object {
-            EventObject::Session(v) => v.session.id.to_string(),
-            EventObject::Intent(i) => i.id.to_string(),
-            EventObject::Subscription(s, _) => s.id.to_string(),
-            EventObject::Refund(r) => r.id.to_string(),
-        };
         Ok(NewEvent {
             kind,
-            object_id,
-            object: (state.event_object)(state, object)?,
+            object_id: object.id(),
+            object: event_object(&object, &state.config.checkout_url, state.clock.now())?,
         })
     }
 }
@@ -64,7 +48,7 @@ struct Data<'a> {
 }
 
 /// Writes `events`, in this order, and their deliveries inside `tx`. The
-/// caller calls `AppState::wake_deliveries` once `tx` has committed.
+/// caller calls `state.deliveries.wake()` once `tx` has committed.
 pub async fn record(
     state: &AppState,
     tx: &crate::db::WriteTx,
@@ -105,7 +89,6 @@ pub async fn record(
         for (endpoint, enabled) in &endpoints {
             if enabled.matches(e.kind) {
                 deliveries.push(delivery::pending_delivery(
-                    state,
                     endpoint,
                     &id,
                     e.kind.as_str(),
@@ -130,7 +113,7 @@ pub async fn record(
     tx.defer(&event::Entity::insert_many(rows));
     if !deliveries.is_empty() {
         tx.defer(&wd::Entity::insert_many(deliveries));
-        delivery::notify_in(tx).await?;
+        crate::service::webhook::wake::queued_in(tx).await?;
     }
     Ok(())
 }

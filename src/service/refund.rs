@@ -83,7 +83,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
         }
         other => other?,
     };
-    state.wake_deliveries();
+    state.deliveries.wake();
     ask_processor(
         state,
         &row,
@@ -168,7 +168,9 @@ async fn ask_processor(state: &AppState, r: &refund::Model, attempt: &str) -> Re
                 .filter(refund::Column::Status.eq(RefundStatus::Pending))
                 .exec(&state.writer)
                 .await?;
-            (state.schedule_refund)(state.clone(), r.id.clone(), after);
+            state
+                .timers
+                .after(after, crate::service::scheduler::Due::Refund(r.id.clone()));
             Ok(())
         }
     }
@@ -226,7 +228,7 @@ pub async fn settle(state: &AppState, id: &RefundId, how: RefundSettlement) -> R
     .await;
     let settled = crate::db::end(tx, result).await?;
     if settled {
-        state.wake_deliveries();
+        state.deliveries.wake();
     }
     Ok(settled)
 }

@@ -1,6 +1,6 @@
 //! The columns stored as text (lists and JSON), decoded in one place for
 //! every front end. Their storage types are versioned apart from the wire
-//! types (`rest::present` converts); a value that does not decode is an
+//! types (`wire::present` converts); a value that does not decode is an
 //! error naming the row, never a default.
 use std::collections::BTreeMap;
 

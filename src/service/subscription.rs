@@ -180,7 +180,7 @@ async fn transition(state: &AppState, s: &sub::Model, change: Change) -> Result<
     match result {
         Ok(changed) => {
             tx.commit().await?;
-            state.wake_deliveries();
+            state.deliveries.wake();
             Ok(changed)
         }
         Err(e) => {
@@ -210,15 +210,4 @@ pub async fn sweep_ended(state: &AppState, batch: u64) -> Result<usize> {
     Ok(n)
 }
 
-/// A subscription set to cancel at period end reads as canceled once the
-/// period is over, from that moment.
-pub fn effective(s: &sub::Model, now: i64) -> (SubscriptionStatus, Option<i64>) {
-    if s.cancel_at_period_end
-        && s.status == SubscriptionStatus::Active
-        && now >= s.current_period_end
-    {
-        (SubscriptionStatus::Canceled, Some(s.current_period_end))
-    } else {
-        (s.status, s.canceled_at)
-    }
-}
+pub use crate::service::views::subscription_status as effective;

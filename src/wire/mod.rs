@@ -1,9 +1,11 @@
 //! Wire types: what clients send and receive over REST (and what the GraphQL
 //! mutations accept). Request DTOs carry the field-shape rules (`validator`);
-//! cross-field rules live in the service.
+//! cross-field rules live in the service. `present` builds the answers
+//! from the service's read models.
 mod checkout;
 mod commands;
 mod payment;
+pub mod present;
 mod refund;
 mod webhook;
 

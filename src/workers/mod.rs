@@ -1,7 +1,9 @@
 //! Background work: the expiry sweeper, pending-payment recovery and
 //! idempotency-key purge. Safe with several processes: every change is a
 //! conditional update that only one process can win.
+pub mod listener;
 pub mod settlement;
+pub mod timers;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -12,8 +14,9 @@ use crate::service::{checkout, event_log, idempotency, subscription};
 /// Runs once at start-up, then every `sweep_interval_ms`, until
 /// `state.shutdown` is cancelled.
 pub fn spawn(state: AppState) {
-    crate::service::events::spawn_listener(state.clone());
+    listener::spawn(state.clone());
     webhooks::spawn(state.clone());
+    timers::spawn(state.clone());
     tokio::spawn(async move {
         let interval = Duration::from_millis(state.config.sweep_interval_ms.max(50));
         loop {

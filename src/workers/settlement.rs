@@ -14,39 +14,18 @@ use crate::domain::{IntentStatus, PaymentIntentId};
 use crate::error::Result;
 use crate::processor::{Outcome, Settlement};
 
-use crate::service::payment::{STALE_CLAIM_SECS, settle, settle_pending};
+use crate::service::payment::{STALE_CLAIM_SECS, settle};
+use crate::service::scheduler::Due;
 
-/// Settles a pending payment after `after`, unless someone settles it first.
-pub fn schedule_settlement(
-    state: AppState,
-    intent_id: PaymentIntentId,
+/// Asks for a timer that settles a pending payment after `after`, unless
+/// someone settles it first.
+fn schedule_settlement(
+    state: &AppState,
+    intent: PaymentIntentId,
     attempt: String,
     after: Duration,
 ) {
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = tokio::time::sleep(after) => {}
-            // Stored as due: the next process's start-up recovery settles it.
-            _ = state.shutdown.cancelled() => return,
-        }
-        if let Err(e) = settle_pending(&state, &intent_id, &attempt).await {
-            tracing::warn!(error = %e, "pending settlement failed; the recovery scan will retry");
-        }
-    });
-}
-
-/// Settles pending refund `id` when its outcome is due (the sweep settles
-/// it if this process stops first).
-pub fn schedule_refund(state: AppState, id: crate::domain::RefundId, after: Duration) {
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = tokio::time::sleep(after) => {}
-            _ = state.shutdown.cancelled() => return,
-        }
-        if let Err(e) = crate::service::refund::settle_pending(&state, &id).await {
-            tracing::warn!(error = %e, "pending refund settlement failed; the sweep will retry");
-        }
-    });
+    state.timers.after(after, Due::Payment { intent, attempt });
 }
 
 /// Periodically (any process): settles pending payments that are due and
@@ -137,7 +116,7 @@ async fn recover_claim(state: &AppState, intent_id: &PaymentIntentId, attempt: &
                 .filter(pi::Column::Status.eq(IntentStatus::Processing))
                 .exec(&state.writer)
                 .await?;
-            schedule_settlement(state.clone(), intent_id.clone(), attempt.to_string(), after);
+            schedule_settlement(state, intent_id.clone(), attempt.to_string(), after);
         }
     }
     Ok(())
@@ -156,7 +135,7 @@ pub async fn recover(state: &AppState) -> Result<()> {
     for i in pending {
         if let (Some(attempt), Some(at)) = (i.attempt_id, i.settle_at) {
             schedule_settlement(
-                state.clone(),
+                state,
                 i.id,
                 attempt,
                 Duration::from_secs(at.saturating_sub(now).max(0) as u64),

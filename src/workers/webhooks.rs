@@ -1,12 +1,14 @@
 //! The webhook delivery worker: leases due attempts, signs and posts them,
 //! records each outcome. Woken right after a commit that queued deliveries
-//! (in process through `AppState::deliveries`, from other processes through
-//! PostgreSQL `NOTIFY`), and otherwise when the next retry is due.
+//! (`service::webhook::wake`: in process at once, from other processes
+//! through PostgreSQL `NOTIFY`), and otherwise when the next retry is due.
 //!
-//! Latency path: a process leases the deliveries it queues to its own
-//! worker in the same transaction, so the worker finds them with a read and
-//! sends at once; the claiming write (`delivery::claim`) runs on a slower
-//! beat, for attempts another process left behind (crash, lease run out).
+//! Lease state lives in the database only: every attempt is taken with the
+//! claiming `UPDATE … RETURNING` (`delivery::claim`), which takes only
+//! attempts whose lease is free, and an attempt stays leased until its
+//! outcome is committed (`delivery::finish` clears the lease). So nothing
+//! here remembers which attempts are being or were just sent; what is kept
+//! in memory is the slots (per endpoint, per merchant, in all).
 //!
 //! Isolation: at most `PER_ENDPOINT` attempts in flight per endpoint,
 //! `webhook_merchant_in_flight` per merchant (below `IN_FLIGHT`) and
@@ -44,9 +46,6 @@ struct Worker {
     state: AppState,
     owner: String,
     in_flight: Arc<Mutex<InFlight>>,
-    /// Which attempts must not start (again), under one lock.
-    attempts: Arc<Mutex<Attempts>>,
-    last_claim: Arc<Mutex<Option<Instant>>>,
     slot_freed: Arc<tokio::sync::Notify>,
     /// For endpoints that may be on any address (test mode, by default).
     open_client: reqwest::Client,
@@ -68,26 +67,6 @@ struct InFlight {
 struct Full {
     endpoints: Vec<WebhookEndpointId>,
     merchants: Vec<MerchantId>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Start {
-    Started,
-    /// Being sent, or just sent, by this worker.
-    AlreadyHere,
-    /// Its endpoint or merchant is at capacity here.
-    NoSlot,
-}
-
-#[derive(Default)]
-struct Attempts {
-    /// Started here, outcome not committed yet: still `pending` and leased
-    /// to this worker.
-    sending: std::collections::HashSet<String>,
-    /// Outcome committed here lately: a read begun before that commit may
-    /// still show them `pending`. Kept a lease's length (`own_due` returns
-    /// only attempts queued that recently).
-    finished: HashMap<String, Instant>,
 }
 
 /// An attempt's end, and who waits for it to be recorded.
@@ -196,10 +175,8 @@ impl Worker {
             outcomes,
             open_client: client(&state, false)?,
             public_client: client(&state, true)?,
-            owner: state.worker_id.clone(),
+            owner: crate::domain::ids::new_id("wkr"),
             in_flight: Arc::default(),
-            attempts: Arc::default(),
-            last_claim: Arc::default(),
             slot_freed: Arc::default(),
             state,
         })
@@ -239,36 +216,23 @@ impl Worker {
             per_merchant: self.per_merchant(),
         };
         let batch = free.min(32) as u64;
-        // Leased to this worker when queued: a read finds them.
-        let own = delivery::own_due(&self.state, &self.owner, batch * 2, &room).await?;
-        let own_full = own.len() as u64 == batch * 2;
-        let mut started = 0;
-        for c in own {
-            started += usize::from(self.start(c) == Start::Started);
-        }
-        // Left behind by others (or by this process before a restart):
-        // leased with a write, on a slower beat.
-        let mut claimed_full = false;
-        if self.claim_due() {
-            let claimed = delivery::claim(&self.state, &self.owner, batch, &room).await?;
-            claimed_full = claimed.len() as u64 == batch;
-            for c in claimed {
-                let id = c.id.clone();
-                // Already being sent here: the claim merely renewed our lease.
-                if self.start(c) == Start::NoSlot {
-                    delivery::release(&self.state, &self.owner, &id).await?;
-                }
+        let claimed = delivery::claim(&self.state, &self.owner, batch, &room).await?;
+        let claimed_full = claimed.len() as u64 == batch;
+        for c in claimed {
+            let id = c.id.clone();
+            if !self.start(c) {
+                delivery::release(&self.state, &self.owner, &id).await?;
             }
         }
-        if (started > 0 && own_full) || claimed_full {
+        if claimed_full {
             return Ok(None);
         }
         let now = self.state.clock.now_ms();
         Ok(Some(match delivery::next_due(&self.state).await? {
             Some(due) if due > now => Duration::from_millis((due - now).min(1000) as u64),
-            // Due but not started: sending already, held by another
-            // process, or its endpoint or merchant is at capacity (a freed
-            // slot wakes this loop sooner).
+            // Due but not taken: being sent (here or by another process,
+            // its lease held), or its endpoint or merchant is at capacity
+            // (a freed slot wakes this loop sooner).
             Some(_) => BUSY_POLL,
             None => IDLE_POLL,
         }))
@@ -296,56 +260,25 @@ impl Worker {
         (self.state.config.webhook_merchant_in_flight as usize).clamp(1, IN_FLIGHT - 1)
     }
 
-    /// Whether the claiming write is due (every `BUSY_POLL` at most).
-    fn claim_due(&self) -> bool {
-        let mut last = self.last_claim.lock().unwrap_or_else(|e| e.into_inner());
-        if last.is_some_and(|t| t.elapsed() < BUSY_POLL) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        true
-    }
-
-    /// Starts attempt `c` unless it is being sent, was just sent, or its
-    /// endpoint has no free slot. The check and the mark are one step under
-    /// one lock, as are the unmark and the "just sent" mark after.
-    fn start(&self, c: Claimed) -> Start {
-        {
-            let mut a = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-            let horizon = Duration::from_millis(delivery::lease_ms(&self.state) as u64);
-            a.finished.retain(|_, at| at.elapsed() < horizon);
-            if a.finished.contains_key(&c.id) || !a.sending.insert(c.id.clone()) {
-                return Start::AlreadyHere;
-            }
-        }
+    /// Starts claimed attempt `c`, unless its endpoint or merchant has no
+    /// free slot here (false: the caller gives its lease back).
+    fn start(&self, c: Claimed) -> bool {
         if !self.take_slot(&c) {
-            self.attempts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .sending
-                .remove(&c.id);
-            return Start::NoSlot;
+            return false;
         }
         let w = self.clone();
         tokio::spawn(async move {
-            let (slot, id) = (c.clone(), c.id.clone());
+            let slot = c.clone();
             let sent = !c.trial || w.take_trial(&c).await;
             let recorded = if sent { w.attempt(c).await } else { None };
             w.free_slot(&slot);
             if let Some(recorded) = recorded {
                 let _ = recorded.await;
             }
-            {
-                let mut a = w.attempts.lock().unwrap_or_else(|e| e.into_inner());
-                a.sending.remove(&id);
-                if sent {
-                    a.finished.insert(id, Instant::now());
-                }
-            }
             // A retry may have been queued: let the loop look again.
             w.slot_freed.notify_one();
         });
-        Start::Started
+        true
     }
 
     /// A slot for `c`, if its endpoint and its merchant have one free.
@@ -411,9 +344,8 @@ impl Worker {
                 return None;
             }
         };
-        // The slot is free once the receiver has answered; the lease (and
-        // `sending`) keeps the attempt from starting again until its outcome
-        // is committed. The channel is bounded: a slow database slows senders.
+        // The slot is free once the receiver has answered; the lease keeps
+        // the attempt from being taken again until its outcome is committed. The channel is bounded: a slow database slows senders.
         let (ack, recorded) = tokio::sync::oneshot::channel();
         self.outcomes.send((c, result, ack)).await.ok()?;
         Some(recorded)

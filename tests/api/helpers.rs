@@ -188,6 +188,7 @@ async fn spawn(
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = ikawaari::build_app(state.clone());
+    ikawaari::workers::timers::spawn(state.clone());
     if webhook_worker {
         ikawaari::workers::webhooks::spawn(state.clone());
     }

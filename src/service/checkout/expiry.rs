@@ -63,7 +63,7 @@ pub async fn expire_by_id(
         return Err(e);
     }
     tx.commit().await?;
-    state.wake_deliveries();
+    state.deliveries.wake();
     let event = events::SessionEvent {
         session_id: session_id.to_string(),
         merchant_id: merchant_id.to_string(),

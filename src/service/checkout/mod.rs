@@ -9,12 +9,13 @@ mod public;
 
 use entity::{checkout_session as cs, line_item as li};
 
+pub use crate::service::views::PublicView;
 pub use count::count;
 pub use create::create;
 pub use expiry::{expire, expire_by_id, expire_if_due, sweep_expired};
 pub use find::{find_owned, first_items, get, line_items, read};
 pub use list::{PageRequest, SessionFilter, list, page, status_param, with_items};
-pub use public::{PublicView, public_view};
+pub use public::public_view;
 
 use crate::AppState;
 use crate::domain::SessionStatus;
@@ -23,15 +24,7 @@ use crate::error::Result;
 /// Line items embedded in a session object.
 pub const EMBEDDED_ITEMS: u64 = 10;
 
-/// A session with the line items a caller asked for and its effective status.
-#[derive(Debug, Clone)]
-pub struct SessionView {
-    pub session: cs::Model,
-    pub items: Vec<li::Model>,
-    pub has_more_items: bool,
-    /// `expired` when `expires_at` has passed, even before the sweeper runs.
-    pub status: SessionStatus,
-}
+pub use crate::service::views::SessionView;
 
 /// Open sessions past `expires_at` that the sweeper has not stored as
 /// expired yet (readers already see them expired): a seek on the partial

@@ -6,18 +6,8 @@ use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, QueryOrder, QueryTr
 use super::*;
 use crate::AppState;
 use crate::db::{Shape, Unique};
-use crate::domain::SessionStatus;
 use crate::domain::{CheckoutSessionId, MerchantId};
 use crate::error::{Error, Result};
-
-/// The public view's pieces: session, all items, merchant name, intent.
-pub struct PublicView {
-    pub session: cs::Model,
-    pub status: SessionStatus,
-    pub items: Vec<li::Model>,
-    pub merchant_name: String,
-    pub intent: pi::Model,
-}
 
 /// One statement: the session joined with its intent and its items; the
 /// merchant's name comes from a cache (names never change once created).

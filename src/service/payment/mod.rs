@@ -24,6 +24,7 @@ use crate::error::{Conflict, Decline, Error, Result};
 use crate::processor::{Outcome, Settlement};
 use crate::service::checkout::{self, PublicView};
 use crate::service::events;
+use crate::service::scheduler::Due;
 use crate::service::stored;
 use crate::service::stored::{
     StoredPaymentError as PaymentError, StoredPaymentMethod as PaymentMethodSummary,
@@ -90,11 +91,12 @@ pub async fn pay(
         Outcome::Pending { after, then } => {
             let settle_at = now + after.as_millis().div_ceil(1000) as i64;
             mark_pending(state, &view.intent.id, &attempt, &then, settle_at).await?;
-            (state.schedule_settlement)(
-                state.clone(),
-                view.intent.id.clone(),
-                attempt.clone(),
+            state.timers.after(
                 after,
+                Due::Payment {
+                    intent: view.intent.id.clone(),
+                    attempt: attempt.clone(),
+                },
             );
         }
     }
@@ -128,7 +130,7 @@ async fn mark_pending(
     match result {
         Ok(()) => {
             tx.commit().await?;
-            state.wake_deliveries();
+            state.deliveries.wake();
             Ok(())
         }
         Err(e) => {
@@ -293,7 +295,7 @@ pub async fn settle(
         }
         return Err(e.into());
     }
-    state.wake_deliveries();
+    state.deliveries.wake();
     if error.is_none() {
         let event = events::SessionEvent {
             session_id: intent.session_id.to_string(),

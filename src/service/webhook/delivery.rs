@@ -68,17 +68,14 @@ impl Binds {
 /// `candidates` (due attempts matching `lease`, their endpoint not open, not
 /// left out by `room`; the `SCAN` × `limit` most overdue) and `ranked` (each one's turn
 /// among its merchant's and its endpoint's), then the condition on `r`
-/// (`ranked`) that keeps one attempt of a half-open endpoint and, when
-/// `capped`, what a worker could start: `per_endpoint` per endpoint,
-/// `per_merchant` per merchant. (Not for `own_due`: its candidates include
-/// the attempts this worker is sending, which would take the places of the
-/// next ones.) Ordered by `r.turn`: round robin across merchants.
+/// (`ranked`) that keeps one attempt of a half-open endpoint and what a
+/// worker could start: `per_endpoint` per endpoint, `per_merchant` per
+/// merchant. Ordered by `r.turn`: round robin across merchants.
 fn ranked_due(
     b: &mut Binds,
     now: i64,
     lease: impl FnOnce(&mut Binds) -> String,
     room: &Room<'_>,
-    capped: bool,
     limit: u64,
 ) -> (String, String) {
     /// Bounds the work of one selection (it runs each time a slot frees):
@@ -116,14 +113,10 @@ fn ranked_due(
             FROM candidates c
         )"
     );
-    let keep = if capped {
-        format!(
-            "r.turn <= {} AND r.nth <= CASE WHEN r.breaker_until IS NULL THEN {} ELSE 1 END",
-            room.per_merchant, room.per_endpoint
-        )
-    } else {
-        "(r.breaker_until IS NULL OR r.nth = 1)".to_string()
-    };
+    let keep = format!(
+        "r.turn <= {} AND r.nth <= CASE WHEN r.breaker_until IS NULL THEN {} ELSE 1 END",
+        room.per_merchant, room.per_endpoint
+    );
     (ctes, keep)
 }
 
@@ -142,58 +135,9 @@ fn claimed_of(r: &sea_orm::QueryResult) -> Result<Claimed, sea_orm::DbErr> {
     })
 }
 
-/// Due attempts already leased to `owner` (written so by its own process)
-/// with enough lease left to make the attempt: found with a read, no write.
-/// Up to `limit`, round robin across merchants, within `room`.
-pub async fn own_due(
-    state: &AppState,
-    owner: &str,
-    limit: u64,
-    room: &Room<'_>,
-) -> Result<Vec<Claimed>> {
-    let now = state.clock.now_ms();
-    let mut b = Binds {
-        backend: state.db.get_database_backend(),
-        values: Vec::new(),
-    };
-    let (ctes, keep) = ranked_due(
-        &mut b,
-        now,
-        |b| {
-            let owner = b.bind(owner);
-            let enough = b.bind(now + state.config.webhook_timeout_ms as i64);
-            format!("d.lease_owner = {owner} AND d.lease_until > {enough}")
-        },
-        room,
-        false,
-        limit,
-    );
-    let sql = format!(
-        "WITH {ctes}
-        SELECT r.id, r.endpoint_id, r.event_id, r.event_type, r.attempt, r.event_created,
-               r.merchant_id, r.breaker_until
-        FROM ranked r WHERE {keep}
-        ORDER BY r.turn, r.next_attempt_at, r.id LIMIT {limit}"
-    );
-    let rows = state
-        .db
-        .query_all_raw(Statement::from_sql_and_values(b.backend, sql, b.values))
-        .await?;
-    rows.iter()
-        .map(claimed_of)
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(Error::from)
-}
-
-/// The PostgreSQL channel that wakes every process's delivery worker.
-pub const WAKE_CHANNEL: &str = "ikawaari_webhooks";
-
 /// A pending attempt `attempt` of `event` to `endpoint`, due at `due_ms`,
-/// leased to this process's worker from the start: it sends the attempt
-/// without a claiming write (the latency path), and another process takes
-/// it over only if this one dies and the lease runs out.
+/// not leased: the first worker (of any process) to claim it sends it.
 pub fn pending_delivery(
-    state: &AppState,
     endpoint: &entity::types::WebhookEndpointId,
     event: &EventId,
     event_type: &str,
@@ -210,26 +154,13 @@ pub fn pending_delivery(
         attempt: Set(attempt),
         status: Set(DeliveryStatus::Pending),
         next_attempt_at: Set(Some(due_ms)),
-        lease_owner: Set(Some(state.worker_id.clone())),
-        lease_until: Set(Some(due_ms + lease_ms(state))),
+        lease_owner: Set(None),
+        lease_until: Set(None),
         response_status: Set(None),
         duration_ms: Set(None),
         error: Set(None),
         created: Set(due_ms),
     }
-}
-
-/// On PostgreSQL, `NOTIFY` inside the transaction: delivered to every
-/// process's listener when (and only if) it commits.
-pub async fn notify_in(tx: &crate::db::WriteTx) -> Result<()> {
-    if tx.get_database_backend() == DbBackend::Postgres {
-        tx.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!("NOTIFY {WAKE_CHANNEL}"),
-        ))
-        .await?;
-    }
-    Ok(())
 }
 
 /// A leased attempt.
@@ -303,7 +234,6 @@ pub async fn claim(
             format!("(d.lease_until IS NULL OR d.lease_until < {free})")
         },
         room,
-        true,
         limit,
     );
     let lock = if backend == DbBackend::Postgres {
@@ -468,7 +398,6 @@ async fn record(
     if let Some(at) = next_at {
         use sea_orm::ActiveModelTrait;
         pending_delivery(
-            state,
             &c.endpoint_id,
             &c.event_id,
             &c.event_type,

@@ -2,6 +2,7 @@
 //! a secret API key; their signing secrets are sealed at rest and shown
 //! only in the answers to create and rotate.
 pub mod delivery;
+pub mod wake;
 
 use entity::{event, webhook_delivery as wd, webhook_endpoint as we};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -381,7 +382,6 @@ pub async fn resend(
             .flatten()
             .unwrap_or(0);
         let row = delivery::pending_delivery(
-            state,
             id,
             &event_id,
             &e.r#type,
@@ -391,14 +391,14 @@ pub async fn resend(
         )
         .insert(&tx)
         .await?;
-        delivery::notify_in(&tx).await?;
+        wake::queued_in(&tx).await?;
         Ok::<_, Error>(row)
     }
     .await;
     match result {
         Ok(row) => {
             tx.commit().await?;
-            state.wake_deliveries();
+            state.deliveries.wake();
             Ok(row)
         }
         Err(e) => {

@@ -1,15 +1,34 @@
-//! Presenters: service views and rows → REST wire types. They live with
-//! the front end that needs them, so `wire` knows nothing of the service.
-//! A stored column that does not decode is an error (logged, `500`), never
-//! a default.
-use entity::{line_item as li, payment_intent as pi, subscription as sub};
+//! Presenters: the service's read models (`service::views`) and rows →
+//! wire types, one for REST answers, event payloads and the hosted page
+//! alike; callers call them directly. A stored column that does not decode
+//! is an error (logged, `500`), never a default.
+use entity::{line_item as li, payment_intent as pi, refund, subscription as sub};
 
-use crate::AppState;
 use crate::error::{Error, Result};
-use crate::service::checkout::{PublicView, SessionView};
-use crate::service::outbox::EventObject;
 use crate::service::stored::{self, StoredPaymentError, StoredPaymentMethod};
+use crate::service::views::{PublicView, SessionView, subscription_status};
 use crate::wire::*;
+
+/// The object an event carries, as it is after the change; rendered in its
+/// REST shape by [`event_object`].
+pub enum EventObject<'a> {
+    Session(&'a SessionView),
+    Intent(&'a pi::Model),
+    Subscription(&'a sub::Model, &'a [li::Model]),
+    Refund(&'a refund::Model),
+}
+
+impl EventObject<'_> {
+    /// The id of the object the event is about.
+    pub fn id(&self) -> String {
+        match self {
+            EventObject::Session(v) => v.session.id.to_string(),
+            EventObject::Intent(i) => i.id.to_string(),
+            EventObject::Subscription(s, _) => s.id.to_string(),
+            EventObject::Refund(r) => r.id.to_string(),
+        }
+    }
+}
 
 fn recurring(i: &li::Model) -> Option<RecurringOut> {
     i.recurring_interval.map(|interval| RecurringOut {
@@ -148,7 +167,7 @@ impl TryFrom<&pi::Model> for PaymentIntentOut {
 
 impl SubscriptionOut {
     pub fn new(s: &sub::Model, items: &[li::Model], now: i64) -> Self {
-        let (status, canceled_at) = crate::service::subscription::effective(s, now);
+        let (status, canceled_at) = subscription_status(s, now);
         SubscriptionOut {
             id: s.id.to_string(),
             object: "subscription",
@@ -204,17 +223,20 @@ impl From<StoredPaymentMethod> for PaymentMethodSummary {
     }
 }
 
-/// An event's `data.object`: the object in the shape of its REST `GET`.
-pub fn event_object(state: &AppState, o: EventObject<'_>) -> Result<serde_json::Value> {
+/// An event's `data.object`: the object in the shape of its REST `GET`
+/// (`checkout_base`: the configured checkout URL; `now`: the event's time).
+pub fn event_object(
+    o: &EventObject<'_>,
+    checkout_base: &str,
+    now: i64,
+) -> Result<serde_json::Value> {
     let value = match o {
-        EventObject::Session(v) => {
-            serde_json::to_value(CheckoutSessionOut::new(v, &state.config.checkout_url)?)
-        }
-        EventObject::Intent(i) => serde_json::to_value(PaymentIntentOut::try_from(i)?),
+        EventObject::Session(v) => serde_json::to_value(CheckoutSessionOut::new(v, checkout_base)?),
+        EventObject::Intent(i) => serde_json::to_value(PaymentIntentOut::try_from(*i)?),
         EventObject::Subscription(s, items) => {
-            serde_json::to_value(SubscriptionOut::new(s, items, state.clock.now()))
+            serde_json::to_value(SubscriptionOut::new(s, items, now))
         }
-        EventObject::Refund(r) => serde_json::to_value(RefundOut::try_from(r)?),
+        EventObject::Refund(r) => serde_json::to_value(RefundOut::try_from(*r)?),
     };
     value.map_err(|e| Error::Internal(format!("event object: {e}")))
 }
