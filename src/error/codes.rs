@@ -4,7 +4,7 @@
 //! contract's `ErrorCode`/`ErrorType` enums are all read from here.
 //!
 //! `en` is the very message a client gets; `{name}` placeholders are filled
-//! from the error (see `super::describe`). Two kinds of entries bring their
+//! from the error (see describe.rs). Two kinds of entries bring their
 //! own message instead — a field error (`parameter_*`, written by the
 //! validator) and a decline (`card_error`, written by the processor) — and
 //! their `en` documents it.
