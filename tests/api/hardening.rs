@@ -243,6 +243,31 @@ async fn refund_with_key(app: &TestApp, key: &str, body: &Value) -> reqwest::Res
         .expect("request")
 }
 
+/// `refund_with_key` in a task of its own: its answer, once it comes.
+fn spawn_refund(
+    app: &TestApp,
+    key: &str,
+    body: &Value,
+) -> tokio::task::JoinHandle<reqwest::Response> {
+    let (client, url, api_key, key, body) = (
+        app.client.clone(),
+        app.url("/api/v1/refunds"),
+        app.key.clone(),
+        key.to_string(),
+        body.clone(),
+    );
+    tokio::spawn(async move {
+        client
+            .post(url)
+            .bearer_auth(api_key)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    })
+}
+
 async fn refunds_of(app: &TestApp, intent: &str) -> Vec<Value> {
     let v: Value = app
         .get(&format!("/api/v1/refunds?payment_intent={intent}"))
@@ -280,24 +305,7 @@ async fn a_refund_retried_while_the_first_still_runs_runs_once() {
             .await
             .unwrap()
     };
-    let first = {
-        let (client, url, key, body) = (
-            app.client.clone(),
-            app.url("/api/v1/refunds"),
-            app.key.clone(),
-            body.clone(),
-        );
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(key)
-                .header("Idempotency-Key", "refund-once")
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        })
-    };
+    let first = spawn_refund(&app, "refund-once", &body);
     tokio::time::sleep(Duration::from_millis(700)).await;
     // The first request has been running "61 s": its key would be taken over
     // if nothing said it is alive.
@@ -312,23 +320,7 @@ async fn a_refund_retried_while_the_first_still_runs_runs_once() {
         None
     } else {
         // Every write waits for the database here, the retry's too.
-        let app_client = (
-            app.client.clone(),
-            app.url("/api/v1/refunds"),
-            app.key.clone(),
-            body.clone(),
-        );
-        Some(tokio::spawn(async move {
-            let (client, url, key, body) = app_client;
-            client
-                .post(url)
-                .bearer_auth(key)
-                .header("Idempotency-Key", "refund-once")
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }))
+        Some(spawn_refund(&app, "refund-once", &body))
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     blocker.rollback().await.unwrap();
