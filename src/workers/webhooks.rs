@@ -29,7 +29,9 @@ use crate::AppState;
 use crate::crypto::signature_header;
 use crate::domain::webhook_url::{WebhookUrl, is_globally_reachable};
 use crate::domain::{MerchantId, WebhookEndpointId};
-use crate::service::webhook::delivery::{self, AttemptResult, Claimed, Room, Target};
+use crate::service::webhook::delivery::{
+    self, AttemptResult, Claimed, LEASE_MARGIN_MS, Room, Target, lease_ms,
+};
 use crate::service::webhook::public_only;
 
 pub const PER_ENDPOINT: usize = 8;
@@ -74,6 +76,12 @@ type Outcome = (Claimed, AttemptResult, tokio::sync::oneshot::Sender<()>);
 
 /// Most outcomes recorded in one transaction.
 const OUTCOMES_PER_COMMIT: usize = 128;
+/// Tries at recording a batch of outcomes: an attempt whose outcome is not
+/// recorded before its lease runs out is sent again by whoever takes it.
+const RECORD_TRIES: u32 = 3;
+/// Least time left on a lease to start sending its attempt (or half the
+/// request timeout, if that is shorter).
+const LEAST_SEND_TIME: Duration = Duration::from_secs(1);
 
 /// Starts the worker; it stops on `state.shutdown`.
 pub fn spawn(state: AppState) {
@@ -110,9 +118,17 @@ async fn record_outcomes(
         }
         let (done, acks): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|(c, r, ack)| ((c, r), ack)).unzip();
-        if let Err(e) = delivery::finish(&state, &owner, &done).await {
-            // Their leases run out and the attempts are made again: at least once.
-            tracing::warn!(error = %e, attempts = done.len(), "webhook outcomes not recorded");
+        for tries in 1..=RECORD_TRIES {
+            let Err(e) = delivery::finish(&state, &owner, &done).await else {
+                break;
+            };
+            if tries == RECORD_TRIES {
+                // Their leases run out and the attempts are made again: at least once.
+                tracing::warn!(error = %e, attempts = done.len(), "webhook outcomes not recorded");
+            } else {
+                tracing::info!(error = %e, attempts = done.len(), "webhook outcomes not recorded yet: trying again");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(tries))).await;
+            }
         }
         for ack in acks {
             let _ = ack.send(());
@@ -216,11 +232,13 @@ impl Worker {
             per_merchant: self.per_merchant(),
         };
         let batch = free.min(32) as u64;
+        // Taken before the claim: the lease it sets ends no sooner.
+        let lease_end = Instant::now() + Duration::from_millis(lease_ms(&self.state) as u64);
         let claimed = delivery::claim(&self.state, &self.owner, batch, &room).await?;
         let claimed_full = claimed.len() as u64 == batch;
         for c in claimed {
             let id = c.id.clone();
-            if !self.start(c) {
+            if !self.start(c, lease_end) {
                 delivery::release(&self.state, &self.owner, &id).await?;
             }
         }
@@ -262,7 +280,7 @@ impl Worker {
 
     /// Starts claimed attempt `c`, unless its endpoint or merchant has no
     /// free slot here (false: the caller gives its lease back).
-    fn start(&self, c: Claimed) -> bool {
+    fn start(&self, c: Claimed, lease_end: Instant) -> bool {
         if !self.take_slot(&c) {
             return false;
         }
@@ -270,7 +288,11 @@ impl Worker {
         tokio::spawn(async move {
             let slot = c.clone();
             let sent = !c.trial || w.take_trial(&c).await;
-            let recorded = if sent { w.attempt(c).await } else { None };
+            let recorded = if sent {
+                w.attempt(c, lease_end).await
+            } else {
+                None
+            };
             w.free_slot(&slot);
             if let Some(recorded) = recorded {
                 let _ = recorded.await;
@@ -329,9 +351,28 @@ impl Worker {
     }
 
     /// Makes the attempt; returns what resolves once its outcome is committed.
-    async fn attempt(&self, c: Claimed) -> Option<tokio::sync::oneshot::Receiver<()>> {
-        let result = match delivery::target(&self.state, &c).await {
-            Ok(Ok(target)) => self.post(&target).await,
+    /// The request ends `LEASE_MARGIN_MS` before the lease does, so that a
+    /// slow start (a loaded machine, a slow read) never lets the answer
+    /// come after another process has taken the attempt over; with less
+    /// than `LEAST_SEND_TIME` left it is given back unsent.
+    async fn attempt(
+        &self,
+        c: Claimed,
+        lease_end: Instant,
+    ) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let target = delivery::target(&self.state, &c).await;
+        let margin = Duration::from_millis(LEASE_MARGIN_MS as u64);
+        let left = lease_end.checked_sub(margin).map_or(Duration::ZERO, |t| {
+            t.saturating_duration_since(Instant::now())
+        });
+        let timeout = Duration::from_millis(self.state.config.webhook_timeout_ms);
+        if left < LEAST_SEND_TIME.min(timeout / 2) {
+            tracing::info!(delivery = %c.id, "webhook lease nearly over before sending: given back");
+            let _ = delivery::release(&self.state, &self.owner, &c.id).await;
+            return None;
+        }
+        let result = match target {
+            Ok(Ok(target)) => self.post(&target, left.min(timeout)).await,
             Ok(Err(reason)) => AttemptResult {
                 response_status: None,
                 duration_ms: 0,
@@ -351,7 +392,7 @@ impl Worker {
         Some(recorded)
     }
 
-    async fn post(&self, t: &Target) -> AttemptResult {
+    async fn post(&self, t: &Target, timeout: Duration) -> AttemptResult {
         let started = Instant::now();
         let elapsed = |started: Instant| started.elapsed().as_millis() as i64;
         let public = public_only(&self.state.config, t.livemode);
@@ -381,6 +422,7 @@ impl Worker {
             .header(USER_AGENT, "Ikawaari-Webhooks/1")
             .header("Ikawaari-Signature", signature)
             .body(t.payload.clone())
+            .timeout(timeout)
             .send()
             .await;
         match sent {
