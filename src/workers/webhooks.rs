@@ -23,16 +23,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_TYPE, USER_AGENT};
-
 use crate::AppState;
-use crate::crypto::signature_header;
-use crate::domain::webhook_url::{WebhookUrl, is_globally_reachable};
 use crate::domain::{MerchantId, WebhookEndpointId};
 use crate::service::webhook::delivery::{
-    self, AttemptResult, Claimed, LEASE_MARGIN_MS, Room, Target, lease_ms,
+    self, AttemptResult, Claimed, LEASE_MARGIN_MS, Room, lease_ms,
 };
-use crate::service::webhook::public_only;
+
+mod send;
 
 pub const PER_ENDPOINT: usize = 8;
 pub const IN_FLIGHT: usize = 64;
@@ -40,8 +37,6 @@ pub const IN_FLIGHT: usize = 64;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Re-check for due attempts that another process holds.
 const BUSY_POLL: Duration = Duration::from_millis(250);
-/// What is read of a receiver's answer (then the connection is reused or dropped).
-const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 struct Worker {
@@ -49,10 +44,7 @@ struct Worker {
     owner: String,
     in_flight: Arc<Mutex<InFlight>>,
     slot_freed: Arc<tokio::sync::Notify>,
-    /// For endpoints that may be on any address (test mode, by default).
-    open_client: reqwest::Client,
-    /// For endpoints that must be on public addresses (`public_only`).
-    public_client: reqwest::Client,
+    clients: send::Clients,
     /// To the task that records outcomes, many per commit.
     outcomes: tokio::sync::mpsc::Sender<Outcome>,
 }
@@ -136,52 +128,6 @@ async fn record_outcomes(
     }
 }
 
-/// Resolves a host to its addresses only when every one is globally
-/// reachable: the connection then goes to an address that was checked (no
-/// DNS-rebinding bypass between the check and the connect).
-struct PublicOnly;
-
-/// Why `PublicOnly` refused a name (found again in the error's sources).
-#[derive(Debug)]
-struct NotPublic;
-
-impl std::fmt::Display for NotPublic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the host resolves to a non-public address")
-    }
-}
-
-impl std::error::Error for NotPublic {}
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async move {
-            let addrs: Vec<std::net::SocketAddr> =
-                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            if addrs.is_empty() || addrs.iter().any(|a| !is_globally_reachable(a.ip())) {
-                return Err(Box::new(NotPublic) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
-            Ok(addrs)
-        })
-    }
-}
-
-fn client(state: &AppState, public_only: bool) -> reqwest::Result<reqwest::Client> {
-    let builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_millis(state.config.webhook_timeout_ms))
-        .connect_timeout(Duration::from_millis(state.config.webhook_timeout_ms))
-        .pool_max_idle_per_host(PER_ENDPOINT)
-        // A proxy from the environment would bypass the address checks.
-        .no_proxy();
-    if public_only {
-        builder.dns_resolver(Arc::new(PublicOnly)).build()
-    } else {
-        builder.build()
-    }
-}
-
 impl Worker {
     fn new(
         state: AppState,
@@ -189,8 +135,7 @@ impl Worker {
     ) -> reqwest::Result<Worker> {
         Ok(Worker {
             outcomes,
-            open_client: client(&state, false)?,
-            public_client: client(&state, true)?,
+            clients: send::Clients::new(&state)?,
             owner: crate::domain::ids::new_id("wkr"),
             in_flight: Arc::default(),
             slot_freed: Arc::default(),
@@ -372,7 +317,11 @@ impl Worker {
             return None;
         }
         let result = match target {
-            Ok(Ok(target)) => self.post(&target, left.min(timeout)).await,
+            Ok(Ok(target)) => {
+                self.clients
+                    .post(&self.state, &target, left.min(timeout))
+                    .await
+            }
             Ok(Err(reason)) => AttemptResult {
                 response_status: None,
                 duration_ms: 0,
@@ -391,66 +340,6 @@ impl Worker {
         self.outcomes.send((c, result, ack)).await.ok()?;
         Some(recorded)
     }
-
-    async fn post(&self, t: &Target, timeout: Duration) -> AttemptResult {
-        let started = Instant::now();
-        let elapsed = |started: Instant| started.elapsed().as_millis() as i64;
-        let public = public_only(&self.state.config, t.livemode);
-        // An IP literal never goes through the resolver: checked here (the
-        // loosest shape rule, so only the address decides).
-        if public
-            && let Ok(u) = WebhookUrl::parse(&t.url, false)
-            && u.ip().is_some_and(|ip| !is_globally_reachable(ip))
-        {
-            return AttemptResult {
-                response_status: None,
-                duration_ms: 0,
-                error: Some("the endpoint's address is not public".into()),
-                retry: false,
-            };
-        }
-        let secrets: Vec<&str> = t.secrets.iter().map(String::as_str).collect();
-        let signature = signature_header(&secrets, self.state.clock.now(), t.payload.as_bytes());
-        let client = if public {
-            &self.public_client
-        } else {
-            &self.open_client
-        };
-        let sent = client
-            .post(&t.url)
-            .header(CONTENT_TYPE, "application/json")
-            .header(USER_AGENT, "Ikawaari-Webhooks/1")
-            .header("Ikawaari-Signature", signature)
-            .body(t.payload.clone())
-            .timeout(timeout)
-            .send()
-            .await;
-        match sent {
-            Ok(mut res) => {
-                let status = res.status().as_u16();
-                let mut read = 0;
-                while let Ok(Some(chunk)) = res.chunk().await {
-                    read += chunk.len();
-                    if read > MAX_RESPONSE_BYTES {
-                        break;
-                    }
-                }
-                AttemptResult {
-                    response_status: Some(status),
-                    duration_ms: elapsed(started),
-                    error: (!(200..300).contains(&status))
-                        .then(|| format!("the endpoint answered {status}")),
-                    retry: true,
-                }
-            }
-            Err(e) => AttemptResult {
-                response_status: None,
-                duration_ms: elapsed(started),
-                error: Some(describe(&e)),
-                retry: true,
-            },
-        }
-    }
 }
 
 fn release_one<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
@@ -459,25 +348,5 @@ fn release_one<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K)
         if *n == 0 {
             counts.remove(key);
         }
-    }
-}
-
-/// A failed request in a merchant's words, without internals.
-fn describe(e: &reqwest::Error) -> String {
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        if s.is::<NotPublic>() {
-            return NotPublic.to_string();
-        }
-        source = s.source();
-    }
-    if e.is_timeout() {
-        "the endpoint did not answer within the timeout".into()
-    } else if e.is_connect() {
-        "could not connect to the endpoint".into()
-    } else if e.is_redirect() {
-        "the endpoint answered with a redirect (not followed)".into()
-    } else {
-        "the request to the endpoint failed".into()
     }
 }
