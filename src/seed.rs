@@ -91,15 +91,15 @@ pub async fn sessions(
              {from}"
         ),
     ];
-    let tx = state.writer.begin().await?;
-    let result = async {
-        for sql in &statements {
-            tx.execute_unprepared(sql).await?;
-        }
-        Ok::<_, crate::error::Error>(())
-    }
-    .await;
-    crate::db::end(tx, result).await?;
+    state
+        .writer
+        .transaction(|tx| async move {
+            for sql in &statements {
+                tx.execute_unprepared(sql).await?;
+            }
+            Ok::<_, crate::error::Error>(())
+        })
+        .await?;
     crate::service::tally::rebuild(state).await?;
     if db.get_database_backend() == DatabaseBackend::Postgres {
         // What autovacuum and the checkpointer do soon after a bulk load

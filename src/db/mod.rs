@@ -1,12 +1,11 @@
 //! Connecting, migrating, and the write transactions every state change uses.
-pub mod counters;
 mod shape;
 mod writer;
 
 use std::time::Duration;
 
 pub use shape::Shape;
-pub use writer::{WriteTx, Writer};
+pub use writer::{Sums, WriteTx, Writer};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -251,19 +250,5 @@ impl<E: sea_orm::EntityTrait, F: sea_orm::EntityTrait> Unique for sea_orm::Selec
     type Row = (E::Model, Option<F::Model>);
     async fn unique<C: sea_orm::ConnectionTrait>(self, db: &C) -> Result<Option<Self::Row>, DbErr> {
         Ok(self.all(db).await?.into_iter().next())
-    }
-}
-
-/// Ends a hand-managed write: commits on `Ok`, rolls back on `Err`.
-pub async fn end<T, E: From<DbErr>>(tx: WriteTx, result: Result<T, E>) -> Result<T, E> {
-    match result {
-        Ok(v) => {
-            tx.commit().await?;
-            Ok(v)
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
     }
 }

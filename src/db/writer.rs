@@ -2,24 +2,38 @@
 //! one `BEGIN IMMEDIATE … COMMIT` with the others that arrive meanwhile, so
 //! one fsync makes many of them durable.
 //!
-//! A write takes the writer's connection in turn (a FIFO lock: callers
-//! queue, none fails — that is the backpressure), runs inside its own
-//! `SAVEPOINT` (a failing write rolls back alone and answers its own error),
-//! releases the savepoint and waits. A committer task queued behind the
-//! writers waiting at that moment commits them all at once and answers
+//! There are two ways to write, and no other (the writer is not a
+//! connection: passing it where one is expected does not compile):
+//! - `writer.transaction(|tx| async move { … })`: what the closure runs on
+//!   `tx` commits when it returns `Ok` (the call returns once it is
+//!   durable, then runs the `on_commit` hooks), and rolls back on `Err` or
+//!   when `tx.rollback_only()` was called.
+//! - `writer.one(|c| async move { … })`: one statement, atomic by itself
+//!   (on PostgreSQL sent alone in autocommit — no `BEGIN`/`COMMIT` round
+//!   trips —, and a second statement fails there).
+//!
+//! On SQLite a write takes the writer's connection in turn (a FIFO lock:
+//! callers queue, none fails — that is the backpressure), runs inside its
+//! own `SAVEPOINT` (a failing write rolls back alone and answers its own
+//! error), releases the savepoint and waits. A committer task queued behind
+//! the writers waiting at that moment commits them all at once and answers
 //! each; writes arriving meanwhile form the next batch. Nobody is told a
 //! write succeeded before the `COMMIT` that holds it returned
-//! (synchronous=FULL: durability unchanged). Reads stay on the WAL reader pool.
+//! (synchronous=FULL: durability unchanged), and a batch that fails gives
+//! each of its writes the database's own error (`shared`). Reads stay on
+//! the WAL reader pool.
 //!
 //! PostgreSQL already shares WAL flushes between concurrent commits, and its
 //! writers run in parallel: there a write is a plain transaction, begun at
 //! its first statement.
 //!
 //! Either way a write may defer statements nothing later in it reads (rows
-//! known in full: the inserts of a create, the outbox rows) and counter
-//! additions (`counters`): they are sent when it commits. On PostgreSQL
-//! they go as one statement; a write made only of them (a create) is that
-//! one statement, without `BEGIN` and `COMMIT` — one round trip.
+//! known in full: the inserts of a create, the outbox rows — `tx.defer`)
+//! and commit-time additions (`Sums`, `tx.sum`): they are sent when it
+//! commits. On PostgreSQL they go as one statement; a write made only of
+//! them (a create) is that one statement, without `BEGIN` and `COMMIT` —
+//! one round trip.
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -29,15 +43,19 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OnceCell, OwnedMutexGuard, oneshot};
 
-use super::counters::Counters;
+pub use sums::Sums;
+pub use tx::WriteTx;
+
+use sums::SumSet;
+use tx::TxState;
 
 /// The open batch: its transaction, the writes waiting for its commit and
-/// the counter additions they made.
+/// the sums they added.
 #[derive(Default)]
 struct Batch {
     tx: Option<DatabaseTransaction>,
-    waiting: Vec<oneshot::Sender<Result<(), String>>>,
-    counters: Counters,
+    waiting: Vec<oneshot::Sender<Result<(), DbErr>>>,
+    sums: SumSet,
     /// A write was dropped halfway (a panic): its savepoint's rollback was
     /// only queued, and may have failed unseen. The batch is committed
     /// before the next write joins it (a failure then shows there).
@@ -62,20 +80,6 @@ struct Shared {
     failing: AtomicBool,
 }
 
-/// One write transaction: a savepoint in the current batch (SQLite) or a
-/// transaction of its own (PostgreSQL). Commit or roll it back explicitly.
-pub struct WriteTx {
-    /// The transaction (SQLite: the savepoint), begun when first needed on
-    /// PostgreSQL: a write of deferred statements only never sends `BEGIN`.
-    inner: OnceCell<DatabaseTransaction>,
-    writer: Writer,
-    turn: Option<Turn>,
-    /// Counter additions, written when this write commits (`counters`).
-    counters: std::sync::Mutex<Counters>,
-    /// Statements whose results nobody reads, sent when this write commits.
-    deferred: std::sync::Mutex<Vec<Statement>>,
-}
-
 /// The writer's turn held by one write.
 struct Turn {
     writer: Writer,
@@ -95,6 +99,21 @@ impl Drop for Turn {
     }
 }
 
+/// A copy of `e` for each write of a failed batch (`DbErr` is not `Clone`):
+/// the database's own error where there is one (its `Arc` shared), so a
+/// unique violation or a full disk is recognised as such (`db::
+/// is_unique_violation`, `db::is_unavailable`); otherwise a connection-
+/// level error (503): the store failed the write, not its request.
+fn shared(e: &DbErr, context: &str) -> DbErr {
+    use sea_orm::RuntimeErr::SqlxError;
+    match e {
+        DbErr::Conn(SqlxError(s)) => DbErr::Conn(SqlxError(s.clone())),
+        DbErr::Exec(SqlxError(s)) => DbErr::Exec(SqlxError(s.clone())),
+        DbErr::Query(SqlxError(s)) => DbErr::Query(SqlxError(s.clone())),
+        other => DbErr::Conn(sea_orm::RuntimeErr::Internal(format!("{context}: {other}"))),
+    }
+}
+
 impl Writer {
     /// Writes on `db`; one-statement writes outside a transaction on
     /// `autocommit` (may be the same pool).
@@ -109,6 +128,40 @@ impl Writer {
         }))
     }
 
+    pub fn backend(&self) -> DbBackend {
+        self.0.db.get_database_backend()
+    }
+
+    /// One write transaction: `work`'s statements on its `WriteTx` commit
+    /// together when it returns `Ok` (this returns once the commit is
+    /// durable, then runs the write's `on_commit` hooks), or roll back
+    /// together on `Err` (or after `rollback_only`). A failure to commit is
+    /// `work`'s error type, from the `DbErr`.
+    pub async fn transaction<T, E, F, Fut>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(WriteTx) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: From<DbErr>,
+    {
+        let tx = self.begin(false).await?;
+        let result = work(tx.clone()).await;
+        tx.end(result).await
+    }
+
+    /// A write of one statement (`work` runs one on `c`): batched like any
+    /// other on SQLite; on PostgreSQL the statement alone, in autocommit
+    /// (a second one fails: it would not be atomic with the first).
+    pub async fn one<T, E, F, Fut>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(WriteTx) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: From<DbErr>,
+    {
+        let tx = self.begin(true).await?;
+        let result = work(tx.clone()).await;
+        tx.end(result).await
+    }
+
     /// Whether writes commit. Free while they do; after a batch failed to
     /// commit, not until a probe write commits, within `within`: page 1
     /// rewritten (`PRAGMA user_version` set to itself, nothing else
@@ -118,42 +171,35 @@ impl Writer {
         if !self.0.failing.load(Ordering::Acquire) {
             return true;
         }
-        let probe = async {
-            let tx = self.begin().await?;
-            let result = async {
-                let version = tx
-                    .query_one_raw(Statement::from_string(
-                        DbBackend::Sqlite,
-                        "PRAGMA user_version",
-                    ))
-                    .await?
-                    .map(|r| r.try_get_by_index::<i64>(0))
-                    .transpose()?
-                    .unwrap_or(0);
-                tx.execute_unprepared(&format!("PRAGMA user_version = {version}"))
-                    .await
-                    .map(drop)
-            }
-            .await;
-            super::end(tx, result).await
-        };
-        let committed = matches!(tokio::time::timeout(within, probe).await, Ok(Ok(())));
+        let probe = self.transaction(|tx| async move {
+            let version = tx
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "PRAGMA user_version",
+                ))
+                .await?
+                .map(|r| r.try_get_by_index::<i64>(0))
+                .transpose()?
+                .unwrap_or(0);
+            tx.execute_unprepared(&format!("PRAGMA user_version = {version}"))
+                .await
+                .map(drop)
+        });
+        let committed = matches!(
+            tokio::time::timeout(within, probe).await,
+            Ok(Ok::<(), DbErr>(()))
+        );
         if committed {
             self.0.failing.store(false, Ordering::Release);
         }
         committed
     }
 
-    /// Starts a write transaction (waits for the writer's turn on SQLite).
-    pub async fn begin(&self) -> Result<WriteTx, DbErr> {
+    /// Starts a write (waits for the writer's turn on SQLite); `single`: one
+    /// statement, in autocommit on PostgreSQL.
+    async fn begin(&self, single: bool) -> Result<WriteTx, DbErr> {
         if !self.0.batched {
-            return Ok(WriteTx {
-                inner: OnceCell::new(),
-                writer: self.clone(),
-                turn: None,
-                counters: Default::default(),
-                deferred: Default::default(),
-            });
+            return Ok(TxState::handle(self.clone(), OnceCell::new(), None, single));
         }
         let mut batch = self.0.batch.clone().lock_owned().await;
         if std::mem::take(&mut batch.dropped) {
@@ -186,29 +232,29 @@ impl Writer {
                 return Err(e);
             }
         };
-        Ok(WriteTx {
-            inner: OnceCell::new_with(Some(inner)),
+        let turn = Turn {
             writer: self.clone(),
-            turn: Some(Turn {
-                writer: self.clone(),
-                batch: Some(batch),
-            }),
-            counters: Default::default(),
-            deferred: Default::default(),
-        })
+            batch: Some(batch),
+        };
+        Ok(TxState::handle(
+            self.clone(),
+            OnceCell::new_with(Some(inner)),
+            Some(turn),
+            single,
+        ))
     }
 
     /// Commits the open batch, if any, and answers the writes it holds.
     async fn commit(&self, batch: &mut Batch) {
         batch.dropped = false;
         let waiting = std::mem::take(&mut batch.waiting);
-        let counters = std::mem::take(&mut batch.counters);
+        let sums = std::mem::take(&mut batch.sums);
         let result = match batch.tx.take() {
-            Some(tx) => match run_all(&tx, counters.statements(DbBackend::Sqlite)).await {
-                Ok(()) => tx.commit().await.map_err(|e| e.to_string()),
+            Some(tx) => match run_all(&tx, sums.statements(DbBackend::Sqlite)).await {
+                Ok(()) => tx.commit().await,
                 Err(e) => {
                     let _ = tx.rollback().await;
-                    Err(e.to_string())
+                    Err(e)
                 }
             },
             None => Ok(()),
@@ -218,14 +264,15 @@ impl Writer {
         // stays inside): sea-orm rolls back when the transaction is dropped,
         // and the pool closes the connection if it still came back inside
         // one (`db::sqlite_outside_transaction`).
-        if result.is_err() {
-            self.0.failing.store(true, Ordering::Release);
-        }
         if let Err(e) = &result {
+            self.0.failing.store(true, Ordering::Release);
             tracing::error!(error = %e, writes = waiting.len(), "group commit failed");
         }
         for w in waiting {
-            let _ = w.send(result.clone());
+            let _ = w.send(match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(shared(e, "group commit failed")),
+            });
         }
     }
 
@@ -234,20 +281,19 @@ impl Writer {
     /// batch began (SQLite rolls it back by itself on `SQLITE_FULL` or
     /// `SQLITE_IOERR`; a `SAVEPOINT` sent then would open a new one, outside
     /// the batch). The writes waiting for it fail (none was told it
-    /// succeeded); its connection goes back rolled back, or is closed
-    /// (`db::sqlite_outside_transaction`).
+    /// succeeded) with `cause`; its connection goes back rolled back, or is
+    /// closed (`db::sqlite_outside_transaction`).
     async fn abandon(&self, batch: &mut Batch, cause: &DbErr) {
         let waiting = std::mem::take(&mut batch.waiting);
-        batch.counters = Counters::default();
+        batch.sums = SumSet::default();
         batch.dropped = false;
         if let Some(tx) = batch.tx.take() {
             let _ = tx.rollback().await;
         }
         self.0.failing.store(true, Ordering::Release);
         tracing::error!(error = %cause, writes = waiting.len(), "group commit abandoned: its transaction broke");
-        let error = format!("the batch's transaction broke: {cause}");
         for w in waiting {
-            let _ = w.send(Err(error.clone()));
+            let _ = w.send(Err(shared(cause, "the batch's transaction broke")));
         }
     }
 
@@ -268,129 +314,11 @@ impl Writer {
     }
 }
 
-fn taken<T>(m: std::sync::Mutex<T>) -> T {
-    m.into_inner().unwrap_or_else(|p| p.into_inner())
-}
-
-impl WriteTx {
-    /// Notes counter additions, written when this write commits.
-    pub fn count(&self, add: impl FnOnce(&mut Counters) -> Result<(), DbErr>) -> Result<(), DbErr> {
-        add(&mut self.counters.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// Queues a statement nothing later in this write depends on (an insert
-    /// whose rows are already known): it is sent when the write commits, in
-    /// order with the others — on PostgreSQL all of them, and the counters,
-    /// as one statement. Its errors are the commit's.
-    pub fn defer(&self, q: &impl sea_orm::QueryTrait) {
-        let stmt = q.build(self.get_database_backend());
-        self.deferred
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(stmt);
-    }
-
-    /// The transaction, begun now if it was not yet.
-    async fn tx(&self) -> Result<&DatabaseTransaction, DbErr> {
-        self.inner
-            .get_or_try_init(|| self.writer.0.db.begin())
-            .await
-    }
-
-    /// Makes the write durable: returns once the `COMMIT` holding it did.
-    pub async fn commit(self) -> Result<(), DbErr> {
-        let WriteTx {
-            inner,
-            writer,
-            turn,
-            counters,
-            deferred,
-        } = self;
-        let counters = taken(counters);
-        let mut deferred = taken(deferred);
-        let Some(mut turn) = turn else {
-            deferred.extend(counters.statements(writer.0.db.get_database_backend()));
-            let Some(inner) = inner.into_inner() else {
-                // Nothing ran yet: the deferred statements alone, as one
-                // statement (atomic by itself), without `BEGIN`/`COMMIT`.
-                return run_all(&writer.0.autocommit, deferred).await;
-            };
-            if let Err(e) = run_all(&inner, deferred).await {
-                let _ = inner.rollback().await;
-                return Err(e);
-            }
-            return inner.commit().await;
-        };
-        let inner = inner
-            .into_inner()
-            .ok_or_else(|| DbErr::Custom("a batched write without its savepoint".into()))?;
-        let mut batch = turn.batch.take().expect("the turn is held until the end");
-        // The batch's sums with this write's, kept only if its savepoint is
-        // released: a write that fails here leaves nothing behind.
-        let mut sums = batch.counters.clone();
-        let failed = match sums.merge(counters) {
-            Ok(()) => run_all(&inner, deferred).await.err(),
-            Err(e) => Some(e),
-        };
-        // The savepoint released or rolled back; if that fails, the batch's
-        // transaction broke (`abandon`).
-        let ended = match &failed {
-            None => inner.commit().await,
-            Some(_) => inner.rollback().await,
-        };
-        if let Err(broke) = ended {
-            turn.writer.abandon(&mut batch, &broke).await;
-            return Err(failed.unwrap_or(broke));
-        }
-        if let Some(e) = failed {
-            drop(batch);
-            turn.writer.commit_soon();
-            return Err(e);
-        }
-        batch.counters = sums;
-        let (done, committed) = oneshot::channel();
-        batch.waiting.push(done);
-        drop(batch);
-        turn.writer.commit_soon();
-        match committed.await {
-            Ok(Ok(())) => Ok(()),
-            // The store failed this write, not its request (a full disk, an
-            // I/O error, a busy database): a connection-level error, which
-            // answers 503 (`db::is_unavailable`).
-            Ok(Err(e)) => Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(format!(
-                "group commit failed: {e}"
-            )))),
-            Err(_) => Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(
-                "group commit abandoned".into(),
-            ))),
-        }
-    }
-
-    /// Undoes this write only; the batch goes on.
-    pub async fn rollback(self) -> Result<(), DbErr> {
-        let WriteTx { inner, turn, .. } = self;
-        let result = match inner.into_inner() {
-            Some(inner) => inner.rollback().await,
-            None => Ok(()),
-        };
-        if let Some(mut turn) = turn {
-            let mut batch = turn.batch.take().expect("the turn is held until the end");
-            match &result {
-                // The savepoint could not be rolled back: the batch broke.
-                Err(broke) => turn.writer.abandon(&mut batch, broke).await,
-                Ok(()) => {
-                    drop(batch);
-                    turn.writer.commit_soon();
-                }
-            }
-        }
-        result
-    }
-}
-
 mod chained;
 mod connection;
+mod sums;
 #[cfg(test)]
 mod tests;
+mod tx;
 
 use chained::run_all;

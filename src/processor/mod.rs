@@ -205,7 +205,11 @@ impl Processor for TestProcessor {
             },
             Err(e) => return unrecorded(&e),
         };
-        match row.insert(&self.writer).await {
+        match self
+            .writer
+            .one(|c| async move { row.insert(&c).await })
+            .await
+        {
             Ok(_) => outcome,
             // The same attempt again: answer what was decided the first time.
             Err(e) if crate::db::is_unique_violation(&e) => match self.lookup(attempt).await {
@@ -268,7 +272,10 @@ impl Processor for TestProcessor {
                 return outcome;
             }
         };
-        if let Err(e) = row.insert(&self.writer).await
+        if let Err(e) = self
+            .writer
+            .one(|c| async move { row.insert(&c).await })
+            .await
             && !crate::db::is_unique_violation(&e)
         {
             tracing::warn!(error = %e, "test processor could not record the refund");

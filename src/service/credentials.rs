@@ -49,7 +49,10 @@ pub async fn create_merchant(state: &AppState, display_name: &str) -> Result<mer
         display_name: Set(name.to_string()),
         created: Set(state.clock.now()),
     };
-    Ok(m.insert(&state.writer).await?)
+    Ok(state
+        .writer
+        .one(|c| async move { m.insert(&c).await })
+        .await?)
 }
 
 pub async fn issue(
@@ -96,7 +99,10 @@ pub async fn issue(
         created: Set(state.clock.now()),
         revoked_at: Set(None),
     };
-    let row = row.insert(&state.writer).await?;
+    let row = state
+        .writer
+        .one(|c| async move { row.insert(&c).await })
+        .await?;
     Ok(IssuedToken {
         id: row.id,
         prefix,
@@ -114,7 +120,10 @@ pub async fn revoke(state: &AppState, prefix: &str) -> Result<String> {
     let id = key.id.clone();
     let mut active: api_key::ActiveModel = key.into();
     active.revoked_at = Set(Some(state.clock.now()));
-    active.update(&state.writer).await?;
+    state
+        .writer
+        .one(|c| async move { active.update(&c).await })
+        .await?;
     Ok(id)
 }
 

@@ -124,14 +124,17 @@ async fn cursor_key(state: &AppState, p: &Principal, param: &str, id: &str) -> R
 pub async fn prune(state: &AppState) -> Result<u64> {
     use entity::webhook_delivery as wd;
     let cutoff = state.clock.now() - RETENTION_SECS;
-    wd::Entity::delete_many()
+    let q = wd::Entity::delete_many()
         .filter(wd::Column::EventCreated.lt(cutoff))
-        .filter(wd::Column::Status.ne(crate::domain::DeliveryStatus::Pending))
-        .exec(&state.writer)
+        .filter(wd::Column::Status.ne(crate::domain::DeliveryStatus::Pending));
+    state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
         .await?;
-    let gone = event::Entity::delete_many()
-        .filter(event::Column::Created.lt(cutoff))
-        .exec(&state.writer)
+    let gone = event::Entity::delete_many().filter(event::Column::Created.lt(cutoff));
+    let gone = state
+        .writer
+        .one(|c| async move { gone.exec(&c).await })
         .await?;
     Ok(gone.rows_affected)
 }

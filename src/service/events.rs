@@ -62,9 +62,15 @@ impl EventBus {
     }
 }
 
-/// Publishes a session's new status after its transaction committed: to
-/// this process's subscribers, and on PostgreSQL to the other processes'.
-pub async fn session_changed(state: &crate::AppState, event: SessionEvent) {
+/// Publishes a session's new status once `tx` has committed (not at all if
+/// it rolls back): to this process's subscribers, and on PostgreSQL to the
+/// other processes'.
+pub fn on_commit(state: &crate::AppState, tx: &crate::db::WriteTx, event: SessionEvent) {
+    let state = state.clone();
+    tx.on_commit(async move { session_changed(&state, event).await });
+}
+
+async fn session_changed(state: &crate::AppState, event: SessionEvent) {
     state.events.publish(event.clone());
     notify_other_processes(state, event).await;
 }

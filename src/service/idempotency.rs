@@ -91,11 +91,13 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
     check_key(key)?;
     let now = state.clock.now();
     // Expired keys are forgotten; a new request may reuse them.
-    ik::Entity::delete_many()
+    let q = ik::Entity::delete_many()
         .filter(ik::Column::Scope.eq(scope))
         .filter(ik::Column::IdemKey.eq(key))
-        .filter(ik::Column::Created.lte(now - RETENTION_SECS))
-        .exec(&state.writer)
+        .filter(ik::Column::Created.lte(now - RETENTION_SECS));
+    state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
         .await?;
     let row = ik::ActiveModel {
         scope: Set(scope.into()),
@@ -106,7 +108,11 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
         body: Set(None),
         created: Set(now),
     };
-    match row.insert(&state.writer).await {
+    match state
+        .writer
+        .one(|c| async move { row.insert(&c).await })
+        .await
+    {
         Ok(_) => return Ok(Begin::Fresh),
         Err(e) if crate::db::is_unique_violation(&e) => {}
         Err(e) => return Err(e.into()),
@@ -133,8 +139,10 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
                 .filter(ik::Column::Scope.eq(scope))
                 .filter(ik::Column::IdemKey.eq(key))
                 .filter(ik::Column::Created.eq(existing.created))
-                .filter(ik::Column::Status.is_null())
-                .exec(&state.writer)
+                .filter(ik::Column::Status.is_null());
+            let taken = state
+                .writer
+                .one(|c| async move { taken.exec(&c).await })
                 .await?;
             if taken.rows_affected == 1 {
                 Ok(Begin::Fresh)
@@ -149,12 +157,14 @@ pub async fn begin(state: &AppState, scope: &str, key: &str, hash: &str) -> Resu
 /// Renews the in-flight marker of a request still running (see
 /// `STALE_IN_FLIGHT_SECS`).
 pub async fn heartbeat(state: &AppState, scope: &str, key: &str) -> Result<()> {
-    ik::Entity::update_many()
+    let q = ik::Entity::update_many()
         .col_expr(ik::Column::Created, Expr::value(state.clock.now()))
         .filter(ik::Column::Scope.eq(scope))
         .filter(ik::Column::IdemKey.eq(key))
-        .filter(ik::Column::Status.is_null())
-        .exec(&state.writer)
+        .filter(ik::Column::Status.is_null());
+    state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
         .await?;
     Ok(())
 }
@@ -193,19 +203,23 @@ pub async fn finish(
             .filter(q)
     };
     if status >= 500 || status == 429 {
-        find(ik::Column::Status.is_null())
-            .exec(&state.writer)
+        let q = find(ik::Column::Status.is_null());
+        state
+            .writer
+            .one(|c| async move { q.exec(&c).await })
             .await?;
         return Ok(());
     }
-    ik::Entity::update_many()
+    let q = ik::Entity::update_many()
         .col_expr(ik::Column::Status, Expr::value(i32::from(status)))
         .col_expr(ik::Column::ContentType, Expr::value(content_type))
         .col_expr(ik::Column::Body, Expr::value(seal(state, body)))
         .filter(ik::Column::Scope.eq(scope))
         .filter(ik::Column::IdemKey.eq(key))
-        .filter(ik::Column::Status.is_null())
-        .exec(&state.writer)
+        .filter(ik::Column::Status.is_null());
+    state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
         .await?;
     Ok(())
 }
@@ -213,9 +227,10 @@ pub async fn finish(
 /// Removes keys past retention (called by the sweeper).
 pub async fn purge(state: &AppState) -> Result<u64> {
     let cutoff = state.clock.now() - RETENTION_SECS;
-    Ok(ik::Entity::delete_many()
-        .filter(ik::Column::Created.lte(cutoff))
-        .exec(&state.writer)
-        .await?
-        .rows_affected)
+    let q = ik::Entity::delete_many().filter(ik::Column::Created.lte(cutoff));
+    let gone = state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
+        .await?;
+    Ok(gone.rows_affected)
 }

@@ -47,8 +47,8 @@ struct Data<'a> {
     object: &'a serde_json::Value,
 }
 
-/// Writes `events`, in this order, and their deliveries inside `tx`. The
-/// caller calls `state.deliveries.wake()` once `tx` has committed.
+/// Writes `events`, in this order, and their deliveries inside `tx` (the
+/// delivery worker is woken when it commits).
 pub async fn record(
     state: &AppState,
     tx: &crate::db::WriteTx,
@@ -113,7 +113,7 @@ pub async fn record(
     tx.defer(&event::Entity::insert_many(rows));
     if !deliveries.is_empty() {
         tx.defer(&wd::Entity::insert_many(deliveries));
-        crate::service::webhook::wake::queued_in(tx).await?;
+        crate::service::webhook::wake::queued_in(state, tx).await?;
     }
     Ok(())
 }

@@ -44,38 +44,45 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
         return Ok(earlier);
     }
     let id = RefundId::trusted(ids::new_id("re"));
-    let tx = state.writer.begin().await?;
-    let created = async {
-        let amount = reserve(&tx, &intent_id, req.amount).await?;
-        let row = refund::ActiveModel {
-            id: Set(id.clone()),
-            merchant_id: Set(intent.merchant_id.clone()),
-            livemode: Set(intent.livemode),
-            payment_intent_id: Set(intent_id.clone()),
-            amount: Set(amount),
-            currency: Set(intent.currency),
-            status: Set(RefundStatus::Pending),
-            reason: Set(req.reason),
-            failure_reason: Set(None),
-            metadata: Set(serde_json::to_string(&req.metadata).unwrap_or_else(|_| "{}".into())),
-            pending_outcome: Set(None),
-            settle_at: Set(None),
-            created: Set(state.clock.now()),
-            idempotency_key: Set(req.idempotency_key.clone()),
-        }
-        .insert(&tx)
-        .await
-        .map_err(|e| match crate::db::is_unique_violation(&e) {
-            // Its key's refund committed meanwhile: answered below.
-            true => Error::Conflict(Conflict::IdempotencyKeyInUse),
-            false => e.into(),
-        })?;
-        let event = NewEvent::new(state, EventType::RefundCreated, EventObject::Refund(&row))?;
-        outbox::record(state, &tx, &row.merchant_id, row.livemode, vec![event]).await?;
-        Ok::<_, Error>(row)
-    }
-    .await;
-    let row = match crate::db::end(tx, created).await {
+    let metadata = serde_json::to_string(&req.metadata)
+        .map_err(|e| Error::Internal(format!("refund metadata: {e}")))?;
+    let (intent_ref, id_ref, intent_id_ref) = (&intent, &id, &intent_id);
+    let key = req.idempotency_key.clone();
+    let (requested, reason) = (req.amount, req.reason);
+    let created = state
+        .writer
+        .transaction(|tx| async move {
+            let (intent, id, intent_id) = (intent_ref, id_ref, intent_id_ref);
+            let amount = reserve(&tx, intent_id, requested).await?;
+            let row = refund::ActiveModel {
+                id: Set(id.clone()),
+                merchant_id: Set(intent.merchant_id.clone()),
+                livemode: Set(intent.livemode),
+                payment_intent_id: Set(intent_id.clone()),
+                amount: Set(amount),
+                currency: Set(intent.currency),
+                status: Set(RefundStatus::Pending),
+                reason: Set(reason),
+                failure_reason: Set(None),
+                metadata: Set(metadata),
+                pending_outcome: Set(None),
+                settle_at: Set(None),
+                created: Set(state.clock.now()),
+                idempotency_key: Set(key),
+            }
+            .insert(&tx)
+            .await
+            .map_err(|e| match crate::db::is_unique_violation(&e) {
+                // Its key's refund committed meanwhile: answered below.
+                true => Error::Conflict(Conflict::IdempotencyKeyInUse),
+                false => e.into(),
+            })?;
+            let event = NewEvent::new(state, EventType::RefundCreated, EventObject::Refund(&row))?;
+            outbox::record(state, &tx, &row.merchant_id, row.livemode, vec![event]).await?;
+            Ok(row)
+        })
+        .await;
+    let row = match created {
         Err(Error::Conflict(Conflict::IdempotencyKeyInUse)) => {
             return by_key(state, p, &intent_id, req.idempotency_key.as_deref())
                 .await?
@@ -83,7 +90,6 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
         }
         other => other?,
     };
-    state.deliveries.wake();
     ask_processor(
         state,
         &row,
@@ -161,12 +167,14 @@ async fn ask_processor(state: &AppState, r: &refund::Model, attempt: &str) -> Re
             .map(|_| ()),
         RefundOutcome::Pending { after, then } => {
             let settle_at = state.clock.now() + after.as_millis().div_ceil(1000) as i64;
-            refund::Entity::update_many()
+            let q = refund::Entity::update_many()
                 .col_expr(refund::Column::PendingOutcome, Expr::value(then.encode()))
                 .col_expr(refund::Column::SettleAt, Expr::value(settle_at))
                 .filter(refund::Column::Id.eq(&r.id))
-                .filter(refund::Column::Status.eq(RefundStatus::Pending))
-                .exec(&state.writer)
+                .filter(refund::Column::Status.eq(RefundStatus::Pending));
+            state
+                .writer
+                .one(|c| async move { q.exec(&c).await })
                 .await?;
             state
                 .timers
@@ -180,57 +188,54 @@ async fn ask_processor(state: &AppState, r: &refund::Model, attempt: &str) -> Re
 /// back to the intent; one transaction with its event. False when it was
 /// not pending any more (someone else settled it).
 pub async fn settle(state: &AppState, id: &RefundId, how: RefundSettlement) -> Result<bool> {
-    let tx = state.writer.begin().await?;
-    let result = async {
-        let (status, reason) = match &how {
-            RefundSettlement::Succeed => (RefundStatus::Succeeded, None),
-            RefundSettlement::Fail(r) => (RefundStatus::Failed, Some(r.clone())),
-        };
-        let updated = refund::Entity::update_many()
-            .col_expr(refund::Column::Status, Expr::value(status))
-            .col_expr(refund::Column::FailureReason, Expr::value(reason))
-            .col_expr(
-                refund::Column::PendingOutcome,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(refund::Column::SettleAt, Expr::value(Option::<i64>::None))
-            .filter(refund::Column::Id.eq(id))
-            .filter(refund::Column::Status.eq(RefundStatus::Pending))
-            .exec(&tx)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Ok(false);
-        }
-        let r = refund::Entity::find_by_id(id)
-            .unique(&tx)
-            .await?
-            .ok_or_else(|| Error::Internal("missing refund".into()))?;
-        if status == RefundStatus::Succeeded {
-            tally::refund_succeeded(&tx, &r)?;
-        }
-        let kind = if status == RefundStatus::Failed {
-            pi::Entity::update_many()
+    state
+        .writer
+        .transaction(|tx| async move {
+            let (status, reason) = match &how {
+                RefundSettlement::Succeed => (RefundStatus::Succeeded, None),
+                RefundSettlement::Fail(r) => (RefundStatus::Failed, Some(r.clone())),
+            };
+            let updated = refund::Entity::update_many()
+                .col_expr(refund::Column::Status, Expr::value(status))
+                .col_expr(refund::Column::FailureReason, Expr::value(reason))
                 .col_expr(
-                    pi::Column::AmountRefunded,
-                    Expr::col(pi::Column::AmountRefunded).sub(r.amount.minor()),
+                    refund::Column::PendingOutcome,
+                    Expr::value(Option::<String>::None),
                 )
-                .filter(pi::Column::Id.eq(&r.payment_intent_id))
+                .col_expr(refund::Column::SettleAt, Expr::value(Option::<i64>::None))
+                .filter(refund::Column::Id.eq(id))
+                .filter(refund::Column::Status.eq(RefundStatus::Pending))
                 .exec(&tx)
                 .await?;
-            EventType::RefundFailed
-        } else {
-            EventType::RefundUpdated
-        };
-        let event = NewEvent::new(state, kind, EventObject::Refund(&r))?;
-        outbox::record(state, &tx, &r.merchant_id, r.livemode, vec![event]).await?;
-        Ok::<_, Error>(true)
-    }
-    .await;
-    let settled = crate::db::end(tx, result).await?;
-    if settled {
-        state.deliveries.wake();
-    }
-    Ok(settled)
+            if updated.rows_affected != 1 {
+                tx.rollback_only();
+                return Ok(false);
+            }
+            let r = refund::Entity::find_by_id(id)
+                .unique(&tx)
+                .await?
+                .ok_or_else(|| Error::Internal("missing refund".into()))?;
+            if status == RefundStatus::Succeeded {
+                tally::refund_succeeded(&tx, &r)?;
+            }
+            let kind = if status == RefundStatus::Failed {
+                pi::Entity::update_many()
+                    .col_expr(
+                        pi::Column::AmountRefunded,
+                        Expr::col(pi::Column::AmountRefunded).sub(r.amount.minor()),
+                    )
+                    .filter(pi::Column::Id.eq(&r.payment_intent_id))
+                    .exec(&tx)
+                    .await?;
+                EventType::RefundFailed
+            } else {
+                EventType::RefundUpdated
+            };
+            let event = NewEvent::new(state, kind, EventObject::Refund(&r))?;
+            outbox::record(state, &tx, &r.merchant_id, r.livemode, vec![event]).await?;
+            Ok(true)
+        })
+        .await
 }
 
 /// Settles pending refunds whose outcome is due, and asks the processor

@@ -142,52 +142,43 @@ enum Change {
 /// One conditional change of an active subscription and its event, in one
 /// transaction (a concurrent cancel or the sweeper writes it once).
 async fn transition(state: &AppState, s: &sub::Model, change: Change) -> Result<bool> {
-    let tx = state.writer.begin().await?;
-    let result = async {
-        let update = sub::Entity::update_many()
-            .filter(sub::Column::Id.eq(&s.id))
-            .filter(sub::Column::Status.eq(SubscriptionStatus::Active));
-        let (update, kind) = match change {
-            Change::AtPeriodEnd => (
-                update
-                    .col_expr(sub::Column::CancelAtPeriodEnd, Expr::value(true))
-                    .filter(sub::Column::CancelAtPeriodEnd.eq(false)),
-                EventType::SubscriptionUpdated,
-            ),
-            Change::CancelAt(at) => (
-                update
-                    .col_expr(
-                        sub::Column::Status,
-                        Expr::value(SubscriptionStatus::Canceled),
-                    )
-                    .col_expr(sub::Column::CanceledAt, Expr::value(at)),
-                EventType::SubscriptionDeleted,
-            ),
-        };
-        if update.exec(&tx).await?.rows_affected != 1 {
-            return Ok(false);
-        }
-        let after = sub::Entity::find_by_id(&s.id)
-            .unique(&tx)
-            .await?
-            .ok_or_else(|| Error::Internal("missing subscription".into()))?;
-        let items = items(&tx, &s.session_id).await?;
-        let event = NewEvent::new(state, kind, EventObject::Subscription(&after, &items))?;
-        outbox::record(state, &tx, &s.merchant_id, s.livemode, vec![event]).await?;
-        Ok(true)
-    }
-    .await;
-    match result {
-        Ok(changed) => {
-            tx.commit().await?;
-            state.deliveries.wake();
-            Ok(changed)
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+    state
+        .writer
+        .transaction(|tx| async move {
+            let update = sub::Entity::update_many()
+                .filter(sub::Column::Id.eq(&s.id))
+                .filter(sub::Column::Status.eq(SubscriptionStatus::Active));
+            let (update, kind) = match change {
+                Change::AtPeriodEnd => (
+                    update
+                        .col_expr(sub::Column::CancelAtPeriodEnd, Expr::value(true))
+                        .filter(sub::Column::CancelAtPeriodEnd.eq(false)),
+                    EventType::SubscriptionUpdated,
+                ),
+                Change::CancelAt(at) => (
+                    update
+                        .col_expr(
+                            sub::Column::Status,
+                            Expr::value(SubscriptionStatus::Canceled),
+                        )
+                        .col_expr(sub::Column::CanceledAt, Expr::value(at)),
+                    EventType::SubscriptionDeleted,
+                ),
+            };
+            if update.exec(&tx).await?.rows_affected != 1 {
+                tx.rollback_only();
+                return Ok(false);
+            }
+            let after = sub::Entity::find_by_id(&s.id)
+                .unique(&tx)
+                .await?
+                .ok_or_else(|| Error::Internal("missing subscription".into()))?;
+            let items = items(&tx, &s.session_id).await?;
+            let event = NewEvent::new(state, kind, EventObject::Subscription(&after, &items))?;
+            outbox::record(state, &tx, &s.merchant_id, s.livemode, vec![event]).await?;
+            Ok(true)
+        })
+        .await
 }
 
 /// Persists the end of subscriptions cancelled at period end whose period

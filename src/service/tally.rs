@@ -1,6 +1,6 @@
 //! The dashboard's counters and daily rollup, moved in the transaction of
-//! each change they count (added up and written at its commit:
-//! `db::counters`), so a count or a stat is read from a few rows,
+//! each change they count (added up and written at its commit: `counters`,
+//! the writer's commit-time sums), so a count or a stat is read from a few rows,
 //! never by counting sessions (migration `m20261127_000004_dashboard`).
 //!
 //! Each change adds to one of `SLOTS` rows of its key (chosen by the
@@ -11,8 +11,10 @@ use entity::{checkout_session as cs, refund};
 use sea_orm::ConnectionTrait;
 
 use crate::db::WriteTx;
-use crate::db::counters::{DayCounts, DayKey, SessionCounts, SessionKey};
+pub mod counters;
+
 use crate::error::Result;
+use counters::{Counters, DayCounts, DayKey, SessionCounts, SessionKey};
 
 const SLOTS: u32 = 8;
 pub const DAY: i64 = 86_400;
@@ -44,7 +46,7 @@ pub fn session(tx: &WriteTx, s: &cs::Model, m: Move) -> Result<()> {
     } else {
         0
     };
-    tx.count(|c| {
+    tx.sum(|c: &mut Counters| {
         c.add_session(
             SessionKey {
                 merchant_id: s.merchant_id.clone(),
@@ -82,7 +84,7 @@ pub fn session(tx: &WriteTx, s: &cs::Model, m: Move) -> Result<()> {
 /// Adds succeeded refund `r` to the refunded volume of the day it was
 /// created, when `tx` commits.
 pub fn refund_succeeded(tx: &WriteTx, r: &refund::Model) -> Result<()> {
-    tx.count(|c| {
+    tx.sum(|c: &mut Counters| {
         c.add_day(
             DayKey {
                 merchant_id: r.merchant_id.clone(),
@@ -104,8 +106,7 @@ pub fn refund_succeeded(tx: &WriteTx, r: &refund::Model) -> Result<()> {
 /// refunds (after data was loaded behind the service's back), in one write
 /// transaction.
 pub async fn rebuild(state: &crate::AppState) -> Result<()> {
-    let tx = state.writer.begin().await?;
-    let result = async {
+    state.writer.transaction(|tx| async move {
         if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             // Writers wait while the tables are refilled.
             tx.execute_unprepared(
@@ -119,9 +120,8 @@ pub async fn rebuild(state: &crate::AppState) -> Result<()> {
             tx.execute_unprepared(sql).await?;
         }
         Ok(())
-    }
-    .await;
-    crate::db::end(tx, result).await
+    })
+    .await
 }
 
 #[cfg(test)]

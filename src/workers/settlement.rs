@@ -108,13 +108,15 @@ async fn recover_claim(state: &AppState, intent_id: &PaymentIntentId, attempt: &
         }
         Some(Outcome::Pending { after, then }) => {
             let settle_at = state.clock.now() + after.as_millis().div_ceil(1000) as i64;
-            pi::Entity::update_many()
+            let q = pi::Entity::update_many()
                 .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()?))
                 .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
                 .filter(pi::Column::Id.eq(intent_id))
                 .filter(pi::Column::AttemptId.eq(attempt))
-                .filter(pi::Column::Status.eq(IntentStatus::Processing))
-                .exec(&state.writer)
+                .filter(pi::Column::Status.eq(IntentStatus::Processing));
+            state
+                .writer
+                .one(|c| async move { q.exec(&c).await })
                 .await?;
             schedule_settlement(state, intent_id.clone(), attempt.to_string(), after);
         }

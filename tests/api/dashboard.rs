@@ -319,7 +319,7 @@ async fn counts_hold_when_many_writes_share_a_commit() {
 #[tokio::test]
 async fn a_deferred_statement_that_fails_fails_its_whole_write() {
     use entity::merchant;
-    use ikawaari::db::counters::{SessionCounts, SessionKey};
+    use ikawaari::service::tally::counters::{Counters, SessionCounts, SessionKey};
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
     let app = spawn_app().await;
     let row = |id: &str| merchant::ActiveModel {
@@ -346,7 +346,7 @@ async fn a_deferred_statement_that_fails_fails_its_whole_write() {
     };
     let before = counted().await;
     let count_one = |tx: &ikawaari::db::WriteTx| {
-        tx.count(|c| {
+        tx.sum(|c: &mut Counters| {
             c.add_session(
                 SessionKey {
                     merchant_id: ikawaari::domain::MerchantId::trusted(app.merchant_id.clone()),
@@ -365,19 +365,32 @@ async fn a_deferred_statement_that_fails_fails_its_whole_write() {
     };
 
     // Deferred statements only; the second repeats the first's key.
-    let tx = app.state.writer.begin().await.unwrap();
-    tx.defer(&merchant::Entity::insert(row("acct_deferred_a")));
-    tx.defer(&merchant::Entity::insert(row("acct_deferred_a")));
-    count_one(&tx);
-    assert!(tx.commit().await.is_err());
+    let written = app
+        .state
+        .writer
+        .transaction(|tx| async move {
+            tx.defer(&merchant::Entity::insert(row("acct_deferred_a")));
+            tx.defer(&merchant::Entity::insert(row("acct_deferred_a")));
+            count_one(&tx);
+            Ok::<_, sea_orm::DbErr>(())
+        })
+        .await;
+    assert!(written.is_err());
     assert!(!exists("acct_deferred_a").await);
 
     // A statement run first, then a deferred one that fails.
-    let tx = app.state.writer.begin().await.unwrap();
-    row("acct_deferred_b").insert(&tx).await.unwrap();
-    tx.defer(&merchant::Entity::insert(row(&app.merchant_id)));
-    count_one(&tx);
-    assert!(tx.commit().await.is_err());
+    let merchant_id = app.merchant_id.as_str();
+    let written = app
+        .state
+        .writer
+        .transaction(|tx| async move {
+            row("acct_deferred_b").insert(&tx).await.unwrap();
+            tx.defer(&merchant::Entity::insert(row(merchant_id)));
+            count_one(&tx);
+            Ok::<_, sea_orm::DbErr>(())
+        })
+        .await;
+    assert!(written.is_err());
     assert!(!exists("acct_deferred_b").await);
     assert_eq!(
         counted().await,
@@ -386,10 +399,15 @@ async fn a_deferred_statement_that_fails_fails_its_whole_write() {
     );
 
     // The next write commits, deferred statements and counters included.
-    let tx = app.state.writer.begin().await.unwrap();
-    tx.defer(&merchant::Entity::insert(row("acct_deferred_c")));
-    count_one(&tx);
-    tx.commit().await.unwrap();
+    app.state
+        .writer
+        .transaction(|tx| async move {
+            tx.defer(&merchant::Entity::insert(row("acct_deferred_c")));
+            count_one(&tx);
+            Ok::<_, sea_orm::DbErr>(())
+        })
+        .await
+        .unwrap();
     assert!(exists("acct_deferred_c").await);
     assert_eq!(counted().await, before + 1);
 }

@@ -178,8 +178,11 @@ async fn store_url(app: &TestApp, id: &str, url: &str) {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let done = we::Entity::update_many()
         .col_expr(we::Column::Url, Expr::value(url))
-        .filter(we::Column::Id.eq(id))
-        .exec(&app.state.writer)
+        .filter(we::Column::Id.eq(id));
+    let done = app
+        .state
+        .writer
+        .one(|c| async move { done.exec(&c).await })
         .await
         .unwrap();
     assert_eq!(done.rows_affected, 1);

@@ -61,7 +61,7 @@ async fn values(db: &DatabaseConnection) -> Vec<i64> {
 async fn a_write_dropped_halfway_rolls_back_alone_and_the_batch_commits() {
     let (db, path) = table().await;
     let w = Writer::new(db.clone(), db.clone());
-    let first = w.begin().await.expect("begin");
+    let first = w.begin(false).await.expect("begin");
     first
         .execute_unprepared("INSERT INTO t VALUES (1)")
         .await
@@ -69,7 +69,7 @@ async fn a_write_dropped_halfway_rolls_back_alone_and_the_batch_commits() {
     let dropped = tokio::spawn({
         let w = w.clone();
         async move {
-            let second = w.begin().await.expect("begin");
+            let second = w.begin(false).await.expect("begin");
             second
                 .execute_unprepared("INSERT INTO t VALUES (2)")
                 .await
@@ -80,7 +80,7 @@ async fn a_write_dropped_halfway_rolls_back_alone_and_the_batch_commits() {
     let committed = tokio::time::timeout(std::time::Duration::from_secs(10), first.commit()).await;
     assert!(matches!(committed, Ok(Ok(()))), "{committed:?}");
     dropped.await.expect("task");
-    let third = w.begin().await.expect("begin");
+    let third = w.begin(false).await.expect("begin");
     third
         .execute_unprepared("INSERT INTO t VALUES (3)")
         .await
@@ -101,14 +101,14 @@ async fn a_write_dropped_halfway_rolls_back_alone_and_the_batch_commits() {
 async fn a_batch_whose_transaction_broke_fails_its_writes_and_the_next_commit() {
     let (db, path) = table_on(1).await;
     let w = Writer::new(db.clone(), db.clone());
-    let first = w.begin().await.expect("begin");
+    let first = w.begin(false).await.expect("begin");
     first
         .execute_unprepared("INSERT INTO t VALUES (1)")
         .await
         .expect("insert");
     let first = tokio::spawn(first.commit());
     // Queued on the batch before the committer (current-thread runtime).
-    let broken = w.begin().await.expect("begin");
+    let broken = w.begin(false).await.expect("begin");
     broken
         .execute_unprepared("ROLLBACK")
         .await
@@ -125,7 +125,10 @@ async fn a_batch_whose_transaction_broke_fails_its_writes_and_the_next_commit() 
     for v in [3, 4, 5, 6, 7, 8] {
         let next = tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            w.execute_unprepared(&format!("INSERT INTO t VALUES ({v})")),
+            w.one(|c| async move {
+                c.execute_unprepared(&format!("INSERT INTO t VALUES ({v})"))
+                    .await
+            }),
         )
         .await
         .expect("no hang");
@@ -164,12 +167,12 @@ async fn a_batch_whose_transaction_broke_fails_its_writes_and_the_next_commit() 
 async fn a_failing_write_rolls_back_alone() {
     let (db, path) = table().await;
     let w = Writer::new(db.clone(), db.clone());
-    let ok = w.begin().await.expect("begin");
+    let ok = w.begin(false).await.expect("begin");
     ok.execute_unprepared("INSERT INTO t VALUES (1)")
         .await
         .expect("insert");
     let ok = tokio::spawn(ok.commit());
-    let bad = w.begin().await.expect("begin");
+    let bad = w.begin(false).await.expect("begin");
     bad.execute_unprepared("INSERT INTO t VALUES (2)")
         .await
         .expect("insert");
@@ -180,7 +183,7 @@ async fn a_failing_write_rolls_back_alone() {
     );
     bad.rollback().await.expect("rollback");
     ok.await.expect("task").expect("commit");
-    w.execute_unprepared("INSERT INTO t VALUES (3)")
+    w.one(|c| async move { c.execute_unprepared("INSERT INTO t VALUES (3)").await })
         .await
         .expect("one-statement write");
     assert_eq!(values(&db).await, vec![1, 3]);

@@ -31,19 +31,28 @@ pub async fn create(
     let session = session_row(&cmd, p, &ids, now)?;
     let rows = item_rows(&cmd, &ids.session)?;
     let intent = intent_row(&cmd, p, &ids, now);
-    let tx = state.writer.begin().await?;
-    // Rows known in full: sent at commit (on PostgreSQL the whole write is
-    // one statement between `BEGIN` and `COMMIT`).
-    tx.defer(&cs::Entity::insert(session.clone()));
-    tx.defer(&li::Entity::insert_many(
-        rows.iter().cloned().map(IntoActiveModel::into_active_model),
-    ));
-    tx.defer(&pi::Entity::insert(intent));
-    let session = session
+    let stored = session
+        .clone()
         .try_into_model()
         .map_err(|e| Error::Internal(e.to_string()))?;
-    crate::service::tally::session(&tx, &session, crate::service::tally::Move::Created)?;
-    tx.commit().await?;
+    let items = &rows;
+    let session = state
+        .writer
+        .transaction(|tx| async move {
+            // Rows known in full: sent at commit (on PostgreSQL the whole
+            // write is one statement, without `BEGIN` and `COMMIT`).
+            tx.defer(&cs::Entity::insert(session));
+            tx.defer(&li::Entity::insert_many(
+                items
+                    .iter()
+                    .cloned()
+                    .map(IntoActiveModel::into_active_model),
+            ));
+            tx.defer(&pi::Entity::insert(intent));
+            crate::service::tally::session(&tx, &stored, crate::service::tally::Move::Created)?;
+            Ok::<_, Error>(stored)
+        })
+        .await?;
     // The view from what was just written: no read-back.
     let has_more_items = rows.len() as u64 > EMBEDDED_ITEMS;
     let items = rows.into_iter().take(EMBEDDED_ITEMS as usize).collect();

@@ -25,53 +25,52 @@ pub async fn expire_by_id(
     livemode: bool,
 ) -> Result<bool> {
     let now = state.clock.now();
-    let tx = state.writer.begin().await?;
-    let canceled = pi::Entity::update_many()
-        .col_expr(pi::Column::Status, Expr::value(IntentStatus::Canceled))
-        .col_expr(pi::Column::Updated, Expr::value(now))
-        .filter(pi::Column::SessionId.eq(session_id))
-        .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod))
-        .exec(&tx)
-        .await?;
-    if canceled.rows_affected != 1 {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    let expired = cs::Entity::update_many()
-        .col_expr(cs::Column::Status, Expr::value(SessionStatus::Expired))
-        .filter(cs::Column::Id.eq(session_id))
-        .filter(cs::Column::Status.eq(SessionStatus::Open))
-        .exec(&tx)
-        .await?;
-    if expired.rows_affected != 1 {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    let id = CheckoutSessionId::trusted(session_id.to_string());
-    let written = async {
-        let view = view_in(&tx, &id, now).await?;
-        tally::session(&tx, &view.session, tally::Move::Expired)?;
-        let event = NewEvent::new(
-            state,
-            EventType::SessionExpired,
-            EventObject::Session(&view),
-        )?;
-        outbox::record(state, &tx, &view.session.merchant_id, livemode, vec![event]).await
-    };
-    if let Err(e) = written.await {
-        tx.rollback().await?;
-        return Err(e);
-    }
-    tx.commit().await?;
-    state.deliveries.wake();
-    let event = events::SessionEvent {
-        session_id: session_id.to_string(),
-        merchant_id: merchant_id.to_string(),
-        livemode,
-        status: SessionStatus::Expired,
-    };
-    events::session_changed(state, event).await;
-    Ok(true)
+    state
+        .writer
+        .transaction(|tx| async move {
+            let canceled = pi::Entity::update_many()
+                .col_expr(pi::Column::Status, Expr::value(IntentStatus::Canceled))
+                .col_expr(pi::Column::Updated, Expr::value(now))
+                .filter(pi::Column::SessionId.eq(session_id))
+                .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod))
+                .exec(&tx)
+                .await?;
+            if canceled.rows_affected != 1 {
+                tx.rollback_only();
+                return Ok(false);
+            }
+            let expired = cs::Entity::update_many()
+                .col_expr(cs::Column::Status, Expr::value(SessionStatus::Expired))
+                .filter(cs::Column::Id.eq(session_id))
+                .filter(cs::Column::Status.eq(SessionStatus::Open))
+                .exec(&tx)
+                .await?;
+            if expired.rows_affected != 1 {
+                tx.rollback_only();
+                return Ok(false);
+            }
+            let id = CheckoutSessionId::trusted(session_id.to_string());
+            let view = view_in(&tx, &id, now).await?;
+            tally::session(&tx, &view.session, tally::Move::Expired)?;
+            let event = NewEvent::new(
+                state,
+                EventType::SessionExpired,
+                EventObject::Session(&view),
+            )?;
+            outbox::record(state, &tx, &view.session.merchant_id, livemode, vec![event]).await?;
+            events::on_commit(
+                state,
+                &tx,
+                events::SessionEvent {
+                    session_id: session_id.to_string(),
+                    merchant_id: merchant_id.to_string(),
+                    livemode,
+                    status: SessionStatus::Expired,
+                },
+            );
+            Ok(true)
+        })
+        .await
 }
 
 /// A session read past `expires_at` while still stored `open` is expired

@@ -112,32 +112,22 @@ async fn mark_pending(
     then: &Settlement,
     settle_at: i64,
 ) -> Result<()> {
-    let tx = state.writer.begin().await?;
-    let result = async {
-        let updated = pi::Entity::update_many()
-            .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()?))
-            .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
-            .filter(pi::Column::Id.eq(intent_id))
-            .filter(pi::Column::AttemptId.eq(attempt))
-            .exec(&tx)
-            .await?;
-        if updated.rows_affected == 1 {
-            emit::processing(state, &tx, intent_id).await?;
-        }
-        Ok::<_, Error>(())
-    }
-    .await;
-    match result {
-        Ok(()) => {
-            tx.commit().await?;
-            state.deliveries.wake();
+    state
+        .writer
+        .transaction(|tx| async move {
+            let updated = pi::Entity::update_many()
+                .col_expr(pi::Column::PendingOutcome, Expr::value(then.encode()?))
+                .col_expr(pi::Column::SettleAt, Expr::value(settle_at))
+                .filter(pi::Column::Id.eq(intent_id))
+                .filter(pi::Column::AttemptId.eq(attempt))
+                .exec(&tx)
+                .await?;
+            if updated.rows_affected == 1 {
+                emit::processing(state, &tx, intent_id).await?;
+            }
             Ok(())
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+        })
+        .await
 }
 
 /// The pay response's pieces, re-read after the change.
@@ -209,8 +199,10 @@ async fn claim(
         )
         .col_expr(pi::Column::Updated, Expr::value(now))
         .filter(pi::Column::Id.eq(intent_id))
-        .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod))
-        .exec(&state.writer)
+        .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod));
+    let claimed = state
+        .writer
+        .one(|c| async move { claimed.exec(&c).await })
         .await?;
     if claimed.rows_affected == 1 {
         return Ok(());
@@ -241,71 +233,70 @@ pub async fn settle(
     let Some(intent) = pi::Entity::find_by_id(intent_id).unique(&state.db).await? else {
         return Ok(false);
     };
-    let tx = state.writer.begin().await?;
     let (status, error) = match &how {
         Settlement::Succeed => (IntentStatus::Succeeded, None),
         Settlement::Fail(d) => (IntentStatus::RequiresPaymentMethod, Some(payment_error(d))),
     };
-    let updated = pi::Entity::update_many()
-        .col_expr(pi::Column::Status, Expr::value(status))
-        .col_expr(
-            pi::Column::LastPaymentError,
-            Expr::value(error.as_ref().and_then(|e| serde_json::to_string(e).ok())),
-        )
-        .col_expr(
-            pi::Column::PendingOutcome,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(pi::Column::SettleAt, Expr::value(Option::<i64>::None))
-        .col_expr(pi::Column::Updated, Expr::value(now))
-        .filter(pi::Column::Id.eq(intent_id))
-        .filter(pi::Column::Status.eq(IntentStatus::Processing))
-        .filter(pi::Column::AttemptId.eq(attempt))
-        .exec_with_returning(&tx)
-        .await?;
-    // `RETURNING`: the settled intent, which its event carries.
-    let Ok([settled]) = <[pi::Model; 1]>::try_from(updated) else {
-        tx.rollback().await?;
-        return Ok(false);
-    };
-    // Sent with the commit; a second succeeded payment for the session
-    // (its partial unique index) fails the commit, below.
-    tx.defer(&payment::Entity::insert(payment_row(
-        &intent,
-        attempt,
-        error.as_ref(),
-        now,
-    )));
-    let succeeded = error.is_none();
-    let asynchronous = intent.pending_outcome.is_some();
-    let rest = async {
-        if succeeded {
-            complete_session(&tx, &intent.session_id, now).await?;
-        }
-        emit::settled(state, &tx, &settled, succeeded, asynchronous, now).await
-    };
-    if let Err(e) = rest.await {
-        tx.rollback().await?;
-        return Err(e);
-    }
-    if let Err(e) = tx.commit().await {
-        if crate::db::is_unique_violation(&e) {
+    let last_error = error
+        .as_ref()
+        .map(|e| stored::encode(e, "payment_intents.last_payment_error"))
+        .transpose()?;
+    let settled = state
+        .writer
+        .transaction(|tx| async move {
+            let updated = pi::Entity::update_many()
+                .col_expr(pi::Column::Status, Expr::value(status))
+                .col_expr(pi::Column::LastPaymentError, Expr::value(last_error))
+                .col_expr(
+                    pi::Column::PendingOutcome,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(pi::Column::SettleAt, Expr::value(Option::<i64>::None))
+                .col_expr(pi::Column::Updated, Expr::value(now))
+                .filter(pi::Column::Id.eq(intent_id))
+                .filter(pi::Column::Status.eq(IntentStatus::Processing))
+                .filter(pi::Column::AttemptId.eq(attempt))
+                .exec_with_returning(&tx)
+                .await?;
+            // `RETURNING`: the settled intent, which its event carries.
+            let Ok([settled]) = <[pi::Model; 1]>::try_from(updated) else {
+                tx.rollback_only();
+                return Ok(false);
+            };
+            // Sent with the commit; a second succeeded payment for the
+            // session (its partial unique index) fails the commit, below.
+            tx.defer(&payment::Entity::insert(payment_row(
+                &intent,
+                attempt,
+                error.as_ref(),
+                now,
+            )));
+            let succeeded = error.is_none();
+            let asynchronous = intent.pending_outcome.is_some();
+            if succeeded {
+                complete_session(&tx, &intent.session_id, now).await?;
+                events::on_commit(
+                    state,
+                    &tx,
+                    events::SessionEvent {
+                        session_id: intent.session_id.to_string(),
+                        merchant_id: intent.merchant_id.to_string(),
+                        livemode: intent.livemode,
+                        status: SessionStatus::Complete,
+                    },
+                );
+            }
+            emit::settled(state, &tx, &settled, succeeded, asynchronous, now).await?;
+            Ok(true)
+        })
+        .await;
+    match settled {
+        Err(Error::Database(d)) if d.kind == crate::error::DbFailure::UniqueViolation => {
             tracing::error!("second successful payment refused by the database");
-            return Ok(false);
+            Ok(false)
         }
-        return Err(e.into());
+        other => other,
     }
-    state.deliveries.wake();
-    if error.is_none() {
-        let event = events::SessionEvent {
-            session_id: intent.session_id.to_string(),
-            merchant_id: intent.merchant_id.to_string(),
-            livemode: intent.livemode,
-            status: SessionStatus::Complete,
-        };
-        events::session_changed(state, event).await;
-    }
-    Ok(true)
 }
 
 /// The `payments` row of a settled attempt (its partial unique index admits

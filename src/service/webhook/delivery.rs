@@ -264,9 +264,10 @@ pub async fn claim(
           (SELECT e.merchant_id FROM webhook_endpoints e WHERE e.id = webhook_deliveries.endpoint_id) AS merchant_id,
           (SELECT e.breaker_until FROM webhook_endpoints e WHERE e.id = webhook_deliveries.endpoint_id) AS breaker_until"
     );
+    let claim = Statement::from_sql_and_values(backend, sql, b.values);
     let rows = state
         .writer
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, b.values))
+        .one(|c| async move { c.query_all_raw(claim).await })
         .await?;
     rows.iter()
         .map(claimed_of)
@@ -276,13 +277,15 @@ pub async fn claim(
 
 /// Gives a leased attempt back (this worker will not send it now).
 pub async fn release(state: &AppState, owner: &str, id: &str) -> Result<()> {
-    wd::Entity::update_many()
+    let q = wd::Entity::update_many()
         .col_expr(wd::Column::LeaseOwner, Expr::value(Option::<String>::None))
         .col_expr(wd::Column::LeaseUntil, Expr::value(Option::<i64>::None))
         .filter(wd::Column::Id.eq(id))
         .filter(wd::Column::LeaseOwner.eq(owner))
-        .filter(wd::Column::Status.eq(DeliveryStatus::Pending))
-        .exec(&state.writer)
+        .filter(wd::Column::Status.eq(DeliveryStatus::Pending));
+    state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
         .await?;
     Ok(())
 }
@@ -337,15 +340,15 @@ pub async fn finish(
     if done.is_empty() {
         return Ok(());
     }
-    let tx = state.writer.begin().await?;
-    let result = async {
-        for (c, r) in done {
-            record(state, &tx, owner, c, r).await?;
-        }
-        Ok(())
-    }
-    .await;
-    crate::db::end(tx, result).await
+    state
+        .writer
+        .transaction(|tx| async move {
+            for (c, r) in done {
+                record(state, &tx, owner, c, r).await?;
+            }
+            Ok(())
+        })
+        .await
 }
 
 async fn record(

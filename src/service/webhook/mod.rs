@@ -118,52 +118,44 @@ pub async fn create(
     let events = enabled_events(&req.enabled_events)?;
     let description = req.description.as_deref().map(description).transpose()?;
     let url = check_url(state, &req.url, p.livemode).await?;
-    let tx = state.writer.begin().await?;
-    if let Err(e) = one_create_at_a_time(&tx, p).await {
-        tx.rollback().await?;
-        return Err(e);
-    }
-    let existing = we::Entity::find()
-        .filter(we::Column::MerchantId.eq(&p.merchant_id))
-        .filter(we::Column::Livemode.eq(p.livemode))
-        .count(&tx)
-        .await?;
-    if existing >= MAX_ENDPOINTS {
-        tx.rollback().await?;
-        return Err(Error::invalid(
-            "url",
-            "You have reached the maximum of 16 webhook endpoints in this mode.",
-        ));
-    }
     let secret = new_secret();
-    let endpoint = we::ActiveModel {
-        id: Set(WebhookEndpointId::trusted(ids::new_id("we"))),
-        merchant_id: Set(p.merchant_id.clone()),
-        livemode: Set(p.livemode),
-        url: Set(url.as_str().to_string()),
-        enabled_events: Set(events.to_json()),
-        description: Set(description),
-        status: Set(EndpointStatus::Enabled),
-        secret: Set(state.config.secrets_key.seal(&secret)),
-        previous_secret: Set(None),
-        previous_secret_expires_at: Set(None),
-        failing_since: Set(None),
-        unanswered: Set(0),
-        breaker_until: Set(None),
-        created: Set(state.clock.now()),
-    }
-    .insert(&tx)
-    .await;
-    match endpoint {
-        Ok(e) => {
-            tx.commit().await?;
-            Ok((e, secret))
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e.into())
-        }
-    }
+    let sealed = state.config.secrets_key.seal(&secret);
+    let endpoint = state
+        .writer
+        .transaction(|tx| async move {
+            one_create_at_a_time(&tx, p).await?;
+            let existing = we::Entity::find()
+                .filter(we::Column::MerchantId.eq(&p.merchant_id))
+                .filter(we::Column::Livemode.eq(p.livemode))
+                .count(&tx)
+                .await?;
+            if existing >= MAX_ENDPOINTS {
+                return Err(Error::invalid(
+                    "url",
+                    "You have reached the maximum of 16 webhook endpoints in this mode.",
+                ));
+            }
+            Ok(we::ActiveModel {
+                id: Set(WebhookEndpointId::trusted(ids::new_id("we"))),
+                merchant_id: Set(p.merchant_id.clone()),
+                livemode: Set(p.livemode),
+                url: Set(url.as_str().to_string()),
+                enabled_events: Set(events.to_json()),
+                description: Set(description),
+                status: Set(EndpointStatus::Enabled),
+                secret: Set(sealed),
+                previous_secret: Set(None),
+                previous_secret_expires_at: Set(None),
+                failing_since: Set(None),
+                unanswered: Set(0),
+                breaker_until: Set(None),
+                created: Set(state.clock.now()),
+            }
+            .insert(&tx)
+            .await?)
+        })
+        .await?;
+    Ok((endpoint, secret))
 }
 
 /// Makes the count and the insert of `create` one step per merchant: on
@@ -237,30 +229,27 @@ pub async fn update(
         // Re-enabling starts the 3-day failure window afresh.
         a.failing_since = Set(None);
     }
-    Ok(a.update(&state.writer).await?)
+    Ok(state
+        .writer
+        .one(|c| async move { a.update(&c).await })
+        .await?)
 }
 
 /// Deletes the endpoint and its queued deliveries: nothing more is sent to it.
 pub async fn delete(state: &AppState, p: &Principal, id: &WebhookEndpointId) -> Result<()> {
     p.require_secret_key()?;
     get(state, p, id).await?;
-    let tx = state.writer.begin().await?;
-    let result = async {
-        wd::Entity::delete_many()
-            .filter(wd::Column::EndpointId.eq(id))
-            .exec(&tx)
-            .await?;
-        we::Entity::delete_by_id(id).exec(&tx).await?;
-        Ok::<_, Error>(())
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(tx.commit().await?),
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+    state
+        .writer
+        .transaction(|tx| async move {
+            wd::Entity::delete_many()
+                .filter(wd::Column::EndpointId.eq(id))
+                .exec(&tx)
+                .await?;
+            we::Entity::delete_by_id(id).exec(&tx).await?;
+            Ok(())
+        })
+        .await
 }
 
 /// A new secret; the current one keeps signing (a second `v1=`) for 24 hours.
@@ -277,7 +266,13 @@ pub async fn rotate_secret(
     a.secret = Set(state.config.secrets_key.seal(&secret));
     a.previous_secret = Set(Some(previous));
     a.previous_secret_expires_at = Set(Some(state.clock.now() + ROTATION_OVERLAP_SECS));
-    Ok((a.update(&state.writer).await?, secret))
+    Ok((
+        state
+            .writer
+            .one(|c| async move { a.update(&c).await })
+            .await?,
+        secret,
+    ))
 }
 
 /// The secrets that sign a delivery now: the current one, then the
@@ -369,41 +364,31 @@ pub async fn resend(
         .unique(&state.db)
         .await?
         .ok_or_else(unknown)?;
-    let tx = state.writer.begin().await?;
-    let result = async {
-        let previous = wd::Entity::find()
-            .filter(wd::Column::EndpointId.eq(id))
-            .filter(wd::Column::EventId.eq(&event_id))
-            .select_only()
-            .column_as(Expr::col(wd::Column::Attempt).max(), "max")
-            .into_tuple::<Option<i32>>()
-            .one(&tx)
-            .await?
-            .flatten()
-            .unwrap_or(0);
-        let row = delivery::pending_delivery(
-            id,
-            &event_id,
-            &e.r#type,
-            e.created,
-            previous + 1,
-            state.clock.now_ms(),
-        )
-        .insert(&tx)
-        .await?;
-        wake::queued_in(&tx).await?;
-        Ok::<_, Error>(row)
-    }
-    .await;
-    match result {
-        Ok(row) => {
-            tx.commit().await?;
-            state.deliveries.wake();
+    state
+        .writer
+        .transaction(|tx| async move {
+            let previous = wd::Entity::find()
+                .filter(wd::Column::EndpointId.eq(id))
+                .filter(wd::Column::EventId.eq(&event_id))
+                .select_only()
+                .column_as(Expr::col(wd::Column::Attempt).max(), "max")
+                .into_tuple::<Option<i32>>()
+                .one(&tx)
+                .await?
+                .flatten()
+                .unwrap_or(0);
+            let row = delivery::pending_delivery(
+                id,
+                &event_id,
+                &e.r#type,
+                e.created,
+                previous + 1,
+                state.clock.now_ms(),
+            )
+            .insert(&tx)
+            .await?;
+            wake::queued_in(state, &tx).await?;
             Ok(row)
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+        })
+        .await
 }

@@ -1,8 +1,8 @@
 //! The one place that wakes webhook delivery workers. A change that queues
-//! deliveries calls [`queued_in`] inside its transaction (on PostgreSQL a
+//! deliveries calls [`queued_in`] inside its transaction: on PostgreSQL a
 //! `NOTIFY`, delivered to every process when and only if the change
-//! commits) and [`Wake::wake`] once it has committed (this process's worker,
-//! at once). The worker waits on [`Wake::notified`]; the PostgreSQL listener
+//! commits, and this process's worker woken at once when it has committed
+//! (an `on_commit` hook calling [`Wake::wake`]). The worker waits on [`Wake::notified`]; the PostgreSQL listener
 //! (`workers::listener`) calls [`Wake::wake`] on each `NOTIFY` of
 //! [`CHANNEL`]. A missed wake-up costs only latency: the worker also polls.
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -17,7 +17,7 @@ pub const CHANNEL: &str = "ikawaari_webhooks";
 pub struct Wake(tokio::sync::Notify);
 
 impl Wake {
-    /// Call after committing a transaction that queued deliveries.
+    /// Wakes the worker (after a commit that queued deliveries: [`queued_in`]).
     pub fn wake(&self) {
         self.0.notify_one();
     }
@@ -28,9 +28,12 @@ impl Wake {
     }
 }
 
-/// Inside the transaction that queues deliveries: on PostgreSQL, wakes
-/// every process's worker when (and only if) it commits.
-pub async fn queued_in(tx: &crate::db::WriteTx) -> Result<()> {
+/// Inside the transaction that queues deliveries: wakes this process's
+/// worker once it has committed, and on PostgreSQL every process's, when
+/// (and only if) it commits.
+pub async fn queued_in(state: &crate::AppState, tx: &crate::db::WriteTx) -> Result<()> {
+    let woken = state.clone();
+    tx.on_commit(async move { woken.deliveries.wake() });
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_raw(Statement::from_string(
             DbBackend::Postgres,

@@ -119,8 +119,10 @@ pub async fn take_trial(state: &AppState, endpoint: &WebhookEndpointId) -> Resul
     let taken = we::Entity::update_many()
         .col_expr(we::Column::BreakerUntil, Expr::value(now + lease_ms(state)))
         .filter(we::Column::Id.eq(endpoint))
-        .filter(we::Column::BreakerUntil.lte(now))
-        .exec(&state.writer)
+        .filter(we::Column::BreakerUntil.lte(now));
+    let taken = state
+        .writer
+        .one(|c| async move { taken.exec(&c).await })
         .await?;
     Ok(taken.rows_affected == 1)
 }

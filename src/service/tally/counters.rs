@@ -1,6 +1,7 @@
 //! Additive counters (the dashboard's `session_counts` and `daily_stats`
 //! rows) written at commit: a write notes what it adds, and whoever commits
-//! writes the sum, in the same transaction, just before `COMMIT`.
+//! writes the sum, in the same transaction, just before `COMMIT` (the
+//! writer's commit-time `Sums`).
 //!
 //! On SQLite the group commit sums the additions of every write of its
 //! batch, so the counters cost two statements per batch, not two per write;
@@ -110,9 +111,11 @@ impl Counters {
     pub fn add_day(&mut self, key: DayKey, add: DayCounts) -> Result<(), DbErr> {
         add_to(&mut self.days, key, add, DayCounts::checked_add)
     }
+}
 
+impl crate::db::Sums for Counters {
     /// Moves `other`'s additions into these.
-    pub fn merge(&mut self, other: Counters) -> Result<(), DbErr> {
+    fn merge(&mut self, other: Counters) -> Result<(), DbErr> {
         for (k, v) in other.sessions {
             self.add_session(k, v)?;
         }
@@ -124,10 +127,10 @@ impl Counters {
 
     /// The upserts that write the sums: one multi-row upsert per table that
     /// has any.
-    pub fn statements(self, backend: DbBackend) -> Vec<Statement> {
+    fn statements(&self, backend: DbBackend) -> Vec<Statement> {
         let mut out = Vec::new();
         if !self.sessions.is_empty() {
-            let rows = self.sessions.into_iter().map(|(k, v)| sc::ActiveModel {
+            let rows = self.sessions.iter().cloned().map(|(k, v)| sc::ActiveModel {
                 merchant_id: Set(k.merchant_id),
                 livemode: Set(k.livemode),
                 mode: Set(k.mode),
@@ -140,7 +143,7 @@ impl Counters {
             out.push(adding_upsert(rows, backend));
         }
         if !self.days.is_empty() {
-            let rows = self.days.into_iter().map(|(k, v)| ds::ActiveModel {
+            let rows = self.days.iter().cloned().map(|(k, v)| ds::ActiveModel {
                 merchant_id: Set(k.merchant_id),
                 livemode: Set(k.livemode),
                 day: Set(k.day),
@@ -184,6 +187,7 @@ fn adding_upsert<A: ActiveModelTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Sums;
 
     fn key(slot: i32) -> DayKey {
         DayKey {
