@@ -4,7 +4,7 @@ mod writer;
 
 use std::time::Duration;
 
-pub use shape::Shape;
+pub use shape::{Shape, columns};
 pub use writer::{Sums, WriteTx, Writer};
 
 use migration::{Migrator, MigratorTrait};

@@ -135,14 +135,14 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal> {
     if !well_formed {
         return Err(Error::ApiKeyInvalid);
     }
-    static SHAPE: crate::db::Shape = crate::db::Shape::new();
-    let hash = hash_token(token);
-    let backend = state.db.get_database_backend();
-    let stmt = SHAPE.statement(backend, vec![hash.clone().into()], || {
-        api_key::Entity::find()
-            .filter(api_key::Column::KeyHash.eq(hash))
-            .build(backend)
-    });
+    // The entity's own select: columns under their own names (prefix "").
+    static SHAPE: crate::db::Shape<(String,)> =
+        crate::db::Shape::new(|(hash,): &(String,), backend| {
+            api_key::Entity::find()
+                .filter(api_key::Column::KeyHash.eq(hash))
+                .build(backend)
+        });
+    let stmt = SHAPE.statement(state.db.get_database_backend(), &(hash_token(token),));
     let key = match state.db.query_one_raw(stmt).await? {
         Some(row) => Some(api_key::Model::from_query_result(&row, "")?),
         None => None,

@@ -3,22 +3,31 @@ use std::collections::BTreeMap;
 
 use entity::{checkout_session as cs, line_item as li};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryTrait,
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, RelationTrait,
 };
 
 use super::*;
 use crate::AppState;
-use crate::db::{Shape, Unique};
+use crate::db::{Shape, Unique, columns};
 use crate::domain::principal::{Principal, Scope};
-use crate::domain::{CheckoutSessionId, LineItemId};
+use crate::domain::{CheckoutSessionId, LineItemId, MerchantId};
 use crate::error::{Error, Result};
 use crate::service::paging::limit_of;
 
 /// Session `id` if it is the caller's (merchant and mode).
 fn owned(p: &Principal, id: &CheckoutSessionId) -> sea_orm::Select<cs::Entity> {
+    owned_by(&p.merchant_id, p.livemode, id)
+}
+
+fn owned_by(
+    merchant: &MerchantId,
+    livemode: bool,
+    id: &CheckoutSessionId,
+) -> sea_orm::Select<cs::Entity> {
     cs::Entity::find_by_id(id)
-        .filter(cs::Column::MerchantId.eq(&p.merchant_id))
-        .filter(cs::Column::Livemode.eq(p.livemode))
+        .filter(cs::Column::MerchantId.eq(merchant))
+        .filter(cs::Column::Livemode.eq(livemode))
 }
 
 /// A session of this merchant and mode, or `404`.
@@ -59,47 +68,58 @@ async fn first_read(
     id: &CheckoutSessionId,
 ) -> Result<(cs::Model, Vec<li::Model>)> {
     p.require(Scope::Read)?;
-    static SHAPE: Shape = Shape::new();
-    let values = vec![
-        id.clone().into(),
-        p.merchant_id.clone().into(),
-        p.livemode.into(),
-    ];
-    with_first_items(&state.db, &SHAPE, values, || owned(p, id))
+    type Args = (CheckoutSessionId, MerchantId, bool, i32);
+    static SHAPE: Shape<Args> = Shape::new(|(id, merchant, livemode, first): &Args, backend| {
+        with_first_items(owned_by(merchant, *livemode, id), *first, backend)
+    });
+    let args = (
+        id.clone(),
+        p.merchant_id.clone(),
+        p.livemode,
+        first_items_bound(),
+    );
+    let stmt = SHAPE.statement(state.db.get_database_backend(), &args);
+    session_and_items(&state.db, stmt)
         .await?
         .ok_or_else(|| Error::not_found("checkout session", id))
 }
 
-/// The session `select` finds, with its first `EMBEDDED_ITEMS` line items,
-/// in one statement (`LEFT JOIN`, a row per item). `values` are what
-/// `select` binds, in order: the SQL text is built once per `shape`.
-pub async fn with_first_items(
+/// `EMBEDDED_ITEMS` as the bound on an item's position.
+pub(super) fn first_items_bound() -> i32 {
+    i32::try_from(EMBEDDED_ITEMS).unwrap_or(i32::MAX)
+}
+
+/// The sessions `select` finds, each with its items of position `< first`,
+/// in one statement: a `LEFT JOIN`, a row per item, the session's columns
+/// as `s_<column>` and the item's as `i_<column>`.
+pub(super) fn with_first_items(
+    select: sea_orm::Select<cs::Entity>,
+    first: i32,
+    backend: sea_orm::DbBackend,
+) -> sea_orm::Statement {
+    let select = columns::<cs::Entity, _>(select.select_only(), "s_");
+    columns::<li::Entity, _>(select, "i_")
+        .join(JoinType::LeftJoin, cs::Relation::LineItems.def())
+        .filter(
+            Condition::any()
+                .add(li::Column::Position.lt(first))
+                .add(li::Column::Position.is_null()),
+        )
+        .order_by_asc(li::Column::Position)
+        .build(backend)
+}
+
+/// The one session of `with_first_items`' rows, with its items.
+pub(super) async fn session_and_items(
     db: &impl sea_orm::ConnectionTrait,
-    shape: &Shape,
-    mut values: Vec<sea_orm::Value>,
-    select: impl FnOnce() -> sea_orm::Select<cs::Entity>,
+    stmt: sea_orm::Statement,
 ) -> Result<Option<(cs::Model, Vec<li::Model>)>> {
-    let first = i32::try_from(EMBEDDED_ITEMS).unwrap_or(i32::MAX);
-    values.push(first.into());
-    let backend = db.get_database_backend();
-    let stmt = shape.statement(backend, values, || {
-        select()
-            .find_with_related(li::Entity)
-            .filter(
-                Condition::any()
-                    .add(li::Column::Position.lt(first))
-                    .add(li::Column::Position.is_null()),
-            )
-            .order_by_asc(li::Column::Position)
-            .build(backend)
-    });
-    // `find_with_related`'s aliases: `A_` (the session), `B_` (an item).
     let mut found: Option<(cs::Model, Vec<li::Model>)> = None;
     for row in db.query_all_raw(stmt).await? {
-        let item = li::Model::from_query_result_optional(&row, "B_")?;
+        let item = li::Model::from_query_result_optional(&row, "i_")?;
         let (_, items) = match &mut found {
             Some(f) => f,
-            None => found.insert((cs::Model::from_query_result(&row, "A_")?, Vec::new())),
+            None => found.insert((cs::Model::from_query_result(&row, "s_")?, Vec::new())),
         };
         items.extend(item);
     }

@@ -70,12 +70,15 @@ pub async fn view_in(
     now: i64,
 ) -> Result<SessionView> {
     use sea_orm::EntityTrait;
-    static SHAPE: crate::db::Shape = crate::db::Shape::new();
-    let (session, items) = find::with_first_items(tx, &SHAPE, vec![id.clone().into()], || {
-        cs::Entity::find_by_id(id)
-    })
-    .await?
-    .ok_or_else(|| crate::error::Error::Internal("missing session".into()))?;
+    type Args = (crate::domain::CheckoutSessionId, i32);
+    static SHAPE: crate::db::Shape<Args> = crate::db::Shape::new(|(id, first): &Args, backend| {
+        find::with_first_items(cs::Entity::find_by_id(id), *first, backend)
+    });
+    let args = (id.clone(), find::first_items_bound());
+    let stmt = SHAPE.statement(tx.get_database_backend(), &args);
+    let (session, items) = find::session_and_items(tx, stmt)
+        .await?
+        .ok_or_else(|| crate::error::Error::Internal("missing session".into()))?;
     Ok(view_of(session, items, now))
 }
 

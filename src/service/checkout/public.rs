@@ -1,11 +1,14 @@
 //! The public view of a session: what the hosted page and the pay route see.
 
 use entity::{checkout_session as cs, line_item as li, merchant, payment_intent as pi};
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, QueryOrder, QueryTrait};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryOrder, QuerySelect, QueryTrait,
+    RelationTrait,
+};
 
 use super::*;
 use crate::AppState;
-use crate::db::{Shape, Unique};
+use crate::db::{Shape, Unique, columns};
 use crate::domain::{CheckoutSessionId, MerchantId};
 use crate::error::{Error, Result};
 
@@ -35,16 +38,17 @@ async fn session_intent_items(
     state: &AppState,
     id: &CheckoutSessionId,
 ) -> Result<(cs::Model, pi::Model, Vec<li::Model>)> {
-    static SHAPE: Shape = Shape::new();
-    let backend = state.db.get_database_backend();
-    let stmt = SHAPE.statement(backend, vec![id.clone().into()], || {
-        cs::Entity::find_by_id(id)
-            .find_also_related(pi::Entity)
-            .find_also_related(li::Entity)
-            .order_by_asc(li::Column::Position)
-            .build(backend)
-    });
-    // The aliases of `find_also_related` twice: `A_`, `B_`, `C_`.
+    static SHAPE: Shape<(CheckoutSessionId,)> =
+        Shape::new(|(id,): &(CheckoutSessionId,), backend| {
+            let select = columns::<cs::Entity, _>(cs::Entity::find_by_id(id).select_only(), "s_");
+            let select = columns::<pi::Entity, _>(select, "p_");
+            columns::<li::Entity, _>(select, "i_")
+                .join(JoinType::LeftJoin, cs::Relation::PaymentIntent.def())
+                .join(JoinType::LeftJoin, cs::Relation::LineItems.def())
+                .order_by_asc(li::Column::Position)
+                .build(backend)
+        });
+    let stmt = SHAPE.statement(state.db.get_database_backend(), &(id.clone(),));
     let rows = state
         .db
         .query_all_raw(stmt)
@@ -52,9 +56,9 @@ async fn session_intent_items(
         .iter()
         .map(|r| {
             Ok((
-                cs::Model::from_query_result(r, "A_")?,
-                pi::Model::from_query_result_optional(r, "B_")?,
-                li::Model::from_query_result_optional(r, "C_")?,
+                cs::Model::from_query_result(r, "s_")?,
+                pi::Model::from_query_result_optional(r, "p_")?,
+                li::Model::from_query_result_optional(r, "i_")?,
             ))
         })
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
