@@ -15,6 +15,17 @@ use super::{Turn, Writer, run_all, shared};
 
 type Hook = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// What `WriteTx::defer` takes: inserts (sealed).
+pub trait Deferrable: sea_orm::QueryTrait + sealed::Insert {}
+impl<A: sea_orm::ActiveModelTrait> Deferrable for sea_orm::Insert<A> {}
+impl<A: sea_orm::ActiveModelTrait> Deferrable for sea_orm::InsertMany<A> {}
+
+mod sealed {
+    pub trait Insert {}
+    impl<A: sea_orm::ActiveModelTrait> Insert for sea_orm::Insert<A> {}
+    impl<A: sea_orm::ActiveModelTrait> Insert for sea_orm::InsertMany<A> {}
+}
+
 /// The handle a write's closure gets (`Writer::transaction`, `Writer::one`).
 /// Cheap to clone, but it must not outlive the closure: the writer ends the
 /// write when the closure returns (a handle kept beyond fails the write).
@@ -76,12 +87,14 @@ impl WriteTx {
             .of::<S>())
     }
 
-    /// Queues a statement nothing later in this write depends on (an insert
-    /// whose rows are already known): it is sent when the write commits, in
-    /// order with the others — on PostgreSQL all of them, and the sums, as
-    /// one statement, so no two of them may touch the same row. Its errors
-    /// are the commit's.
-    pub fn defer(&self, q: &impl sea_orm::QueryTrait) {
+    /// Queues an insert nothing later in this write reads (rows known in
+    /// full): it is sent when the write commits, in order with the others —
+    /// on PostgreSQL all of them, and the sums, as one statement. Only
+    /// inserts can be deferred ([`Deferrable`]): within one statement two
+    /// parts must not touch the same row, and two inserts of one row fail
+    /// the commit (its key) instead of one silently missing the other. Its
+    /// errors are the commit's.
+    pub fn defer(&self, q: &impl Deferrable) {
         let stmt = q.build(self.get_database_backend());
         self.0
             .deferred
