@@ -29,6 +29,10 @@ pub struct Model {
     pub created: i64,
     pub expires_at: i64,
     pub completed_at: Option<i64>,
+    /// The payment link whose visit made this session.
+    pub payment_link_id: Option<PaymentLinkId>,
+    /// JSON: the bounds of a customer-typed amount (a payment link's).
+    pub custom_amount: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

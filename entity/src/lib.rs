@@ -10,6 +10,7 @@ pub mod line_item;
 pub mod merchant;
 pub mod payment;
 pub mod payment_intent;
+pub mod payment_link;
 pub mod refund;
 pub mod session_count;
 pub mod subscription;

@@ -322,3 +322,7 @@ id_type!(SubscriptionId, "sub_", "subscription");
 id_type!(EventId, "evt_", "event");
 id_type!(RefundId, "re_", "refund");
 id_type!(WebhookEndpointId, "we_", "webhook_endpoint");
+id_type!(
+    /// `plink_…`: public, it is in the link a merchant shares.
+    PaymentLinkId, "plink_", "payment_link"
+);

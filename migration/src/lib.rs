@@ -9,6 +9,7 @@ mod m20261127_000003_refunds;
 mod m20261127_000004_dashboard;
 mod m20261202_000001_refund_idempotency;
 mod m20261202_000041_webhook_breaker;
+mod m20261204_000001_payment_links;
 
 pub use m20261127_000004_dashboard::BACKFILL as ROLLUP_BACKFILL;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_dashboard::Migration),
             Box::new(m20261202_000001_refund_idempotency::Migration),
             Box::new(m20261202_000041_webhook_breaker::Migration),
+            Box::new(m20261204_000001_payment_links::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod event;
 pub mod ids;
 pub mod locale;
 pub mod money;
+pub mod payment_link;
 pub mod payment_method;
 pub mod phone;
 pub mod principal;
@@ -17,8 +18,8 @@ pub mod webhook_url;
 pub use currency::Currency;
 pub use entity::types::{
     ChargeStatus, CheckoutSessionId, DeliveryStatus, EndpointStatus, EventId, IntentStatus,
-    Interval, LineItemId, MerchantId, Mode, PaymentIntentId, PaymentMethodKind, PaymentStatus,
-    Provider, RefundId, RefundReason, RefundStatus, SessionStatus, SubscriptionId,
+    Interval, LineItemId, MerchantId, Mode, PaymentIntentId, PaymentLinkId, PaymentMethodKind,
+    PaymentStatus, Provider, RefundId, RefundReason, RefundStatus, SessionStatus, SubscriptionId,
     SubscriptionStatus, WebhookEndpointId,
 };
 pub use event::{EnabledEvents, EventType, TypeFilter};

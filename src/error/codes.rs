@@ -134,6 +134,9 @@ table! {
     PAYMENT_IN_PROGRESS = 409 INVALID "payment_in_progress",
         fr "Un paiement est déjà en cours pour cette session de paiement.",
         en "A payment for this checkout session is already processing.";
+    PAYMENT_LINK_USED_UP = 409 INVALID "payment_link_used_up",
+        fr "Ce lien de paiement a atteint son nombre maximal de paiements : ce paiement n'a pas été effectué.",
+        en "This payment link has reached its limit of payments: this payment was not made.";
     PAYMENT_INTENT_UNEXPECTED_STATE = 409 INVALID "payment_intent_unexpected_state",
         fr "Seul un paiement réussi peut être remboursé.",
         en "Only a succeeded payment can be refunded.";

@@ -93,6 +93,7 @@ impl Conflict {
             Conflict::SessionCompleted => &codes::CHECKOUT_SESSION_COMPLETED,
             Conflict::SessionNotOpen => &codes::CHECKOUT_SESSION_NOT_OPEN,
             Conflict::PaymentInProgress => &codes::PAYMENT_IN_PROGRESS,
+            Conflict::PaymentLinkUsedUp => &codes::PAYMENT_LINK_USED_UP,
             Conflict::IdempotencyKeyInUse => &codes::IDEMPOTENCY_KEY_IN_USE,
             Conflict::IntentUnexpectedState => &codes::PAYMENT_INTENT_UNEXPECTED_STATE,
         }

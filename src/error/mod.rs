@@ -70,6 +70,8 @@ pub enum Conflict {
     SessionCompleted,
     SessionNotOpen,
     PaymentInProgress,
+    /// Every session a payment link allows is paid or being paid.
+    PaymentLinkUsedUp,
     IdempotencyKeyInUse,
     /// A refund of an intent that has not succeeded.
     IntentUnexpectedState,

@@ -51,6 +51,7 @@ fn examples() -> Vec<Error> {
         Conflict::SessionCompleted,
         Conflict::SessionNotOpen,
         Conflict::PaymentInProgress,
+        Conflict::PaymentLinkUsedUp,
         Conflict::IdempotencyKeyInUse,
         Conflict::IntentUnexpectedState,
     ] {

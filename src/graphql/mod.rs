@@ -4,6 +4,7 @@
 //! as the REST handlers.
 mod events;
 mod guard;
+mod links;
 mod loaders;
 mod mutation;
 mod page;

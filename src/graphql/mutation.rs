@@ -13,7 +13,11 @@ use crate::wire::{CreateCheckoutSessionRequest, LineItemInput, RecurringInput};
 
 /// Every mutation: sessions here, refunds in `refunds.rs`.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct MutationRoot(SessionMutation, super::refunds::RefundsMutation);
+pub struct MutationRoot(
+    SessionMutation,
+    super::refunds::RefundsMutation,
+    super::links::PaymentLinkMutation,
+);
 
 #[derive(Default)]
 pub struct SessionMutation;

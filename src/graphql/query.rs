@@ -19,6 +19,7 @@ pub struct QueryRoot(
     CoreQuery,
     super::events::EventsQuery,
     super::refunds::RefundsQuery,
+    super::links::PaymentLinkQuery,
 );
 
 #[derive(Default)]
@@ -35,6 +36,8 @@ pub struct CheckoutSessionFilter {
     pub created_before: Option<DateTime>,
     /// An id (session or payment intent), `clientReferenceId` or `customerEmail`.
     pub search: Option<String>,
+    /// Sessions made by this payment link (`plink_…`).
+    pub payment_link: Option<ID>,
 }
 
 impl TryFrom<CheckoutSessionFilter> for SessionFilter {
@@ -49,6 +52,11 @@ impl TryFrom<CheckoutSessionFilter> for SessionFilter {
             created_gte: f.created_after.map(|d| d.0),
             created_lte: f.created_before.map(|d| d.0),
             search: f.search,
+            payment_link: f
+                .payment_link
+                .as_ref()
+                .map(|id| checkout::payment_link_param(id))
+                .transpose()?,
             ..Default::default()
         })
     }
@@ -190,7 +198,7 @@ impl CoreQuery {
     #[graphql(
         complexity = "first.or(last).unwrap_or(10).clamp(0, MAX_PAGE) as usize * child_complexity + CONNECTION_COST"
     )]
-    async fn checkout_sessions(
+    pub async fn checkout_sessions(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod openapi;
 pub mod ops;
+pub mod payment_links;
 mod payments;
 mod public;
 pub mod rate_limit;
@@ -22,6 +23,7 @@ pub fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let public = public::router();
     let merchant = sessions::router()
         .merge(payments::router())
+        .merge(payment_links::router())
         .merge(events::router())
         .merge(refunds::router())
         .merge(webhooks::router());

@@ -36,6 +36,7 @@ use crate::error::{ErrorBody, ErrorResponse, FieldErrorBody};
         description = "Hosted checkout for West African merchants: create checkout sessions, send customers to the hosted page, read payments. Amounts are integers in the currency's minor unit (XOF has none). Errors always have the shape `{\"error\": {type, code, param, message, errors}}`."),
     components(schemas(ErrorResponse, ErrorBody, FieldErrorBody)),
     tags((name = "Checkout sessions", description = "Create and manage checkout sessions (secret key or app token)."),
+        (name = "Payment links", description = "Reusable links (and QR codes) a merchant shares without writing code; each visit makes a checkout session."),
         (name = "Hosted checkout", description = "Public routes used by the hosted checkout page; the session id is the capability."),
         (name = "Payment intents", description = "The payment behind a session: amount, status, the payment method used (never its full number)."),
         (name = "Subscriptions", description = "Recurring payments started by a paid `subscription`-mode session."),

@@ -45,6 +45,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 #[derive(Clone)]
 pub struct RestState {
     pub pay_limiter: Arc<PayLimiter>,
+    /// Payment link visits per client address (the pay limit's setting).
+    pub visit_limiter: Arc<PayLimiter>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -52,6 +54,10 @@ impl RestState {
     pub fn new(state: &AppState) -> Self {
         RestState {
             pay_limiter: Arc::new(PayLimiter::new(
+                state.config.pay_rate_limit,
+                state.clock.clone(),
+            )),
+            visit_limiter: Arc::new(PayLimiter::new(
                 state.config.pay_rate_limit,
                 state.clock.clone(),
             )),

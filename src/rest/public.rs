@@ -42,7 +42,8 @@ async fn get_public_session(
 
 /// Pay a checkout session
 ///
-/// Amount and currency come from the session. Honours `Idempotency-Key`
+/// Amount and currency come from the session (a payment link's custom
+/// amount: `amount` in the body, within the session's bounds). Honours `Idempotency-Key`
 /// (scoped to the session). Test cards: 4242424242424242 succeeds,
 /// 4000000000000002 is declined; mobile money numbers ending 0000 settle
 /// after a delay (202), 0002 succeed at once.
@@ -55,7 +56,7 @@ async fn get_public_session(
         (status = 200, description = "Paid: redirect the customer to `redirect_url`", body = PayResponse),
         (status = 202, description = "Processing (mobile money): poll the session", body = PayResponse),
         (status = 402, description = "Declined (`card_error`, with `decline_code`)", body = ErrorResponse),
-        (status = 409, description = "Expired, already paid, or a payment in progress", body = ErrorResponse),
+        (status = 409, description = "Expired, already paid, a payment in progress, or its payment link used up (`payment_link_used_up`)", body = ErrorResponse),
         (status = 503, description = "No processor for live mode (`processor_unavailable`)", body = ErrorResponse)))]
 async fn pay(
     State(state): State<AppState>,
@@ -68,7 +69,7 @@ async fn pay(
     let client = rate_limit::client_ip(addr.ip(), &headers, &state.config.trusted_proxies);
     rest.pay_limiter.check(client, &session_id)?;
     let method = PaymentMethodInput::try_from(&req)?;
-    let paid = payment::pay(&state, &session_id, method).await?;
+    let paid = payment::pay(&state, &session_id, method, req.amount).await?;
     let body = PayResponse {
         status: if paid.processing {
             IntentStatus::Processing

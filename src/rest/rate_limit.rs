@@ -56,6 +56,16 @@ impl PayLimiter {
     }
 
     pub fn check(&self, ip: IpAddr, session_id: &str) -> Result<()> {
+        self.count(&[format!("ip:{ip}"), format!("cs:{session_id}")])
+    }
+
+    /// Per client address only (payment link visits: a link shared at a
+    /// counter is opened by many customers, each from their own phone).
+    pub fn check_address(&self, ip: IpAddr) -> Result<()> {
+        self.count(&[format!("ip:{ip}")])
+    }
+
+    fn count(&self, keys: &[String]) -> Result<()> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -70,8 +80,8 @@ impl PayLimiter {
             counts.clear();
         }
         let mut over = false;
-        for key in [format!("ip:{ip}"), format!("cs:{session_id}")] {
-            let n = counts.entry(key).or_insert(0);
+        for key in keys {
+            let n = counts.entry(key.clone()).or_insert(0);
             *n += 1;
             over |= *n > self.per_minute;
         }

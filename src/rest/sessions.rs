@@ -150,6 +150,11 @@ fn filter_and_page(q: &ListSessionsQuery) -> Result<(SessionFilter, PageRequest)
         payment_intent: q.payment_intent.clone(),
         client_reference_id: q.client_reference_id.clone(),
         customer_email: q.customer_email.clone(),
+        payment_link: q
+            .payment_link
+            .as_deref()
+            .map(checkout::payment_link_param)
+            .transpose()?,
         ..Default::default()
     };
     let page = PageRequest {

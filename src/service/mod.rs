@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod outbox;
 pub mod paging;
 pub mod payment;
+pub mod payment_link;
 pub mod refund;
 pub mod scheduler;
 pub mod stats;

@@ -4,10 +4,11 @@
 //! error naming the row, never a default.
 use std::collections::BTreeMap;
 
-use entity::{checkout_session as cs, line_item as li, payment_intent as pi};
+use entity::{checkout_session as cs, line_item as li, payment_intent as pi, payment_link as pl};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::domain::PaymentMethodKind;
+use crate::domain::payment_link::{AfterCompletion, LinkItem, SessionCustomAmount};
 use crate::error::{Error, Result};
 
 /// `payment_intents.payment_method`: brand + last4 or provider + masked
@@ -107,4 +108,36 @@ pub fn payment_method(i: &pi::Model) -> Result<Option<StoredPaymentMethod>> {
 pub fn encode<T: Serialize>(v: &T, column: &str) -> Result<String> {
     serde_json::to_string(v)
         .map_err(|e| Error::Internal(format!("{column}: not serialisable: {e}")))
+}
+
+/// `payment_links.line_items`.
+pub fn link_items(l: &pl::Model) -> Result<Vec<LinkItem>> {
+    decode(&l.line_items, "payment_links.line_items", &l.id)
+}
+
+pub fn link_metadata(l: &pl::Model) -> Result<BTreeMap<String, String>> {
+    decode(&l.metadata, "payment_links.metadata", &l.id)
+}
+
+pub fn after_completion(l: &pl::Model) -> Result<AfterCompletion> {
+    decode(&l.after_completion, "payment_links.after_completion", &l.id)
+}
+
+pub fn link_payment_methods(l: &pl::Model) -> Result<Vec<PaymentMethodKind>> {
+    l.payment_method_types
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            PaymentMethodKind::parse(m)
+                .ok_or_else(|| corrupt("payment_links.payment_method_types", &l.id, m))
+        })
+        .collect()
+}
+
+/// `checkout_sessions.custom_amount`: the bounds of a typed amount.
+pub fn custom_amount(s: &cs::Model) -> Result<Option<SessionCustomAmount>> {
+    s.custom_amount
+        .as_deref()
+        .map(|t| decode(t, "checkout_sessions.custom_amount", &s.id))
+        .transpose()
 }

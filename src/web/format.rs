@@ -18,6 +18,49 @@ fn group(digits: &str, sep: char) -> String {
     out
 }
 
+/// How the page's script writes an amount the customer types: the same
+/// separators and symbol as `amount`.
+pub struct Parts {
+    pub prefix: String,
+    pub suffix: String,
+    pub group: char,
+    pub decimal: char,
+    pub exp: u32,
+}
+
+pub fn parts(currency: Currency, lang: Lang) -> Parts {
+    let code = currency.code();
+    let (prefix, suffix, group, decimal) = match lang {
+        Lang::Fr => {
+            let symbol = match code {
+                "XOF" | "XAF" => "F CFA",
+                "EUR" => "€",
+                other => other,
+            };
+            (String::new(), format!("{NBSP}{symbol}"), NNBSP, ',')
+        }
+        Lang::En => (format!("{code} "), String::new(), ',', '.'),
+    };
+    Parts {
+        prefix,
+        suffix,
+        group,
+        decimal,
+        exp: u32::from(currency.exponent()),
+    }
+}
+
+/// `amount` as the customer would type it: the number without its symbol.
+pub fn number(amount: Amount, currency: Currency, lang: Lang) -> String {
+    let p = parts(currency, lang);
+    let full = self::amount(amount, currency, lang);
+    full.strip_prefix(p.prefix.as_str())
+        .unwrap_or(&full)
+        .strip_suffix(p.suffix.as_str())
+        .unwrap_or(&full)
+        .to_string()
+}
+
 /// `amount` of `currency` for a reader of `lang`.
 pub fn amount(amount: Amount, currency: Currency, lang: Lang) -> String {
     let minor = amount.minor();

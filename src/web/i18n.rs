@@ -81,6 +81,16 @@ pub struct Strings {
     pub continue_to_merchant: &'static str,
     pub not_found_title: &'static str,
     pub not_found_body: &'static str,
+    pub amount_label: &'static str,
+    pub amount_between: &'static str,
+    pub link_inactive_title: &'static str,
+    pub link_inactive_body: &'static str,
+    pub link_expired_title: &'static str,
+    pub link_expired_body: &'static str,
+    pub link_used_up_title: &'static str,
+    pub link_used_up_body: &'static str,
+    pub busy_title: &'static str,
+    pub busy_body: &'static str,
     pub js: JsStrings,
 }
 
@@ -103,6 +113,8 @@ pub struct JsStrings {
     pub invalid_provider: &'static str,
     pub momo_failed: &'static str,
     pub redirecting: &'static str,
+    pub invalid_amount: &'static str,
+    pub link_used_up: &'static str,
 }
 
 pub static FR: Strings = Strings {
@@ -131,6 +143,16 @@ pub static FR: Strings = Strings {
     continue_to_merchant: "Continuer vers le marchand",
     not_found_title: "Session de paiement introuvable",
     not_found_body: "Ce lien de paiement n'existe pas. Vérifiez l'adresse ou revenez sur le site du marchand.",
+    amount_label: "Montant à payer",
+    amount_between: "Entre {min} et {max}",
+    link_inactive_title: "Ce lien de paiement n'est plus actif",
+    link_inactive_body: "Le marchand a désactivé ce lien. Contactez-le pour payer autrement.",
+    link_expired_title: "Ce lien de paiement a expiré",
+    link_expired_body: "La date limite de ce lien est passée. Contactez le marchand pour un nouveau lien.",
+    link_used_up_title: "Ce lien de paiement est épuisé",
+    link_used_up_body: "Le nombre maximal de paiements pour ce lien est atteint. Contactez le marchand.",
+    busy_title: "Trop de tentatives",
+    busy_body: "Patientez une minute puis rouvrez le lien.",
     js: JsStrings {
         processing: "Paiement en cours…",
         approve_on_phone: "Validez le paiement sur votre téléphone.",
@@ -148,6 +170,8 @@ pub static FR: Strings = Strings {
         invalid_provider: "Choisissez un opérateur.",
         momo_failed: "Le paiement mobile money a échoué.",
         redirecting: "Paiement réussi, redirection…",
+        invalid_amount: "Saisissez un montant dans les limites indiquées.",
+        link_used_up: "Ce lien de paiement est épuisé : aucun paiement n'a été effectué.",
     },
 };
 
@@ -177,6 +201,16 @@ pub static EN: Strings = Strings {
     continue_to_merchant: "Continue to the merchant",
     not_found_title: "Checkout session not found",
     not_found_body: "This payment link does not exist. Check the address or go back to the merchant's site.",
+    amount_label: "Amount to pay",
+    amount_between: "Between {min} and {max}",
+    link_inactive_title: "This payment link is no longer active",
+    link_inactive_body: "The merchant turned this link off. Contact them to pay another way.",
+    link_expired_title: "This payment link has expired",
+    link_expired_body: "This link's deadline has passed. Ask the merchant for a new link.",
+    link_used_up_title: "This payment link is used up",
+    link_used_up_body: "This link has reached its number of payments. Contact the merchant.",
+    busy_title: "Too many attempts",
+    busy_body: "Wait a minute, then open the link again.",
     js: JsStrings {
         processing: "Processing…",
         approve_on_phone: "Approve the payment on your phone.",
@@ -194,6 +228,8 @@ pub static EN: Strings = Strings {
         invalid_provider: "Choose a provider.",
         momo_failed: "The mobile money payment failed.",
         redirecting: "Payment succeeded, redirecting…",
+        invalid_amount: "Enter an amount within the limits shown.",
+        link_used_up: "This payment link is used up: no payment was made.",
     },
 };
 

@@ -4,6 +4,7 @@
 //! strict Content-Security-Policy. No CDN, no build step.
 pub mod format;
 pub mod i18n;
+mod links;
 
 use std::sync::LazyLock;
 
@@ -45,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/checkout/{id}", get(page))
         .route("/checkout/{id}/complete", get(complete))
         .route("/checkout/assets/{file}", get(asset))
+        .route("/l/{id}", get(links::visit))
+        .route("/l/{id}/qr.svg", get(links::qr))
         .layer(axum::middleware::from_fn(security_headers))
 }
 
@@ -95,6 +98,51 @@ struct CheckoutPage<'a> {
     momo: bool,
     cancel_url: Option<&'a str>,
     strings_json: String,
+    custom: Option<CustomAmountView>,
+}
+
+/// A payment link's custom amount on the form: bounds, and how to write it.
+struct CustomAmountView {
+    minimum: i64,
+    maximum: i64,
+    exp: u32,
+    group: char,
+    decimal: char,
+    prefix: String,
+    suffix: String,
+    value: String,
+    hint: String,
+}
+
+fn custom_amount(view: &PublicView, lang: Lang) -> Result<Option<CustomAmountView>, Error> {
+    let Some(c) = stored::custom_amount(&view.session)? else {
+        return Ok(None);
+    };
+    let currency = view.session.currency;
+    let show =
+        |minor: i64| crate::domain::Amount::new(minor).map(|a| format::amount(a, currency, lang));
+    let p = format::parts(currency, lang);
+    let hint = lang
+        .strings()
+        .amount_between
+        .replace("{min}", &show(c.bounds.minimum).unwrap_or_default())
+        .replace("{max}", &show(c.bounds.maximum).unwrap_or_default());
+    Ok(Some(CustomAmountView {
+        minimum: c.bounds.minimum,
+        maximum: c.bounds.maximum,
+        exp: p.exp,
+        group: p.group,
+        decimal: p.decimal,
+        prefix: p.prefix,
+        suffix: p.suffix,
+        value: c
+            .bounds
+            .preset
+            .and_then(crate::domain::Amount::new)
+            .map(|a| format::number(a, currency, lang))
+            .unwrap_or_default(),
+        hint,
+    }))
 }
 
 #[derive(Template)]
@@ -109,6 +157,7 @@ struct ReceiptPage<'a> {
     total: String,
     interval: Option<String>,
     continue_url: Option<String>,
+    message: Option<String>,
 }
 
 #[derive(Template)]
@@ -190,7 +239,21 @@ async fn page(
         return not_found(i18n::negotiate(None, accept));
     };
     match checkout::public_view(&state, &id).await {
-        Ok(view) => render(&view, i18n::negotiate(Some(&view.session.locale), accept)),
+        Ok(view) => {
+            // A paid session of a payment link: its confirmation message, or
+            // the merchant's redirect as usual.
+            let confirmation = match (&view.session.payment_link_id, view.status) {
+                (Some(link), SessionStatus::Complete) => {
+                    match crate::service::payment_link::confirmation(&state, link).await {
+                        Ok(c) => c,
+                        Err(e) => return e.into_response(),
+                    }
+                }
+                _ => None,
+            };
+            let lang = i18n::negotiate(Some(&view.session.locale), accept);
+            render(&view, lang, confirmation)
+        }
         Err(Error::NotFound { .. }) => not_found(i18n::negotiate(None, accept)),
         Err(e) => e.into_response(),
     }
@@ -208,7 +271,9 @@ fn not_found(lang: Lang) -> Response {
 }
 
 /// The page for the session's state: expired, receipt, or the payment form.
-fn render(view: &PublicView, lang: Lang) -> Response {
+/// `confirmation`: a payment link's confirmation page (with its message)
+/// instead of the way back to the merchant.
+fn render(view: &PublicView, lang: Lang, confirmation: Option<Option<String>>) -> Response {
     let t = lang.strings();
     let s = &view.session;
     let item_views = match items(view, lang) {
@@ -239,11 +304,19 @@ fn render(view: &PublicView, lang: Lang) -> Response {
                 items: item_views,
                 total,
                 interval: interval(view, lang),
-                continue_url: Some(resolve(&s.success_url, &s.id)),
+                continue_url: match confirmation {
+                    Some(_) => None,
+                    None => Some(resolve(&s.success_url, &s.id)),
+                },
+                message: confirmation.flatten(),
             };
             html(StatusCode::OK, p.render())
         }
         SessionStatus::Open => {
+            let custom = match custom_amount(view, lang) {
+                Ok(c) => c,
+                Err(e) => return e.into_response(),
+            };
             let p = CheckoutPage {
                 t,
                 lang: lang.code(),
@@ -258,6 +331,7 @@ fn render(view: &PublicView, lang: Lang) -> Response {
                 momo: stored::accepts(s, PaymentMethodKind::MobileMoney),
                 cancel_url: s.cancel_url.as_deref(),
                 strings_json: script_json(&t.js),
+                custom,
             };
             html(StatusCode::OK, p.render())
         }

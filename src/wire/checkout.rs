@@ -120,11 +120,11 @@ pub struct CreateCheckoutSessionRequest {
     pub payment_method_types: Option<Vec<PaymentMethodKind>>,
 }
 
-fn err(code: &'static str, message: String) -> ValidationError {
+pub(crate) fn err(code: &'static str, message: String) -> ValidationError {
     ValidationError::new(code).with_message(message.into())
 }
 
-fn valid_name(name: &str) -> Result<(), ValidationError> {
+pub(crate) fn valid_name(name: &str) -> Result<(), ValidationError> {
     let t = name.trim();
     let n = t.chars().count();
     if n == 0 || n > 250 {
@@ -139,7 +139,7 @@ fn valid_name(name: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn valid_currency(c: &str) -> Result<(), ValidationError> {
+pub(crate) fn valid_currency(c: &str) -> Result<(), ValidationError> {
     Currency::parse(c).map(|_| ()).ok_or_else(|| {
         err(
             "currency",
@@ -148,13 +148,13 @@ fn valid_currency(c: &str) -> Result<(), ValidationError> {
     })
 }
 
-fn valid_return_url(u: &str) -> Result<(), ValidationError> {
+pub(crate) fn valid_return_url(u: &str) -> Result<(), ValidationError> {
     ReturnUrl::parse(u)
         .map(|_| ())
         .map_err(|m| err("url", format!("URL {m}.")))
 }
 
-fn valid_images(images: &[String]) -> Result<(), ValidationError> {
+pub(crate) fn valid_images(images: &[String]) -> Result<(), ValidationError> {
     if images.len() > 8 {
         return Err(err("images", "At most 8 images are allowed.".into()));
     }
@@ -221,6 +221,8 @@ pub struct ListSessionsQuery {
     pub client_reference_id: Option<String>,
     /// Sessions created with this `customer_email` (exact match).
     pub customer_email: Option<String>,
+    /// Sessions made by this payment link (`plink_…`).
+    pub payment_link: Option<String>,
 }
 
 /// Pagination of a session's line items.
@@ -287,7 +289,7 @@ pub struct LineItemList {
     "success_url": "https://yoursite.com/success?session_id={CHECKOUT_SESSION_ID}",
     "cancel_url": "https://yoursite.com/cancel", "customer_email": null, "client_reference_id": null,
     "metadata": {}, "locale": "auto", "payment_method_types": ["card", "mobile_money"], "livemode": false,
-    "created": 1795000000, "expires_at": 1795086400, "completed_at": null
+    "created": 1795000000, "expires_at": 1795086400, "completed_at": null, "payment_link": null
 }))]
 pub struct CheckoutSessionOut {
     /// `cs_test_…` or `cs_live_…`
@@ -320,6 +322,8 @@ pub struct CheckoutSessionOut {
     pub created: i64,
     pub expires_at: i64,
     pub completed_at: Option<i64>,
+    /// `plink_…` when a payment link's visit made this session.
+    pub payment_link: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -384,4 +388,7 @@ pub struct PublicCheckoutSession {
     pub cancel_url: Option<String>,
     pub expires_at: i64,
     pub livemode: bool,
+    /// A payment link's custom amount: the customer types an amount within
+    /// these bounds and pays with it (`amount` in the pay body).
+    pub custom_amount: Option<super::CustomAmountOut>,
 }

@@ -4,12 +4,16 @@
 //! from the service's read models.
 mod checkout;
 mod commands;
+mod link_commands;
 mod payment;
+mod payment_link;
 pub mod present;
+pub mod present_link;
 mod refund;
 mod webhook;
 
 pub use checkout::*;
 pub use payment::*;
+pub use payment_link::*;
 pub use refund::*;
 pub use webhook::*;

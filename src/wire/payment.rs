@@ -74,6 +74,11 @@ pub struct PayRequest {
     pub payment_method: Option<PaymentMethodInput>,
     /// The customer's email, for the receipt.
     pub email: Option<String>,
+    /// Only for a payment link's custom amount (`custom_amount` in the
+    /// session's public view): the amount the customer typed, in minor
+    /// units, within its bounds. Refused for any other session.
+    #[schema(minimum = 1, example = 25000)]
+    pub amount: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

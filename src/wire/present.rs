@@ -108,6 +108,7 @@ impl CheckoutSessionOut {
             created: s.created,
             expires_at: s.expires_at,
             completed_at: s.completed_at,
+            payment_link: s.payment_link_id.as_ref().map(ToString::to_string),
         })
     }
 }
@@ -142,6 +143,11 @@ impl TryFrom<&PublicView> for PublicCheckoutSession {
             cancel_url: s.cancel_url.clone(),
             expires_at: s.expires_at,
             livemode: s.livemode,
+            custom_amount: stored::custom_amount(s)?.map(|c| super::CustomAmountOut {
+                minimum: c.bounds.minimum,
+                maximum: c.bounds.maximum,
+                preset: c.bounds.preset,
+            }),
         })
     }
 }

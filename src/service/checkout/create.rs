@@ -7,10 +7,11 @@ use sea_orm::{EntityTrait, IntoActiveModel, Set, TryIntoModel};
 use super::*;
 use crate::AppState;
 use crate::domain::checkout::{MAX_EXPIRY_SECS, NewCheckoutSession};
+use crate::domain::payment_link::SessionCustomAmount;
 use crate::domain::principal::{Principal, Scope};
 use crate::domain::{
-    CheckoutSessionId, IntentStatus, LineItemId, PaymentIntentId, PaymentStatus, SessionStatus,
-    ids, locale,
+    CheckoutSessionId, IntentStatus, LineItemId, PaymentIntentId, PaymentLinkId, PaymentStatus,
+    SessionStatus, ids, locale,
 };
 use crate::error::{Error, Result};
 
@@ -22,15 +23,57 @@ pub async fn create(
 ) -> Result<SessionView> {
     p.require(Scope::Write)?;
     let cmd = cmd.try_into()?;
+    cmd.check_context(p.livemode, state.clock.now())?;
+    insert(state, p, &cmd, None).await
+}
+
+/// A session made by a payment link's visit: the link's merchant and mode.
+pub async fn create_for_link(
+    state: &AppState,
+    link: &entity::payment_link::Model,
+    cmd: &NewCheckoutSession,
+    custom: Option<SessionCustomAmount>,
+) -> Result<SessionView> {
+    let owner = Principal {
+        merchant_id: link.merchant_id.clone(),
+        livemode: link.livemode,
+        can_read: false,
+        can_write: true,
+        app_token: false,
+    };
+    let origin = LinkOrigin {
+        id: link.id.clone(),
+        custom: custom
+            .map(|c| crate::service::stored::encode(&c, "checkout_sessions.custom_amount"))
+            .transpose()?,
+    };
+    insert(state, &owner, cmd, Some(origin)).await
+}
+
+/// The payment link a session comes from, and its stored custom amount.
+struct LinkOrigin {
+    id: PaymentLinkId,
+    custom: Option<String>,
+}
+
+async fn insert(
+    state: &AppState,
+    p: &Principal,
+    cmd: &NewCheckoutSession,
+    origin: Option<LinkOrigin>,
+) -> Result<SessionView> {
     let now = state.clock.now();
-    cmd.check_context(p.livemode, now)?;
     let ids = NewIds {
         session: CheckoutSessionId::trusted(ids::session_id(p.livemode, state.clock.now_ms())),
         intent: PaymentIntentId::trusted(ids::new_id("pi")),
     };
-    let session = session_row(&cmd, p, &ids, now)?;
-    let rows = item_rows(&cmd, &ids.session)?;
-    let intent = intent_row(&cmd, p, &ids, now);
+    let mut session = session_row(cmd, p, &ids, now)?;
+    if let Some(o) = origin {
+        session.payment_link_id = Set(Some(o.id));
+        session.custom_amount = Set(o.custom);
+    }
+    let rows = item_rows(cmd, &ids.session)?;
+    let intent = intent_row(cmd, p, &ids, now);
     let stored = session
         .clone()
         .try_into_model()
@@ -106,6 +149,8 @@ fn session_row(
         created: Set(now),
         expires_at: Set(cmd.expires_at.unwrap_or(now + MAX_EXPIRY_SECS)),
         completed_at: Set(None),
+        payment_link_id: Set(None),
+        custom_amount: Set(None),
     })
 }
 

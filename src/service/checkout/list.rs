@@ -25,6 +25,8 @@ pub struct SessionFilter {
     pub payment_intent: Option<String>,
     pub client_reference_id: Option<String>,
     pub customer_email: Option<String>,
+    /// Sessions made by this payment link.
+    pub payment_link: Option<crate::domain::PaymentLinkId>,
     /// Matches an id, `client_reference_id` or `customer_email` exactly.
     pub search: Option<String>,
 }
@@ -33,6 +35,16 @@ pub struct SessionFilter {
 pub fn status_param(s: &str) -> Result<SessionStatus> {
     SessionStatus::parse(s)
         .ok_or_else(|| Error::invalid("status", "status must be one of open, complete, expired."))
+}
+
+/// A `payment_link` filter: a `plink_…` id, or `400`.
+pub fn payment_link_param(s: &str) -> Result<crate::domain::PaymentLinkId> {
+    crate::domain::PaymentLinkId::parse(s).ok_or_else(|| {
+        Error::invalid(
+            "payment_link",
+            "payment_link must be a payment link id (plink_…).",
+        )
+    })
 }
 
 impl SessionFilter {
@@ -51,6 +63,7 @@ impl SessionFilter {
             && self.payment_intent.is_none()
             && self.client_reference_id.is_none()
             && self.customer_email.is_none()
+            && self.payment_link.is_none()
             && self.search().is_none()
     }
 
@@ -114,6 +127,9 @@ pub(super) fn matching(p: &Principal, f: &SessionFilter) -> sea_orm::Select<cs::
     }
     if let Some(v) = &f.customer_email {
         find = find.filter(cs::Column::CustomerEmail.eq(v));
+    }
+    if let Some(v) = &f.payment_link {
+        find = find.filter(cs::Column::PaymentLinkId.eq(v));
     }
     find
 }

@@ -11,10 +11,12 @@ use entity::{checkout_session as cs, line_item as li};
 
 pub use crate::service::views::PublicView;
 pub use count::count;
-pub use create::create;
+pub use create::{create, create_for_link};
 pub use expiry::{expire, expire_by_id, expire_if_due, sweep_expired};
 pub use find::{find_owned, first_items, get, line_items, read};
-pub use list::{PageRequest, SessionFilter, list, page, status_param, with_items};
+pub use list::{
+    PageRequest, SessionFilter, list, page, payment_link_param, status_param, with_items,
+};
 pub use public::public_view;
 
 use crate::AppState;

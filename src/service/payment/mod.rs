@@ -7,6 +7,7 @@
 //! in the transaction that inserts the `payments` row, whose partial unique
 //! index admits one succeeded payment per session.
 mod emit;
+mod link;
 mod method;
 mod test_helpers;
 
@@ -54,6 +55,7 @@ pub async fn pay(
     state: &AppState,
     session_id: &CheckoutSessionId,
     method: PaymentMethodInput,
+    amount: Option<i64>,
 ) -> Result<Paid> {
     let now = state.clock.now();
     method.check_not_expired(now)?;
@@ -69,11 +71,16 @@ pub async fn pay(
             "This payment method is not accepted for this checkout session.",
         ));
     }
+    let typed = link::typed_amount(&view, amount)?;
     if !state.processor.available(view.session.livemode) {
         return Err(Error::ProcessorUnavailable);
     }
     let attempt = ids::new_id("py");
-    claim(state, &view.intent.id, &attempt, &method.summary()).await?;
+    if view.session.payment_link_id.is_some() {
+        claim_for_link(state, &view, &attempt, &method.summary(), typed).await?;
+    } else {
+        claim(state, &view.intent.id, &attempt, &method.summary()).await?;
+    }
     match state.processor.charge(&attempt, method.charge()).await {
         Outcome::Succeeded => {
             settle(state, &view.intent.id, &attempt, Settlement::Succeed).await?;
@@ -185,8 +192,60 @@ async fn claim(
     summary: &PaymentMethodSummary,
 ) -> Result<()> {
     let _claiming = Claiming::start(intent_id)?;
-    let now = state.clock.now();
-    let claimed = pi::Entity::update_many()
+    let claimed = claim_query(state, intent_id, attempt, summary)?;
+    let claimed = state
+        .writer
+        .one(|c| async move { claimed.exec(&c).await })
+        .await?;
+    if claimed.rows_affected == 1 {
+        return Ok(());
+    }
+    Err(not_claimed(state, intent_id).await?)
+}
+
+/// `claim` for a payment link's session: in one transaction the intent, one
+/// of the link's allowed sessions (`link::take_slot`) and the typed amount.
+async fn claim_for_link(
+    state: &AppState,
+    view: &PublicView,
+    attempt: &str,
+    summary: &PaymentMethodSummary,
+    typed: Option<link::Typed>,
+) -> Result<()> {
+    let intent_id = &view.intent.id;
+    let _claiming = Claiming::start(intent_id)?;
+    let Some(link_id) = view.session.payment_link_id.as_ref() else {
+        return Err(Error::Internal("a link's claim without a link".into()));
+    };
+    let claimed = claim_query(state, intent_id, attempt, summary)?;
+    let typed = &typed;
+    let claimed = state
+        .writer
+        .transaction(|tx| async move {
+            if claimed.exec(&tx).await?.rows_affected != 1 {
+                tx.rollback_only();
+                return Ok(false);
+            }
+            link::take_slot(&tx, link_id).await?;
+            if let Some(t) = typed {
+                link::apply_amount(&tx, view, t).await?;
+            }
+            Ok::<_, Error>(true)
+        })
+        .await?;
+    if claimed {
+        return Ok(());
+    }
+    Err(not_claimed(state, intent_id).await?)
+}
+
+fn claim_query(
+    state: &AppState,
+    intent_id: &PaymentIntentId,
+    attempt: &str,
+    summary: &PaymentMethodSummary,
+) -> Result<sea_orm::UpdateMany<pi::Entity>> {
+    Ok(pi::Entity::update_many()
         .col_expr(pi::Column::Status, Expr::value(IntentStatus::Processing))
         .col_expr(pi::Column::AttemptId, Expr::value(attempt))
         .col_expr(
@@ -197,21 +256,18 @@ async fn claim(
             pi::Column::LastPaymentError,
             Expr::value(Option::<String>::None),
         )
-        .col_expr(pi::Column::Updated, Expr::value(now))
+        .col_expr(pi::Column::Updated, Expr::value(state.clock.now()))
         .filter(pi::Column::Id.eq(intent_id))
-        .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod));
-    let claimed = state
-        .writer
-        .one(|c| async move { claimed.exec(&c).await })
-        .await?;
-    if claimed.rows_affected == 1 {
-        return Ok(());
-    }
+        .filter(pi::Column::Status.eq(IntentStatus::RequiresPaymentMethod)))
+}
+
+/// Why a claim touched no row: the intent's state, as a conflict.
+async fn not_claimed(state: &AppState, intent_id: &PaymentIntentId) -> Result<Error> {
     let current = pi::Entity::find_by_id(intent_id)
         .unique(&state.db)
         .await?
         .map(|i| i.status);
-    Err(Error::Conflict(match current {
+    Ok(Error::Conflict(match current {
         Some(IntentStatus::Succeeded) => Conflict::SessionCompleted,
         Some(IntentStatus::Canceled) => Conflict::SessionExpired,
         Some(IntentStatus::Processing | IntentStatus::RequiresPaymentMethod) => {
@@ -273,6 +329,9 @@ pub async fn settle(
             )));
             let succeeded = error.is_none();
             let asynchronous = intent.pending_outcome.is_some();
+            if !succeeded {
+                link::give_back(&tx, &intent.session_id).await?;
+            }
             if succeeded {
                 complete_session(&tx, &intent.session_id, now).await?;
                 events::on_commit(
@@ -343,6 +402,7 @@ async fn complete_session(
     let [session] = <[cs::Model; 1]>::try_from(completed)
         .map_err(|_| Error::Internal("paid intent on a session that is not open".into()))?;
     tally::session(tx, &session, tally::Move::Completed)?;
+    link::count_paid(tx, &session).await?;
     subscription::create_for_session(tx, &session, now).await
 }
 

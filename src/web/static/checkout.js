@@ -80,7 +80,8 @@
     'payment_method.card.exp_year': ['card-expiry', 'invalid_expiry'],
     'payment_method.card.cvc': ['card-cvc', 'invalid_cvc'],
     'payment_method.mobile_money.phone': ['momo-phone', 'invalid_phone'],
-    'payment_method.mobile_money.provider': ['momo-provider', 'invalid_provider']
+    'payment_method.mobile_money.provider': ['momo-provider', 'invalid_provider'],
+    'amount': ['custom-amount', 'invalid_amount']
   };
   function clearErrors() {
     message.textContent = '';
@@ -126,6 +127,61 @@
   function expiryPast(month, year) {
     var now = new Date();
     return year < now.getFullYear() || (year === now.getFullYear() && month < now.getMonth() + 1);
+  }
+
+  // ----- a payment link's custom amount -----
+  var custom = $('custom-amount-field');
+  var amountInput = $('custom-amount');
+  var C = custom && {
+    min: +custom.getAttribute('data-min'), max: +custom.getAttribute('data-max'),
+    exp: +custom.getAttribute('data-exp'), group: custom.getAttribute('data-group'),
+    decimal: custom.getAttribute('data-decimal'), prefix: custom.getAttribute('data-prefix'),
+    suffix: custom.getAttribute('data-suffix')
+  };
+  // What the customer typed, in minor units (NaN when it is not an amount).
+  function typedMinor() {
+    var t = amountInput.value.replace(/[\s\u00a0\u202f,.]/g, function (c) { return c === C.decimal ? '.' : (/[,.]/.test(c) ? '' : ''); });
+    if (!/^\d+(\.\d*)?$/.test(t)) return NaN;
+    var parts = t.split('.');
+    var frac = (parts[1] || '');
+    if (frac.length > C.exp) return NaN;
+    while (frac.length < C.exp) frac += '0';
+    return parseInt(parts[0] + frac, 10);
+  }
+  function grouped(digits) {
+    var out = '';
+    for (var i = 0; i < digits.length; i++) {
+      if (i > 0 && (digits.length - i) % 3 === 0) out += C.group;
+      out += digits[i];
+    }
+    return out;
+  }
+  function formatMinor(minor) {
+    var s = String(minor);
+    while (s.length <= C.exp) s = '0' + s;
+    var major = C.exp ? s.slice(0, s.length - C.exp) : s;
+    return grouped(major) + (C.exp ? C.decimal + s.slice(s.length - C.exp) : '');
+  }
+  function showTotal() {
+    var m = typedMinor();
+    var shown = button.querySelector('.amount');
+    if (shown) shown.textContent = m > 0 ? C.prefix + formatMinor(m) + C.suffix : '';
+  }
+  if (custom) {
+    amountInput.addEventListener('input', function () {
+      var m = typedMinor();
+      // Regroup the digits as they are typed, without moving decimals.
+      if (C.exp === 0 && m >= 0) amountInput.value = m ? grouped(String(m)) : '';
+      showTotal();
+    });
+    showTotal();
+  }
+  function withAmount(body) {
+    if (!body || !custom) return body;
+    var m = typedMinor();
+    if (!(m >= C.min && m <= C.max)) { fieldError('custom-amount', 'invalid_amount'); return null; }
+    body.amount = m;
+    return body;
   }
 
   // ----- building the request -----
@@ -179,6 +235,7 @@
     if (status === 402) return say(declineText(err));
     if (status === 429) return say(T.rate_limited);
     if (status === 409 && err && err.code === 'payment_in_progress') return poll();
+    if (status === 409 && err && err.code === 'payment_link_used_up') return say(T.link_used_up);
     if (status === 409 || status === 404) return window.location.reload();
     if (status === 400 && err) {
       var shown = false;
@@ -203,7 +260,7 @@
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     if (busy) return;
-    var body = method === 'card' ? cardBody() : momoBody();
+    var body = withAmount(method === 'card' ? cardBody() : momoBody());
     if (!body) return;
     attemptKey = attemptKey || newKey();
     setBusy(true);
