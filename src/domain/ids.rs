@@ -29,6 +29,16 @@ pub fn session_id(livemode: bool, now_ms: i64) -> String {
     )
 }
 
+/// A payment link id: `plink_`, the creation time as in `session_id` (ids
+/// of one second list in creation order), then 20 random chars (119 bits).
+pub fn payment_link_id(now_ms: i64) -> String {
+    format!(
+        "plink_{}{}",
+        base36(now_ms.max(0) as u64, 9),
+        random_token(20)
+    )
+}
+
 fn base36(mut n: u64, width: usize) -> String {
     const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut out = vec![b'0'; width];

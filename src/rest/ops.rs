@@ -103,7 +103,9 @@ pub async fn normalize_errors(
     req: Request,
     next: Next,
 ) -> Response {
-    let is_api = !req.uri().path().starts_with("/checkout/");
+    // The hosted page and payment link pages answer HTML, errors included.
+    let path = req.uri().path();
+    let is_api = !(path.starts_with("/checkout/") || path.starts_with("/l/"));
     let request_id = req
         .headers()
         .get("request-id")

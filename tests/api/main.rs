@@ -13,6 +13,7 @@ mod helpers;
 mod hosted_page;
 mod hostile;
 mod idempotency;
+mod payment_links;
 mod payments;
 mod plans;
 mod processes;

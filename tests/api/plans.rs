@@ -225,6 +225,10 @@ async fn every_dashboard_filter_count_and_stat_is_an_index_seek() {
             list,
         ),
         (
+            "/api/v1/checkout/sessions?payment_link=plink_none0000000000000".into(),
+            "checkout_sessions_by_link",
+        ),
+        (
             format!("/api/v1/events?object_id={sid}"),
             "events_by_object",
         ),
@@ -265,6 +269,14 @@ async fn every_dashboard_filter_count_and_stat_is_an_index_seek() {
             "checkout_sessions_open_due|checkout_sessions_sweep",
         ],
         app.graphql(by_status, json!({})),
+    )
+    .await;
+    let by_link = "{ checkoutSessions(first: 20, filter: {paymentLink: \"plink_none0000000000000\"}) { totalCount nodes { id } } }";
+    check(
+        &app,
+        "totalCount by payment link",
+        &["checkout_sessions_by_link"],
+        app.graphql(by_link, json!({})),
     )
     .await;
     let search = "query($q: String) { checkoutSessions(first: 20, filter: {search: $q}) { totalCount nodes { id } } }";

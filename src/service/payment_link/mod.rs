@@ -39,7 +39,9 @@ pub async fn create(
         .map(|m| m.as_str())
         .collect();
     let row = pl::ActiveModel {
-        id: Set(PaymentLinkId::trusted(ids::new_id("plink"))),
+        id: Set(PaymentLinkId::trusted(ids::payment_link_id(
+            state.clock.now_ms(),
+        ))),
         merchant_id: Set(p.merchant_id.clone()),
         livemode: Set(p.livemode),
         active: Set(true),
