@@ -621,7 +621,7 @@ async fn a_custom_amount_is_typed_checked_and_becomes_the_session_s_total() {
     assert_error(
         app.pay(&plain, &pay).await,
         400,
-        "parameter_invalid",
+        "parameter_unknown",
         Some("amount"),
     )
     .await;

@@ -31,10 +31,8 @@ pub fn typed_amount(view: &PublicView, amount: Option<i64>) -> Result<Option<Typ
     let custom: Option<SessionCustomAmount> = stored::custom_amount(&view.session)?;
     match (custom, amount) {
         (None, None) => Ok(None),
-        (None, Some(_)) => Err(Error::invalid(
-            "amount",
-            "amount is accepted only for a payment link's custom amount.",
-        )),
+        // As before payment links: the body has no such field for this session.
+        (None, Some(_)) => Err(Error::Validation(vec![FieldError::unknown("amount")])),
         (Some(_), None) => Err(Error::Validation(vec![FieldError::missing("amount")])),
         (Some(c), Some(a)) => Ok(Some(Typed {
             position: c.position,
