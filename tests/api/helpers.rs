@@ -119,6 +119,10 @@ impl Drop for TestApp {
     }
 }
 
+/// Set as `checkout_url` by a tweak: the app's own address (a browser
+/// follows the URLs the app gives out, e.g. a payment link's redirects).
+pub const SELF_URL: &str = "self";
+
 pub fn test_config(db_url: &str) -> Config {
     let mut c = Config::with_defaults(db_url, "http://checkout.test/checkout");
     c.pay_rate_limit = 0;
@@ -157,6 +161,13 @@ async fn spawn(
     let db = TestDb::new().await;
     let mut config = test_config(&db.url);
     tweak(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    if config.checkout_url == SELF_URL {
+        config.checkout_url = format!("http://{addr}/checkout");
+    }
     let mut conn = ikawaari::db::connect(&route(&db.url), 5)
         .await
         .expect("connect");
@@ -183,10 +194,6 @@ async fn spawn(
     });
     ikawaari::db::migrate(&conn).await.expect("migrate");
     let state = AppState::new(conn, config, Clock::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let app = ikawaari::build_app(state.clone());
     ikawaari::workers::timers::spawn(state.clone());
     if webhook_worker {

@@ -9,6 +9,7 @@
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+mod links;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
