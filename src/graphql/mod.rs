@@ -10,6 +10,7 @@ mod mutation;
 mod page;
 mod query;
 mod refunds;
+mod root;
 mod scalars;
 mod subscription;
 mod types;
@@ -31,8 +32,7 @@ use crate::auth::{Principal, bearer_token};
 use crate::error::Error;
 use crate::service::credentials;
 
-pub type IkSchema =
-    Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
+pub type IkSchema = Schema<root::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
 /// Deepest query accepted, and the most work one query may ask for. The
 /// standard introspection query (graphql-js `getIntrospectionQuery()`, sent
@@ -53,7 +53,7 @@ struct IdempotencyKey(String);
 
 pub fn schema(state: Option<AppState>) -> IkSchema {
     let mut b = Schema::build(
-        query::QueryRoot::default(),
+        root::QueryRoot::default(),
         mutation::MutationRoot::default(),
         subscription::SubscriptionRoot,
     )

@@ -12,16 +12,6 @@ use crate::error::Error;
 use crate::service::checkout::{self, PageRequest, SessionFilter};
 use crate::service::{payment, stats, subscription};
 
-/// Every query field: sessions, stats, intents and subscriptions here,
-/// events and webhook endpoints in `events.rs`.
-#[derive(async_graphql::MergedObject, Default)]
-pub struct QueryRoot(
-    CoreQuery,
-    super::events::EventsQuery,
-    super::refunds::RefundsQuery,
-    super::links::PaymentLinkQuery,
-);
-
 #[derive(Default)]
 pub struct CoreQuery;
 

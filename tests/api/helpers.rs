@@ -335,6 +335,11 @@ impl TestApp {
     }
 }
 
+/// `GET path` with the test key, as JSON (any status).
+pub async fn get_json(app: &TestApp, path: &str) -> Value {
+    app.get(path).await.json().await.expect("json")
+}
+
 /// Asserts an error body: status, type, code and (optionally) param.
 pub async fn assert_error(res: Response, status: u16, code: &str, param: Option<&str>) -> Value {
     let got = res.status().as_u16();

@@ -86,12 +86,7 @@ async fn a_link_is_created_read_listed_updated_and_its_items_paged() {
     assert_eq!(link["completed_sessions"], 0);
     assert_eq!(link["livemode"], false);
 
-    let got: Value = app
-        .get(&format!("/api/v1/payment_links/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_json(&app, &format!("/api/v1/payment_links/{id}")).await;
     assert_eq!(got, link);
 
     let other = create_link(&app, &link_body()).await;
@@ -107,7 +102,7 @@ async fn a_link_is_created_read_listed_updated_and_its_items_paged() {
     assert_eq!(off["metadata"], json!({"k": "v"}));
     assert_eq!(off["restrictions"]["completed_sessions"]["limit"], 5);
 
-    let all: Value = app.get("/api/v1/payment_links").await.json().await.unwrap();
+    let all: Value = get_json(&app, "/api/v1/payment_links").await;
     let ids: Vec<&str> = all["data"]
         .as_array()
         .unwrap()
@@ -115,23 +110,17 @@ async fn a_link_is_created_read_listed_updated_and_its_items_paged() {
         .map(|l| l["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, vec![other["id"].as_str().unwrap(), id], "newest first");
-    let active: Value = app
-        .get("/api/v1/payment_links?active=true")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let active: Value = get_json(&app, "/api/v1/payment_links?active=true").await;
     assert_eq!(active["data"].as_array().unwrap().len(), 1);
     assert_eq!(active["data"][0]["id"], id);
-    let page: Value = app
-        .get(&format!(
+    let page: Value = get_json(
+        &app,
+        &format!(
             "/api/v1/payment_links?limit=1&starting_after={}",
             other["id"].as_str().unwrap()
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(page["data"][0]["id"], id);
     assert_eq!(page["has_more"], false);
 
@@ -139,23 +128,19 @@ async fn a_link_is_created_read_listed_updated_and_its_items_paged() {
     let many = json!({"line_items": (0..3).map(|i| json!({"name": format!("Article {i}"), "amount": 100 + i, "currency": "XOF"})).collect::<Vec<_>>()});
     let many = create_link(&app, &many).await;
     let mid = many["id"].as_str().unwrap();
-    let p1: Value = app
-        .get(&format!("/api/v1/payment_links/{mid}/line_items?limit=2"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let p1: Value = get_json(
+        &app,
+        &format!("/api/v1/payment_links/{mid}/line_items?limit=2"),
+    )
+    .await;
     assert_eq!(p1["data"].as_array().unwrap().len(), 2);
     assert_eq!(p1["has_more"], true);
     let last = p1["data"][1]["id"].as_str().unwrap();
-    let p2: Value = app
-        .get(&format!(
-            "/api/v1/payment_links/{mid}/line_items?starting_after={last}"
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let p2: Value = get_json(
+        &app,
+        &format!("/api/v1/payment_links/{mid}/line_items?starting_after={last}"),
+    )
+    .await;
     assert_eq!(p2["data"][0]["name"], "Article 2");
     assert_eq!(p2["has_more"], false);
 }
@@ -220,7 +205,7 @@ async fn a_bad_link_gets_every_violated_field_and_changes_nothing() {
         let res = app.post("/api/v1/payment_links", &body).await;
         assert_error(res, 400, code, Some(param)).await;
     }
-    let all: Value = app.get("/api/v1/payment_links").await.json().await.unwrap();
+    let all: Value = get_json(&app, "/api/v1/payment_links").await;
     assert_eq!(all["data"], json!([]), "nothing was created");
     // A live link redirects to https only.
     let res = app
@@ -321,24 +306,18 @@ async fn a_visit_makes_a_session_and_a_returning_browser_gets_the_same_one() {
     assert_eq!(forged.status, 303);
     assert_ne!(forged.session.as_deref(), Some(foreign.as_str()));
 
-    let s: Value = app
-        .get(&format!("/api/v1/checkout/sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = get_json(&app, &format!("/api/v1/checkout/sessions/{sid}")).await;
     assert_eq!(s["payment_link"], id);
     assert_eq!(s["metadata"], json!({"canal": "whatsapp"}));
     assert_eq!(s["amount_total"], 30000);
     assert_eq!(s["mode"], "payment");
     let open_for = s["expires_at"].as_i64().unwrap() - s["created"].as_i64().unwrap();
     assert_eq!(open_for, 3600);
-    let listed: Value = app
-        .get(&format!("/api/v1/checkout/sessions?payment_link={id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(
+        &app,
+        &format!("/api/v1/checkout/sessions?payment_link={id}"),
+    )
+    .await;
     assert_eq!(listed["data"].as_array().unwrap().len(), 3, "{listed}");
     assert!(
         listed["data"]
@@ -398,12 +377,7 @@ async fn inactive_expired_and_used_up_links_show_a_410_page_in_the_customer_s_la
     let used = visit(&app, once_id, None, "fr").await;
     assert_eq!(used.status, 410);
     assert!(used.body.contains("épuisé"), "{}", used.body);
-    let got: Value = app
-        .get(&format!("/api/v1/payment_links/{once_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got = get_json(&app, &format!("/api/v1/payment_links/{once_id}")).await;
     assert_eq!(
         got["restrictions"]["completed_sessions"],
         json!({"count": 1, "limit": 1})
@@ -448,21 +422,13 @@ async fn the_last_allowed_session_goes_to_one_customer_however_they_race() {
         }
         assert_eq!(paid, 1, "exactly one payment");
     }
-    let got: Value = app
-        .get(&format!("/api/v1/payment_links/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_json(&app, &format!("/api/v1/payment_links/{id}")).await;
     assert_eq!(got["completed_sessions"], 1);
-    let complete: Value = app
-        .get(&format!(
-            "/api/v1/checkout/sessions?payment_link={id}&status=complete"
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let complete: Value = get_json(
+        &app,
+        &format!("/api/v1/checkout/sessions?payment_link={id}&status=complete"),
+    )
+    .await;
     assert_eq!(complete["data"].as_array().unwrap().len(), 1);
 }
 
@@ -563,34 +529,25 @@ async fn a_custom_amount_is_typed_checked_and_becomes_the_session_s_total() {
     pay["amount"] = json!(25000);
     let paid = app.pay(&sid, &pay).await;
     assert_eq!(paid.status(), 200);
-    let s: Value = app
-        .get(&format!("/api/v1/checkout/sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = get_json(&app, &format!("/api/v1/checkout/sessions/{sid}")).await;
     assert_eq!(s["amount_total"], 25000);
     assert_eq!(s["amount_subtotal"], 25000);
     assert_eq!(s["line_items"]["data"][0]["amount"], 25000);
-    let pi: Value = app
-        .get(&format!(
+    let pi: Value = get_json(
+        &app,
+        &format!(
             "/api/v1/payment_intents/{}",
             s["payment_intent"].as_str().unwrap()
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(pi["amount"], 25000);
     // Events, refunds and the link's totals use it.
-    let events: Value = app
-        .get(&format!(
-            "/api/v1/events?object_id={sid}&type=checkout.session.completed"
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events: Value = get_json(
+        &app,
+        &format!("/api/v1/events?object_id={sid}&type=checkout.session.completed"),
+    )
+    .await;
     assert_eq!(
         events["data"][0]["data"]["object"]["amount_total"], 25000,
         "{events}"
@@ -609,12 +566,7 @@ async fn a_custom_amount_is_typed_checked_and_becomes_the_session_s_total() {
         )
         .await;
     assert_eq!(refund.status(), 200);
-    let got: Value = app
-        .get(&format!("/api/v1/payment_links/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_json(&app, &format!("/api/v1/payment_links/{id}")).await;
     assert_eq!(got["amount_collected"], 25000);
     // An amount on any other session stays refused.
     let plain = app.seed_session().await;
@@ -740,12 +692,11 @@ async fn visits_are_limited_per_client_address() {
         .await
         .unwrap();
     assert!(res.headers().get("retry-after").is_some());
-    let made: Value = app
-        .get(&format!("/api/v1/checkout/sessions?payment_link={id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let made: Value = get_json(
+        &app,
+        &format!("/api/v1/checkout/sessions?payment_link={id}"),
+    )
+    .await;
     assert_eq!(made["data"].as_array().unwrap().len(), 3);
 }
 

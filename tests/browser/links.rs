@@ -133,12 +133,7 @@ async fn a_custom_amount_is_typed_formatted_checked_and_paid() {
     wait_text(&c, "#pay-button", "25\u{202f}000").await;
     click(&c, "pay-button").await;
     text(&c, ".state-paid h1").await;
-    let s: Value = app
-        .get(&format!("/api/v1/checkout/sessions/{sid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let s: Value = get_json(&app, &format!("/api/v1/checkout/sessions/{sid}")).await;
     assert_eq!(s["amount_total"], 25000);
     assert_eq!(s["payment_link"], id.as_str());
     c.close().await.unwrap();
@@ -188,12 +183,7 @@ async fn two_customers_race_for_the_last_payment_of_a_link() {
         (1, 1),
         "one pays, the other is told before paying"
     );
-    let l: Value = app
-        .get(&format!("/api/v1/payment_links/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let l: Value = get_json(&app, &format!("/api/v1/payment_links/{id}")).await;
     assert_eq!(l["completed_sessions"], 1);
     // And the link now shows it is used up.
     a.goto(&url).await.unwrap();
