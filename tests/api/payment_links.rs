@@ -761,3 +761,34 @@ async fn graphql_creates_updates_and_reads_links_with_their_sessions_and_totals(
         "{bad}"
     );
 }
+
+#[tokio::test]
+async fn a_retried_create_with_its_idempotency_key_makes_one_link() {
+    let app = spawn_app().await;
+    let send = || {
+        app.client
+            .post(app.url("/api/v1/payment_links"))
+            .bearer_auth(&app.key)
+            .header("idempotency-key", "link-once-42")
+            .json(&link_body())
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"], "the same link, replayed");
+    let all = get_json(&app, "/api/v1/payment_links").await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 1);
+    // The same key with another body is refused.
+    let other = app
+        .client
+        .post(app.url("/api/v1/payment_links"))
+        .bearer_auth(&app.key)
+        .header("idempotency-key", "link-once-42")
+        .json(&json!({"line_items": [{"name": "B", "amount": 1, "currency": "XOF"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(other, 400, "idempotency_key_mismatch", None).await;
+}
