@@ -792,3 +792,32 @@ async fn a_retried_create_with_its_idempotency_key_makes_one_link() {
         .unwrap();
     assert_error(other, 400, "idempotency_key_mismatch", None).await;
 }
+
+#[tokio::test]
+async fn the_test_helper_pays_a_link_s_session_within_its_limit() {
+    let app = spawn_app().await;
+    let link = create_link(
+        &app,
+        &json!({"line_items": [{"name": "Don", "currency": "XOF", "custom_amount": {"minimum": 700}}],
+                "restrictions": {"completed_sessions": {"limit": 1}}}),
+    )
+    .await;
+    let id = link["id"].as_str().unwrap();
+    let a = visit(&app, id, None, "fr").await.session.unwrap();
+    let b = visit(&app, id, None, "fr").await.session.unwrap();
+    let helper = |s: &str, what: &str| format!("/api/v1/test_helpers/checkout/sessions/{s}/{what}");
+    // A helper failure takes and gives back the slot: nobody else's.
+    assert_eq!(
+        app.post(&helper(&a, "fail"), &json!({})).await.status(),
+        200
+    );
+    let paid = app.post(&helper(&a, "succeed"), &json!({})).await;
+    assert_eq!(paid.status(), 200);
+    let paid: Value = paid.json().await.unwrap();
+    assert_eq!(paid["amount_total"], 700, "the minimum of a custom amount");
+    let res = app.post(&helper(&b, "succeed"), &json!({})).await;
+    assert_error(res, 409, "payment_link_used_up", None).await;
+    let got = get_json(&app, &format!("/api/v1/payment_links/{id}")).await;
+    assert_eq!(got["completed_sessions"], 1);
+    assert_eq!(got["amount_collected"], 700);
+}

@@ -41,6 +41,19 @@ pub fn typed_amount(view: &PublicView, amount: Option<i64>) -> Result<Option<Typ
     }
 }
 
+/// The amount the test helper pays a custom-amount session with: the
+/// preset, else the minimum.
+pub fn helper_amount(view: &PublicView) -> Result<Option<Typed>> {
+    let Some(c) = stored::custom_amount(&view.session)? else {
+        return Ok(None);
+    };
+    let minor = c.bounds.preset.unwrap_or(c.bounds.minimum);
+    Ok(Some(Typed {
+        position: c.position,
+        amount: c.bounds.check(minor, "amount")?,
+    }))
+}
+
 /// Takes one of the link's sessions, or refuses: `Conflict::PaymentLinkUsedUp`
 /// (the caller's transaction then rolls back).
 pub async fn take_slot(tx: &WriteTx, link: &PaymentLinkId) -> Result<()> {

@@ -58,7 +58,14 @@ pub async fn test_helper_settle(
         _ => {
             let attempt = ids::new_id("py");
             let summary = PaymentMethodSummary::of_type("test_helper");
-            claim(state, &intent.id, &attempt, &summary).await?;
+            if s.payment_link_id.is_some() {
+                // A link's session: its slot and amount, as a customer's pay.
+                let view = checkout::public_view(state, session_id).await?;
+                let typed = link::helper_amount(&view)?;
+                claim_for_link(state, &view, &attempt, &summary, typed).await?;
+            } else {
+                claim(state, &intent.id, &attempt, &summary).await?;
+            }
             attempt
         }
     };
