@@ -199,6 +199,13 @@ impl CheckoutSession {
     async fn client_reference_id(&self) -> Option<&str> {
         self.model.client_reference_id.as_deref()
     }
+    /// The payment link whose visit made this session (`plink_…`).
+    async fn payment_link(&self) -> Option<async_graphql::ID> {
+        self.model
+            .payment_link_id
+            .as_ref()
+            .map(|l| async_graphql::ID(l.to_string()))
+    }
     /// String keys and values.
     async fn metadata(&self) -> Result<Json<std::collections::BTreeMap<String, String>>> {
         stored::metadata(&self.model).map(Json).map_err(gql)

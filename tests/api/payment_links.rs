@@ -733,13 +733,17 @@ async fn graphql_creates_updates_and_reads_links_with_their_sessions_and_totals(
     assert_eq!(read["data"]["paymentLinks"]["nodes"][0]["id"], id.as_str());
     let filtered = app
         .graphql(
-            "query($id: ID!) { checkoutSessions(first: 10, filter: {paymentLink: $id, status: COMPLETE}) { nodes { id } } }",
+            "query($id: ID!) { checkoutSessions(first: 10, filter: {paymentLink: $id, status: COMPLETE}) { nodes { id paymentLink } } }",
             json!({"id": id}),
         )
         .await;
     assert_eq!(
         filtered["data"]["checkoutSessions"]["nodes"][0]["id"],
         sid.as_str()
+    );
+    assert_eq!(
+        filtered["data"]["checkoutSessions"]["nodes"][0]["paymentLink"],
+        id.as_str()
     );
     let updated = app
         .graphql(
