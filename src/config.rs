@@ -194,6 +194,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// The public address of payment link `id`: the server's root (the
+    /// checkout URL without its `/checkout`), then `/l/{id}`.
+    pub fn payment_link_url(&self, id: &str) -> String {
+        let c = self.checkout_url.as_str();
+        format!("{}/l/{id}", c.strip_suffix("/checkout").unwrap_or(c))
+    }
+
     pub fn new(db: &DbArgs, serve: &ServeArgs, bound: std::net::SocketAddr) -> Config {
         let checkout_url = serve
             .checkout_url

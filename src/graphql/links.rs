@@ -73,8 +73,7 @@ impl PaymentLink {
     }
     /// The public link (its QR code: `{url}/qr.svg`).
     async fn url(&self, ctx: &Context<'_>) -> Result<String> {
-        let base = crate::rest::payment_links::public_base(app(ctx)?);
-        Ok(format!("{base}/l/{}", self.0.id))
+        Ok(app(ctx)?.config.payment_link_url(&self.0.id))
     }
     async fn active(&self) -> bool {
         self.0.active

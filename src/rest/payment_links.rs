@@ -23,12 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_link_items))
 }
 
-/// The server's public root: the checkout URL without its `/checkout`.
-pub fn public_base(state: &AppState) -> &str {
-    let c = state.config.checkout_url.as_str();
-    c.strip_suffix("/checkout").unwrap_or(c)
-}
-
 /// Create a payment link
 ///
 /// A reusable link (and QR code at `{url}/qr.svg`): each visit makes a checkout
@@ -44,7 +38,7 @@ async fn create_link(
     extract::Json(req): extract::Json<CreatePaymentLinkRequest>,
 ) -> Result<Json<PaymentLinkOut>> {
     let l = payment_link::create(&state, &p, &req).await?;
-    Ok(Json(PaymentLinkOut::new(&l, public_base(&state))?))
+    Ok(Json(PaymentLinkOut::new(&l, &state.config)?))
 }
 
 /// List payment links
@@ -71,7 +65,7 @@ async fn list_links(
         object: "list",
         data: links
             .iter()
-            .map(|l| PaymentLinkOut::new(l, public_base(&state)))
+            .map(|l| PaymentLinkOut::new(l, &state.config))
             .collect::<Result<_>>()?,
         has_more,
         url: "/api/v1/payment_links".into(),
@@ -90,7 +84,7 @@ async fn get_link(
     PathId(id): PathId<PaymentLinkId>,
 ) -> Result<Json<PaymentLinkOut>> {
     let l = payment_link::get(&state, &p, &id).await?;
-    Ok(Json(PaymentLinkOut::new(&l, public_base(&state))?))
+    Ok(Json(PaymentLinkOut::new(&l, &state.config)?))
 }
 
 /// Update a payment link
@@ -109,7 +103,7 @@ async fn update_link(
     extract::Json(req): extract::Json<UpdatePaymentLinkRequest>,
 ) -> Result<Json<PaymentLinkOut>> {
     let l = payment_link::update(&state, &p, &id, &req).await?;
-    Ok(Json(PaymentLinkOut::new(&l, public_base(&state))?))
+    Ok(Json(PaymentLinkOut::new(&l, &state.config)?))
 }
 
 /// List a payment link's line items

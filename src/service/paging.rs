@@ -52,6 +52,39 @@ pub fn older_than<C: ColumnTrait>(
     )
 }
 
+/// Rows before (`created`, `id`) in newest-first order (newer ones).
+pub fn newer_than<C: ColumnTrait>(
+    created_col: C,
+    id_col: C,
+    created: i64,
+    id: impl Into<sea_orm::Value>,
+) -> Condition {
+    Condition::any().add(created_col.gt(created)).add(
+        Condition::all()
+            .add(created_col.eq(created))
+            .add(id_col.gt(id)),
+    )
+}
+
+/// An `ending_before` page: the `limit` rows of `find` just newer than its
+/// cursor (read oldest first), in newest-first order, and whether newer
+/// ones follow.
+pub async fn just_newer_page<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    find: sea_orm::Select<E>,
+    created_col: E::Column,
+    id_col: E::Column,
+    limit: u64,
+) -> Result<(Vec<E::Model>, bool)> {
+    use sea_orm::QueryOrder;
+    let find = find.order_by_asc(created_col).order_by_asc(id_col);
+    let mut rows = first_rows(db, find, limit + 1).await?;
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    rows.reverse();
+    Ok((rows, has_more))
+}
+
 /// The first `limit` rows of `find` newest first by (`created`, `id`), and
 /// whether more follow (one row past the page is read to know).
 pub async fn newest_page<E: sea_orm::EntityTrait>(

@@ -65,13 +65,18 @@ fn decode<T: DeserializeOwned>(text: &str, column: &str, row: &str) -> Result<T>
 
 /// `card`, `mobile_money`, in the order the merchant gave them.
 pub fn payment_methods(s: &cs::Model) -> Result<Vec<PaymentMethodKind>> {
-    s.payment_method_types
-        .split(',')
+    methods(
+        &s.payment_method_types,
+        "checkout_sessions.payment_method_types",
+        &s.id,
+    )
+}
+
+/// A comma-separated list of methods (sessions, payment links).
+fn methods(text: &str, column: &str, row: &str) -> Result<Vec<PaymentMethodKind>> {
+    text.split(',')
         .filter(|m| !m.is_empty())
-        .map(|m| {
-            PaymentMethodKind::parse(m)
-                .ok_or_else(|| corrupt("checkout_sessions.payment_method_types", &s.id, m))
-        })
+        .map(|m| PaymentMethodKind::parse(m).ok_or_else(|| corrupt(column, row, m)))
         .collect()
 }
 
@@ -124,14 +129,11 @@ pub fn after_completion(l: &pl::Model) -> Result<AfterCompletion> {
 }
 
 pub fn link_payment_methods(l: &pl::Model) -> Result<Vec<PaymentMethodKind>> {
-    l.payment_method_types
-        .split(',')
-        .filter(|m| !m.is_empty())
-        .map(|m| {
-            PaymentMethodKind::parse(m)
-                .ok_or_else(|| corrupt("payment_links.payment_method_types", &l.id, m))
-        })
-        .collect()
+    methods(
+        &l.payment_method_types,
+        "payment_links.payment_method_types",
+        &l.id,
+    )
 }
 
 /// `checkout_sessions.custom_amount`: the bounds of a typed amount.

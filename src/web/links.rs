@@ -148,7 +148,7 @@ pub async fn qr(State(state): State<AppState>, Path(id): Path<String>) -> Respon
         Ok(false) => return Error::not_found("payment_link", &id).into_response(),
         Err(e) => return e.into_response(),
     }
-    let url = format!("{}/l/{id}", crate::rest::payment_links::public_base(&state));
+    let url = state.config.payment_link_url(&id);
     let code = match qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
     {
         Ok(c) => c,

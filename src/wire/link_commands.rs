@@ -1,6 +1,7 @@
 //! Payment link bodies → commands: the cross-field rules of SPEC §12 (one
 //! currency, an amount or a custom amount per item, bounds in order, checked
 //! totals), with the `param` paths a session's create reports.
+use crate::domain::money::MAX_TOTAL;
 use crate::domain::payment_link::{
     AfterCompletion, CustomAmount, LinkItem, NewPaymentLink, PaymentLinkUpdate,
 };
@@ -109,7 +110,7 @@ fn after_completion(a: &AfterCompletionInput) -> Result<AfterCompletion> {
 }
 
 /// One currency, an amount or a custom amount on each item (one custom item
-/// at most, of quantity 1), bounds in order, totals within `LINK_MAX_TOTAL`.
+/// at most, of quantity 1), bounds in order, totals within `MAX_TOTAL`.
 fn items(input: &[PaymentLinkLineItemInput]) -> Result<(Currency, Vec<LinkItem>)> {
     let mut errors = Vec::new();
     let mut currency: Option<Currency> = None;
@@ -144,7 +145,7 @@ fn items(input: &[PaymentLinkLineItemInput]) -> Result<(Currency, Vec<LinkItem>)
             }
             (Some(a), None) => {
                 match a.checked_mul(quantity).and_then(|t| fixed.checked_add(t)) {
-                    Some(t) if t <= LINK_MAX_TOTAL => fixed = t,
+                    Some(t) if t <= MAX_TOTAL => fixed = t,
                     _ => errors.push(FieldError::invalid(
                         at("amount"),
                         "The link's total exceeds the maximum amount.",
@@ -174,7 +175,7 @@ fn items(input: &[PaymentLinkLineItemInput]) -> Result<(Currency, Vec<LinkItem>)
     for (i, it, quantity, custom) in items {
         let custom_amount = custom.map(|c| {
             let minimum = c.minimum.unwrap_or(1);
-            let ceiling = LINK_MAX_TOTAL - fixed;
+            let ceiling = MAX_TOTAL - fixed;
             let maximum = c.maximum.unwrap_or(ceiling);
             let at = |field: &str| format!("line_items[{i}].custom_amount.{field}");
             if maximum > ceiling {

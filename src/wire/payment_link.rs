@@ -9,7 +9,6 @@ use validator::Validate;
 
 use super::checkout::{valid_currency, valid_images, valid_metadata, valid_name, valid_return_url};
 use crate::domain::PaymentMethodKind;
-use crate::domain::money::MAX_TOTAL;
 
 #[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -297,6 +296,3 @@ pub struct PaymentLinkList {
     pub has_more: bool,
     pub url: String,
 }
-
-/// Largest total a link's items may reach.
-pub(crate) const LINK_MAX_TOTAL: i64 = MAX_TOTAL;

@@ -29,8 +29,7 @@ pub fn link_item_out(i: &LinkItem, currency: &str) -> PaymentLinkLineItemOut {
 }
 
 impl PaymentLinkOut {
-    /// `public_base`: the server's public root (`https://pay.example`).
-    pub fn new(l: &pl::Model, public_base: &str) -> Result<Self> {
+    pub fn new(l: &pl::Model, config: &crate::config::Config) -> Result<Self> {
         let items = stored::link_items(l)?;
         let currency = l.currency.code();
         let after_completion = match stored::after_completion(l)? {
@@ -48,7 +47,7 @@ impl PaymentLinkOut {
         Ok(PaymentLinkOut {
             id: l.id.to_string(),
             object: "payment_link",
-            url: format!("{public_base}/l/{}", l.id),
+            url: config.payment_link_url(&l.id),
             active: l.active,
             currency: currency.to_string(),
             line_items: PaymentLinkLineItemList {

@@ -123,6 +123,13 @@ async fn a_link_is_created_read_listed_updated_and_its_items_paged() {
     .await;
     assert_eq!(page["data"][0]["id"], id);
     assert_eq!(page["has_more"], false);
+    let newer = get_json(
+        &app,
+        &format!("/api/v1/payment_links?limit=1&ending_before={id}"),
+    )
+    .await;
+    assert_eq!(newer["data"][0]["id"], other["id"], "{newer}");
+    assert_eq!(newer["has_more"], false);
 
     // Line items, paged.
     let many = json!({"line_items": (0..3).map(|i| json!({"name": format!("Article {i}"), "amount": 100 + i, "currency": "XOF"})).collect::<Vec<_>>()});

@@ -4,7 +4,7 @@ mod visit;
 
 use entity::payment_link as pl;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TryIntoModel};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TryIntoModel};
 
 use crate::AppState;
 use crate::db::Unique;
@@ -12,7 +12,7 @@ use crate::domain::payment_link::{LinkItem, NewPaymentLink, PaymentLinkUpdate};
 use crate::domain::principal::{Principal, Scope};
 use crate::domain::{PaymentLinkId, ids, locale};
 use crate::error::{Error, Result};
-use crate::service::paging::{limit_of, newest_page, older_than};
+use crate::service::paging::{just_newer_page, limit_of, newer_than, newest_page, older_than};
 use crate::service::stored;
 
 pub use visit::{Gone, Visit, visit};
@@ -114,22 +114,13 @@ pub async fn list(
     };
     if let Some(before) = ending_before {
         let c = cursor("ending_before", before).await?;
-        let newer = sea_orm::Condition::any()
-            .add(pl::Column::Created.gt(c.created))
-            .add(
-                sea_orm::Condition::all()
-                    .add(pl::Column::Created.eq(c.created))
-                    .add(pl::Column::Id.gt(&c.id)),
-            );
-        let find = find
-            .filter(newer)
-            .order_by_asc(pl::Column::Created)
-            .order_by_asc(pl::Column::Id);
-        let mut rows = crate::service::paging::first_rows(&state.db, find, limit + 1).await?;
-        let has_more = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        rows.reverse();
-        return Ok((rows, has_more));
+        let find = find.filter(newer_than(
+            pl::Column::Created,
+            pl::Column::Id,
+            c.created,
+            &c.id,
+        ));
+        return just_newer_page(&state.db, find, pl::Column::Created, pl::Column::Id, limit).await;
     }
     if let Some(after) = starting_after {
         let c = cursor("starting_after", after).await?;
@@ -226,21 +217,6 @@ pub async fn line_items(
     };
     let page = items[from..to].to_vec();
     Ok((link, page, has_more))
-}
-
-/// Links by id, of the caller (GraphQL's sessions → link).
-pub async fn by_ids(
-    state: &AppState,
-    p: &Principal,
-    ids: &[PaymentLinkId],
-) -> Result<Vec<pl::Model>> {
-    p.require(Scope::Read)?;
-    Ok(pl::Entity::find()
-        .filter(pl::Column::Id.is_in(ids.iter().cloned()))
-        .filter(pl::Column::MerchantId.eq(&p.merchant_id))
-        .filter(pl::Column::Livemode.eq(p.livemode))
-        .all(&state.db)
-        .await?)
 }
 
 /// Whether link `id` exists (its QR code is public, like the link).

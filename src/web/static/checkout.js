@@ -140,7 +140,8 @@
   };
   // What the customer typed, in minor units (NaN when it is not an amount).
   function typedMinor() {
-    var t = amountInput.value.replace(/[\s\u00a0\u202f,.]/g, function (c) { return c === C.decimal ? '.' : (/[,.]/.test(c) ? '' : ''); });
+    // The decimal separator becomes '.', spaces and group separators go.
+    var t = amountInput.value.replace(/[\s\u00a0\u202f,.]/g, function (c) { return c === C.decimal ? '.' : ''; });
     if (!/^\d+(\.\d*)?$/.test(t)) return NaN;
     var parts = t.split('.');
     var frac = (parts[1] || '');
