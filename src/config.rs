@@ -28,6 +28,8 @@ pub struct Defaults {
     /// How often a request in flight renews its `Idempotency-Key`: several
     /// renewals may fail before the key looks abandoned (after 60 s).
     pub idempotency_heartbeat_ms: u64,
+    pub provider_timeout_ms: u64,
+    pub provider_poll_ms: u64,
 }
 
 pub const DEFAULTS: Defaults = Defaults {
@@ -51,6 +53,8 @@ pub const DEFAULTS: Defaults = Defaults {
     webhook_breaker_cooldown_ms: 60_000,
     secrets_key_file: "ikawaari.key",
     idempotency_heartbeat_ms: 10_000,
+    provider_timeout_ms: 10_000,
+    provider_poll_ms: 5_000,
 };
 
 // No PostgreSQL statement outlives the request it serves, a lock wait ends
@@ -154,6 +158,24 @@ pub struct ServeArgs {
     /// sharing a database needs the same one.
     /// Parsed at once into a `SecretsKey`, whose `Debug` never shows it:
     /// `ServeArgs` derives `Debug`, and a raw `String` here would print it.
+    /// The server's public base URL, for provider notification and return
+    /// addresses (default: `http://<bind>`).
+    #[arg(long, env = "IKAWAARI_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// MTN MoMo's base URL (default: MTN's production host in live mode,
+    /// its sandbox in test mode).
+    #[arg(long, env = "IKAWAARI_MTN_MOMO_URL")]
+    pub mtn_momo_url: Option<String>,
+    /// Wave's base URL.
+    #[arg(long, env = "IKAWAARI_WAVE_URL", default_value = crate::processor::wave::DEFAULT_URL)]
+    pub wave_url: String,
+    /// How long a provider has to answer one call.
+    #[arg(long, env = "IKAWAARI_PROVIDER_TIMEOUT_MS", default_value_t = DEFAULTS.provider_timeout_ms, hide = true)]
+    pub provider_timeout_ms: u64,
+    /// The first wait before a processing provider attempt is looked up
+    /// (doubling to 60 s).
+    #[arg(long, env = "IKAWAARI_PROVIDER_POLL_MS", default_value_t = DEFAULTS.provider_poll_ms, hide = true)]
+    pub provider_poll_ms: u64,
     #[arg(long, env = "IKAWAARI_SECRETS_KEY", hide_env_values = true, value_parser = parse_secrets_key)]
     pub secrets_key: Option<crate::crypto::SecretsKey>,
     /// Without `IKAWAARI_SECRETS_KEY`: the file holding it, created (0600) on first start.
@@ -191,6 +213,15 @@ pub struct Config {
     pub secrets_key: crate::crypto::SecretsKey,
     /// How often a request in flight renews its `Idempotency-Key`.
     pub idempotency_heartbeat: Duration,
+    /// `IKAWAARI_PUBLIC_URL`, if set (else derived from `checkout_url`).
+    pub public_url: Option<String>,
+    pub mtn_momo_url: Option<String>,
+    pub wave_url: String,
+    pub provider_timeout_ms: u64,
+    pub provider_poll_ms: u64,
+    /// A processing provider attempt with no final answer after this long
+    /// fails (`expired_authorization`).
+    pub provider_expiry_secs: i64,
 }
 
 impl Config {
@@ -199,6 +230,31 @@ impl Config {
     pub fn payment_link_url(&self, id: &str) -> String {
         let c = self.checkout_url.as_str();
         format!("{}/l/{id}", c.strip_suffix("/checkout").unwrap_or(c))
+    }
+
+    /// The server's public base (no trailing slash): `IKAWAARI_PUBLIC_URL`,
+    /// else the checkout URL's root.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => {
+                let c = self.checkout_url.as_str();
+                c.strip_suffix("/checkout").unwrap_or(c).to_string()
+            }
+        }
+    }
+
+    /// MTN's base URL for a mode.
+    pub fn mtn_momo_base(&self, livemode: bool) -> String {
+        match (&self.mtn_momo_url, livemode) {
+            (Some(u), _) => u.clone(),
+            (None, true) => crate::processor::mtn_momo::PRODUCTION_URL.into(),
+            (None, false) => crate::processor::mtn_momo::SANDBOX_URL.into(),
+        }
+    }
+
+    pub fn provider_timeout(&self) -> Duration {
+        Duration::from_millis(self.provider_timeout_ms.max(1))
     }
 
     pub fn new(db: &DbArgs, serve: &ServeArgs, bound: std::net::SocketAddr) -> Config {
@@ -224,6 +280,11 @@ impl Config {
             webhook_merchant_in_flight: serve.webhook_merchant_in_flight,
             webhook_breaker_after: serve.webhook_breaker_after,
             webhook_breaker_cooldown_ms: serve.webhook_breaker_cooldown_ms,
+            public_url: serve.public_url.clone(),
+            mtn_momo_url: serve.mtn_momo_url.clone(),
+            wave_url: serve.wave_url.clone(),
+            provider_timeout_ms: serve.provider_timeout_ms,
+            provider_poll_ms: serve.provider_poll_ms,
             ..Config::with_defaults(&db.database_url, &checkout_url)
         }
     }
@@ -254,6 +315,12 @@ impl Config {
             webhook_breaker_cooldown_ms: DEFAULTS.webhook_breaker_cooldown_ms,
             secrets_key: crate::crypto::SecretsKey::random(),
             idempotency_heartbeat: Duration::from_millis(DEFAULTS.idempotency_heartbeat_ms),
+            public_url: None,
+            mtn_momo_url: None,
+            wave_url: crate::processor::wave::DEFAULT_URL.into(),
+            provider_timeout_ms: DEFAULTS.provider_timeout_ms,
+            provider_poll_ms: DEFAULTS.provider_poll_ms,
+            provider_expiry_secs: 600,
         }
     }
 }

@@ -42,7 +42,6 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use clock::Clock;
 pub use config::Config;
 
-use processor::Processor;
 use service::events::EventBus;
 
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -69,7 +68,10 @@ pub struct AppStateInner {
     pub writer: db::Writer,
     pub config: Arc<Config>,
     pub clock: Clock,
-    pub processor: Arc<dyn Processor>,
+    /// The built-in test processor (test mode without a connector).
+    pub processor: Arc<dyn processor::Connector>,
+    /// The merchants' connectors built in this process (`service::connector`).
+    pub connectors: service::connector::Instances,
     pub events: EventBus,
     /// Merchant display names by id (immutable once created).
     pub merchant_names: Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>,
@@ -112,6 +114,7 @@ impl AppState {
             config: Arc::new(config),
             clock,
             processor,
+            connectors: Default::default(),
             events: EventBus::default(),
             merchant_names: Arc::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
@@ -214,6 +217,7 @@ pub fn build_app(state: AppState) -> Router {
             )),
         )
         .merge(web::router())
+        .merge(rest::providers::router())
         .route("/docs/errors", axum::routing::get(rest::docs::errors_page))
         .route("/healthz", axum::routing::get(rest::ops::healthz))
         .route("/readyz", axum::routing::get(rest::ops::readyz))

@@ -2,6 +2,7 @@
 //! service layer of the root crate, wire types in its `rest`/`graphql` modules.
 pub mod api_key;
 pub mod checkout_session;
+pub mod connector;
 pub mod currency;
 pub mod daily_stat;
 pub mod event;
@@ -11,6 +12,8 @@ pub mod merchant;
 pub mod payment;
 pub mod payment_intent;
 pub mod payment_link;
+pub mod provider_attempt;
+pub mod provider_notification;
 pub mod refund;
 pub mod session_count;
 pub mod subscription;

@@ -25,6 +25,11 @@ pub struct Model {
     pub created: i64,
     /// The `Idempotency-Key` it was created with (unique per merchant and mode).
     pub idempotency_key: Option<String>,
+    /// The connector the payment went through (none: the test processor).
+    pub connector_id: Option<String>,
+    /// The provider's reference for this refund (MTN's `X-Reference-Id`),
+    /// chosen before the call.
+    pub provider_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

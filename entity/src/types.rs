@@ -147,6 +147,19 @@ string_enum!(
 );
 
 string_enum!(
+    /// The providers a connector talks to (SPEC §11).
+    ConnectorType {
+        MtnMomo = "mtn_momo",
+        Wave = "wave",
+    }
+);
+
+string_enum!(
+    /// Whether a connector takes payments.
+    ConnectorStatus { Enabled = "enabled", Disabled = "disabled" }
+);
+
+string_enum!(
     /// Whether an endpoint receives events.
     EndpointStatus as WebhookEndpointStatus { Enabled = "enabled", Disabled = "disabled" }
 );
@@ -322,6 +335,10 @@ id_type!(SubscriptionId, "sub_", "subscription");
 id_type!(EventId, "evt_", "event");
 id_type!(RefundId, "re_", "refund");
 id_type!(WebhookEndpointId, "we_", "webhook_endpoint");
+id_type!(
+    /// `conn_…`: a merchant's account at a payment provider.
+    ConnectorId, "conn_", "connector"
+);
 id_type!(
     /// `plink_…`: public, it is in the link a merchant shares.
     PaymentLinkId, "plink_", "payment_link"

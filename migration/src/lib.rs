@@ -10,6 +10,7 @@ mod m20261127_000004_dashboard;
 mod m20261202_000001_refund_idempotency;
 mod m20261202_000041_webhook_breaker;
 mod m20261204_000001_payment_links;
+mod m20261206_000001_connectors;
 
 pub use m20261127_000004_dashboard::BACKFILL as ROLLUP_BACKFILL;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_refund_idempotency::Migration),
             Box::new(m20261202_000041_webhook_breaker::Migration),
             Box::new(m20261204_000001_payment_links::Migration),
+            Box::new(m20261206_000001_connectors::Migration),
         ]
     }
 }

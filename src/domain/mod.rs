@@ -17,10 +17,10 @@ pub mod webhook_url;
 
 pub use currency::Currency;
 pub use entity::types::{
-    ChargeStatus, CheckoutSessionId, DeliveryStatus, EndpointStatus, EventId, IntentStatus,
-    Interval, LineItemId, MerchantId, Mode, PaymentIntentId, PaymentLinkId, PaymentMethodKind,
-    PaymentStatus, Provider, RefundId, RefundReason, RefundStatus, SessionStatus, SubscriptionId,
-    SubscriptionStatus, WebhookEndpointId,
+    ChargeStatus, CheckoutSessionId, ConnectorId, ConnectorStatus, ConnectorType, DeliveryStatus,
+    EndpointStatus, EventId, IntentStatus, Interval, LineItemId, MerchantId, Mode, PaymentIntentId,
+    PaymentLinkId, PaymentMethodKind, PaymentStatus, Provider, RefundId, RefundReason,
+    RefundStatus, SessionStatus, SubscriptionId, SubscriptionStatus, WebhookEndpointId,
 };
 pub use event::{EnabledEvents, EventType, TypeFilter};
 pub use money::Amount;

@@ -87,6 +87,17 @@ table! {
     CHARGE_ALREADY_REFUNDED = 400 INVALID "charge_already_refunded",
         fr "Ce paiement est déjà entièrement remboursé.",
         en "This payment has already been refunded in full.";
+    /// `param` names the method (`payment_method.type` or `payment_method.mobile_money.provider`).
+    PAYMENT_METHOD_UNAVAILABLE = 400 INVALID "payment_method_unavailable",
+        fr "Ce moyen de paiement n'est pas disponible pour cette session de paiement.",
+        en "This payment method is not available for this checkout session.";
+    /// The provider's own words follow (never a secret).
+    CONNECTOR_CREDENTIALS_INVALID = 400 INVALID "connector_credentials_invalid",
+        fr "Le fournisseur a refusé ces identifiants : {words}.",
+        en "The provider refused these credentials: {words}.";
+    REFUND_UNSUPPORTED = 400 INVALID "refund_unsupported",
+        fr "Ce remboursement est impossible chez le fournisseur du paiement : {why}.",
+        en "The payment's provider cannot make this refund: {why}.";
     IDEMPOTENCY_KEY_MISMATCH = 400 IDEMPOTENCY "idempotency_key_mismatch",
         fr "Une clé d'idempotence ne sert qu'avec les paramètres de sa première requête.",
         en "Keys for idempotent requests can only be used with the same parameters they were first used with.";
@@ -140,6 +151,9 @@ table! {
     PAYMENT_INTENT_UNEXPECTED_STATE = 409 INVALID "payment_intent_unexpected_state",
         fr "Seul un paiement réussi peut être remboursé.",
         en "Only a succeeded payment can be refunded.";
+    CONNECTOR_EXISTS = 409 INVALID "connector_exists",
+        fr "Un connecteur actif de ce type existe déjà dans ce mode ; désactivez-le ou mettez-le à jour.",
+        en "An enabled connector of this type already exists in this mode; disable or update it.";
     IDEMPOTENCY_KEY_IN_USE = 409 INVALID "idempotency_key_in_use",
         fr "Une requête avec cette clé d'idempotence est encore en cours ; réessayez plus tard.",
         en "A request with this idempotency key is still in progress; retry later.";
@@ -166,8 +180,8 @@ table! {
         fr "La requête a pris trop de temps.",
         en "The request took too long to complete.";
     PROCESSOR_UNAVAILABLE = 503 API "processor_unavailable",
-        fr "Aucun processeur de paiement n'est configuré pour le mode live.",
-        en "No payment processor is configured for live mode.";
+        fr "Le fournisseur de paiement est injoignable, ou aucun n'est configuré pour ce moyen de paiement en mode live ; rien n'a été débité.",
+        en "The payment provider could not be reached, or none is configured for this payment method in live mode; nothing was charged.";
 }
 
 /// The entry of a processor's decline code (`card_declined` for one the

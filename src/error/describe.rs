@@ -55,6 +55,17 @@ impl Error {
             RateLimited { .. } => fixed(&RATE_LIMITED),
             Timeout => fixed(&TIMEOUT),
             ProcessorUnavailable => fixed(&PROCESSOR_UNAVAILABLE),
+            MethodUnavailable { .. } => fixed(&PAYMENT_METHOD_UNAVAILABLE),
+            CredentialsInvalid(words) => (
+                &CONNECTOR_CREDENTIALS_INVALID,
+                CONNECTOR_CREDENTIALS_INVALID
+                    .render(&[("words", words)])
+                    .into(),
+            ),
+            RefundUnsupported(why) => (
+                &REFUND_UNSUPPORTED,
+                REFUND_UNSUPPORTED.render(&[("why", why)]).into(),
+            ),
             Database(d) => match d.kind {
                 DbFailure::Unavailable => fixed(&TIMEOUT),
                 DbFailure::UniqueViolation | DbFailure::Other => fixed(&INTERNAL),
@@ -96,6 +107,7 @@ impl Conflict {
             Conflict::PaymentLinkUsedUp => &codes::PAYMENT_LINK_USED_UP,
             Conflict::IdempotencyKeyInUse => &codes::IDEMPOTENCY_KEY_IN_USE,
             Conflict::IntentUnexpectedState => &codes::PAYMENT_INTENT_UNEXPECTED_STATE,
+            Conflict::ConnectorExists => &codes::CONNECTOR_EXISTS,
         }
     }
 }

@@ -75,6 +75,8 @@ pub enum Conflict {
     IdempotencyKeyInUse,
     /// A refund of an intent that has not succeeded.
     IntentUnexpectedState,
+    /// A second enabled connector of one type, merchant and mode.
+    ConnectorExists,
 }
 
 /// A refusal by the payment processor (HTTP 402).
@@ -135,6 +137,15 @@ pub enum Error {
     Timeout,
     #[error("processor unavailable")]
     ProcessorUnavailable,
+    /// A payment method this session's mode and connectors do not allow.
+    #[error("payment method unavailable")]
+    MethodUnavailable { param: &'static str },
+    /// The provider refused a connector's credentials (its words, no secret).
+    #[error("connector credentials invalid")]
+    CredentialsInvalid(String),
+    /// The payment's provider cannot make this refund.
+    #[error("refund unsupported")]
+    RefundUnsupported(&'static str),
     /// A failed database call: 503 `timeout` when the store is busy or
     /// unreachable, 500 `internal` otherwise; the `DbErr` goes to the log.
     #[error(transparent)]

@@ -83,6 +83,11 @@ impl Error {
                     .collect(),
             );
         }
+        match self {
+            Error::MethodUnavailable { param } => b.param = Some((*param).into()),
+            Error::CredentialsInvalid(_) => b.param = Some("credentials".into()),
+            _ => {}
+        }
         if let Error::Declined(d) = self {
             b.decline_code = d.decline_code.clone();
         }

@@ -41,6 +41,11 @@ fn examples() -> Vec<Error> {
         Error::RateLimited { retry_after: 1 },
         Error::Timeout,
         Error::ProcessorUnavailable,
+        Error::MethodUnavailable {
+            param: "payment_method.type",
+        },
+        Error::CredentialsInvalid("x".into()),
+        Error::RefundUnsupported("x"),
         db(DbFailure::UniqueViolation),
         db(DbFailure::Unavailable),
         db(DbFailure::Other),
@@ -54,6 +59,7 @@ fn examples() -> Vec<Error> {
         Conflict::PaymentLinkUsedUp,
         Conflict::IdempotencyKeyInUse,
         Conflict::IntentUnexpectedState,
+        Conflict::ConnectorExists,
     ] {
         all.push(Error::Conflict(c));
     }
@@ -84,6 +90,9 @@ fn variant(e: &Error) -> &'static str {
         RateLimited { .. } => "RateLimited",
         Timeout => "Timeout",
         ProcessorUnavailable => "ProcessorUnavailable",
+        MethodUnavailable { .. } => "MethodUnavailable",
+        CredentialsInvalid(_) => "CredentialsInvalid",
+        RefundUnsupported(_) => "RefundUnsupported",
         Database(_) => "Database",
         Internal(_) => "Internal",
     }

@@ -2,6 +2,7 @@
 //! `GET /graphql` from assets the binary ships, subscriptions over WebSocket
 //! at `/graphql/ws`. Resolvers are thin: they call the same service functions
 //! as the REST handlers.
+mod connectors;
 mod events;
 mod guard;
 mod links;

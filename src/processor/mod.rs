@@ -1,10 +1,27 @@
-//! Payment processors. The service talks to a `Processor`; the test processor
-//! decides outcomes from the SPEC §4 table. Live mode has no processor yet.
+//! Connectors: what the payment state machine asks of a payment provider
+//! (SPEC §11). One trait, one module per provider: the built-in test
+//! processor (`test`, SPEC §4's table), MTN MoMo Collection (`mtn_momo`)
+//! and Wave Checkout (`wave`). The service never knows which one it talks
+//! to; Orange Money, an aggregator or a card acquirer is one more module.
+//!
+//! Every provider call either has a final answer, is *processing* (the
+//! provider has it and will say later: a lookup or a notification decides),
+//! or fails in one of two ways that must not be confused: *unreachable*
+//! (nothing was sent: safe to give up) or *ambiguous* (it may have been
+//! received: only a lookup may decide, never a second reference).
+mod http;
+pub mod mtn_momo;
+mod test;
+pub mod wave;
+
 use std::time::Duration;
 
+pub use test::TestProcessor;
+
+use crate::domain::refund::RefundSettlement;
 use crate::error::Decline;
 
-/// What the processor is asked to charge. The PAN and CVC live only here, in
+/// What the provider is asked to charge. The PAN and CVC live only here, in
 /// memory, for the duration of the call.
 pub enum Charge<'a> {
     Card {
@@ -19,12 +36,36 @@ pub enum Charge<'a> {
     },
 }
 
-/// How an asynchronous (mobile money) payment ends.
+/// One payment attempt as a provider sees it.
+pub struct Attempt<'a> {
+    /// Ours (`py_…`): the test processor's idempotency key.
+    pub id: &'a str,
+    /// What the provider knows it by, chosen and stored before the first
+    /// call (MTN's `X-Reference-Id`, Wave's `client_reference`).
+    pub reference: &'a str,
+    /// The provider's own id once it answered (Wave's `cos-…`).
+    pub provider_id: Option<&'a str>,
+    pub intent_id: &'a str,
+    pub amount: i64,
+    pub currency: entity::currency::Currency,
+    /// Shown to the payer (MTN `payerMessage`): the merchant's name.
+    pub statement: &'a str,
+    /// Where the provider sends the customer back (Wave).
+    pub return_url: &'a str,
+    /// Where the provider notifies us (MTN `X-Callback-Url`).
+    pub notification_url: &'a str,
+}
+
+/// How an asynchronous payment known in advance ends (the test processor).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settlement {
     Succeed,
     Fail(Decline),
 }
+
+/// Stored in `payment_intents.pending_outcome` while a provider (not a
+/// known schedule) decides: the sweep and the timers leave it alone.
+pub const PROVIDER_DECIDES: &str = "provider";
 
 impl Settlement {
     /// Stored form, so a pending payment survives a restart; a decline that
@@ -63,53 +104,162 @@ impl Settlement {
     }
 }
 
+/// Where an attempt stands, as the provider says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Succeeded,
     Declined(Decline),
-    /// Settles later (the customer approves on their phone).
+    /// The provider has it; a lookup or a notification will tell.
+    Processing,
+    /// Settles at a known time (the test processor's mobile money).
     Pending {
         after: Duration,
         then: Settlement,
     },
 }
 
-/// What the processor said to a refund.
+/// The answer to an initiating call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Initiated {
+    pub outcome: Outcome,
+    /// The provider's id for the attempt (Wave's checkout session).
+    pub provider_id: Option<String>,
+    /// Where the customer goes to pay (Wave's `wave_launch_url`).
+    pub redirect_url: Option<String>,
+}
+
+impl Initiated {
+    pub fn just(outcome: Outcome) -> Initiated {
+        Initiated {
+            outcome,
+            provider_id: None,
+            redirect_url: None,
+        }
+    }
+}
+
+/// What a provider reports about an attempt, with what must match it
+/// before anything is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub outcome: Outcome,
+    /// `None` only for the test processor (it is ours); a real provider's
+    /// amount, currency and reference are checked against the attempt.
+    pub reported: Option<Reported>,
+    pub provider_id: Option<String>,
+    pub redirect_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reported {
+    /// Minor units, as the provider's amount parsed.
+    pub amount: Option<i64>,
+    pub currency: String,
+    /// MTN: `externalId` (the intent); Wave: `client_reference` (the attempt).
+    pub reference: String,
+}
+
+/// Why a provider call has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnError {
+    /// Nothing was sent (connection refused, DNS): safe to give up.
+    #[error("provider unreachable: {0}")]
+    Unreachable(String),
+    /// Sent, answer unknown (timeout, 5xx, unreadable): a lookup decides.
+    #[error("provider answer unknown: {0}")]
+    Ambiguous(String),
+    /// The provider refused the request itself: a decline.
+    #[error("provider refused: {}", .0.message)]
+    Refused(Decline),
+}
+
+/// An inbound notification, as received.
+pub struct Inbound<'a> {
+    pub headers: &'a axum::http::HeaderMap,
+    pub body: &'a [u8],
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// What a verified notification points at; it is only a hint: the attempt
+/// is then looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    /// The provider's event id, when it has one (duplicates are no-ops).
+    pub event_id: Option<String>,
+    pub about: HintAbout,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HintAbout {
+    /// A payment intent id (MTN's `externalId`).
+    Intent(String),
+    /// An attempt's reference (Wave's `client_reference`).
+    Reference(String),
+}
+
+/// A notification refused (`400`, nothing changes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejected(pub &'static str);
+
+/// What a provider said to a refund.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundOutcome {
     Succeeded,
     /// With the `failure_reason` merchants see.
     Failed(String),
-    /// Confirmed later (mobile money; some card networks).
+    /// Confirmed later at a known time (the test processor).
     Pending {
         after: Duration,
-        then: crate::domain::refund::RefundSettlement,
+        then: RefundSettlement,
     },
+    /// The provider has it: ask `refund_status` later.
+    Processing,
 }
 
-/// The processor could not be asked (network, outage): nothing is known.
-#[derive(Debug, thiserror::Error)]
-#[error("processor unreachable: {0}")]
-pub struct Unreachable(pub String);
+/// A refund as a provider sees it.
+pub struct RefundRequest<'a> {
+    /// Ours (`re_…`).
+    pub id: &'a str,
+    /// The provider's reference for it, chosen before the first call.
+    pub reference: &'a str,
+    /// The payment it gives money back from.
+    pub payment: &'a Attempt<'a>,
+    pub amount: i64,
+}
+
+/// Which refunds a provider can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refunds {
+    None,
+    /// Only the whole payment.
+    Full,
+    Partial,
+}
 
 #[async_trait::async_trait]
-pub trait Processor: Send + Sync {
-    /// Whether payments in this mode can be taken at all.
-    fn available(&self, livemode: bool) -> bool;
-    /// Charges once per `attempt` (the processor's idempotency key: a retry
-    /// with the same attempt id never charges twice).
-    async fn charge(&self, attempt: &str, charge: Charge<'_>) -> Outcome;
-    /// What became of `attempt`: `None` when the processor never received
-    /// it. Recovery settles interrupted attempts from this answer.
-    async fn lookup(&self, attempt: &str) -> Result<Option<Outcome>, Unreachable>;
-    /// Refunds `amount` of the payment made by `attempt`, once per `refund`
-    /// id (asked again with the same id, it answers the same).
-    async fn refund(
+pub trait Connector: Send + Sync {
+    /// Sends the attempt once under `attempt.reference` (sent again with
+    /// the same reference, the provider recognises it).
+    async fn initiate(
         &self,
-        refund: &str,
-        attempt: &str,
-        amount: crate::domain::Amount,
-    ) -> RefundOutcome;
+        attempt: &Attempt<'_>,
+        charge: Charge<'_>,
+    ) -> Result<Initiated, ConnError>;
+    /// What became of the attempt: `None` when the provider never got it.
+    async fn lookup(&self, attempt: &Attempt<'_>) -> Result<Option<Observed>, ConnError>;
+    /// Checks an inbound notification (signature, freshness) and says
+    /// which attempt it is about.
+    fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<Hint, Rejected>;
+    fn refunds(&self) -> Refunds;
+    /// Sends a refund once under `refund.reference`.
+    async fn refund(&self, refund: &RefundRequest<'_>) -> Result<RefundOutcome, ConnError>;
+    /// What became of a refund: `None` when the provider never got it.
+    async fn refund_status(
+        &self,
+        refund: &RefundRequest<'_>,
+    ) -> Result<Option<RefundOutcome>, ConnError>;
 }
 
 pub fn decline(code: &str, decline_code: Option<&str>, message: &str) -> Decline {
@@ -120,279 +270,66 @@ pub fn decline(code: &str, decline_code: Option<&str>, message: &str) -> Decline
     }
 }
 
-/// Test-mode processor: SPEC §4's table of magic numbers, and a ledger of
-/// the attempts it received (in the database, like a real processor's own
-/// records: it survives our crashes and is written outside our transactions).
-pub struct TestProcessor {
-    pub momo_delay: Duration,
-    pub db: sea_orm::DatabaseConnection,
-    /// The ledger's writes join the service's group commit.
-    pub writer: crate::db::Writer,
-    pub clock: crate::Clock,
-}
-
-/// A refund as the test processor records it (keyed by refund id).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct RecordedRefund {
-    settle_at: Option<i64>,
-    fail: Option<String>,
-}
-
-/// An outcome as the test processor records it.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-enum Recorded {
-    Succeeded {
-        /// Paid with `4000000000005126`: its refunds fail.
-        #[serde(default)]
-        refunds_fail: bool,
-    },
-    Declined {
-        decline: Decline,
-    },
-    Pending {
-        settle_at: i64,
-        fail: Option<Decline>,
-    },
-}
-
-/// An attempt the test processor could not record (serialise or insert):
-/// not recorded means not charged, as with a processor that failed before
-/// taking the money.
-fn unrecorded(e: &dyn std::fmt::Display) -> Outcome {
-    tracing::warn!(error = %e, "test processor could not record the attempt");
-    Outcome::Declined(decline(
-        "card_declined",
-        Some("processing_error"),
-        "The payment could not be processed; please try again.",
-    ))
-}
-
-#[async_trait::async_trait]
-impl Processor for TestProcessor {
-    fn available(&self, livemode: bool) -> bool {
-        !livemode
+/// A provider's amount string (`"1000"`, `"10.50"`) in minor units of
+/// `currency`, exactly: `None` when it is not a plain decimal with at most
+/// the currency's digits.
+pub fn parse_amount(s: &str, currency: entity::currency::Currency) -> Option<i64> {
+    let exp = u32::from(currency.exponent());
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty()
+        || s.ends_with('.')
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > exp as usize
+    {
+        return None;
     }
+    let scale = 10i64.checked_pow(exp)?;
+    let frac_val = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i64>()
+            .ok()?
+            .checked_mul(10i64.checked_pow(exp - frac.len() as u32)?)?
+    };
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(scale)?
+        .checked_add(frac_val)
+}
 
-    async fn charge(&self, attempt: &str, charge: Charge<'_>) -> Outcome {
-        use entity::test_processor_attempt as tpa;
-        use sea_orm::{ActiveModelTrait, Set};
-        let refunds_fail = matches!(
-            charge,
-            Charge::Card {
-                number: REFUNDS_FAIL_CARD,
-                ..
-            }
-        );
-        let outcome = self.decide(charge);
-        let now = self.clock.now();
-        let recorded = match &outcome {
-            Outcome::Succeeded => Recorded::Succeeded { refunds_fail },
-            Outcome::Declined(d) => Recorded::Declined { decline: d.clone() },
-            Outcome::Pending { after, then } => Recorded::Pending {
-                settle_at: now + after.as_millis().div_ceil(1000) as i64,
-                fail: match then {
-                    Settlement::Succeed => None,
-                    Settlement::Fail(d) => Some(d.clone()),
-                },
-            },
-        };
-        let row = match serde_json::to_string(&recorded) {
-            Ok(stored) => tpa::ActiveModel {
-                attempt_id: Set(attempt.to_string()),
-                outcome: Set(stored),
-                created: Set(now),
-            },
-            Err(e) => return unrecorded(&e),
-        };
-        match self
-            .writer
-            .one(|c| async move { row.insert(&c).await })
-            .await
-        {
-            Ok(_) => outcome,
-            // The same attempt again: answer what was decided the first time.
-            Err(e) if crate::db::is_unique_violation(&e) => match self.lookup(attempt).await {
-                Ok(Some(known)) => known,
-                _ => outcome,
-            },
-            Err(e) => unrecorded(&e),
-        }
-    }
-
-    async fn refund(
-        &self,
-        refund: &str,
-        attempt: &str,
-        _amount: crate::domain::Amount,
-    ) -> RefundOutcome {
-        use crate::domain::refund::RefundSettlement;
-        use entity::test_processor_attempt as tpa;
-        use sea_orm::{ActiveModelTrait, Set};
-        // Asked again about the same refund: the first answer, as recorded.
-        if let Ok(Some(RecordedRefund { settle_at, fail })) =
-            self.recorded::<RecordedRefund>(refund).await
-        {
-            return match (settle_at, fail) {
-                (None, None) => RefundOutcome::Succeeded,
-                (None, Some(reason)) => RefundOutcome::Failed(reason),
-                (Some(at), fail) => RefundOutcome::Pending {
-                    after: Duration::from_secs(at.saturating_sub(self.clock.now()).max(0) as u64),
-                    then: fail.map_or(RefundSettlement::Succeed, RefundSettlement::Fail),
-                },
-            };
-        }
-        let outcome = self.decide_refund(attempt).await;
-        let now = self.clock.now();
-        let recorded = match &outcome {
-            RefundOutcome::Succeeded => RecordedRefund {
-                settle_at: None,
-                fail: None,
-            },
-            RefundOutcome::Failed(r) => RecordedRefund {
-                settle_at: None,
-                fail: Some(r.clone()),
-            },
-            RefundOutcome::Pending { after, then } => RecordedRefund {
-                settle_at: Some(now + after.as_millis().div_ceil(1000) as i64),
-                fail: match then {
-                    RefundSettlement::Succeed => None,
-                    RefundSettlement::Fail(r) => Some(r.clone()),
-                },
-            },
-        };
-        let row = match serde_json::to_string(&recorded) {
-            Ok(stored) => tpa::ActiveModel {
-                attempt_id: Set(refund.to_string()),
-                outcome: Set(stored),
-                created: Set(now),
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "test processor could not record the refund");
-                return outcome;
-            }
-        };
-        if let Err(e) = self
-            .writer
-            .one(|c| async move { row.insert(&c).await })
-            .await
-            && !crate::db::is_unique_violation(&e)
-        {
-            tracing::warn!(error = %e, "test processor could not record the refund");
-        }
-        outcome
-    }
-
-    async fn lookup(&self, attempt: &str) -> Result<Option<Outcome>, Unreachable> {
-        let Some(recorded) = self.recorded::<Recorded>(attempt).await? else {
-            return Ok(None);
-        };
-        Ok(Some(match recorded {
-            Recorded::Succeeded { .. } => Outcome::Succeeded,
-            Recorded::Declined { decline } => Outcome::Declined(decline),
-            Recorded::Pending { settle_at, fail } => Outcome::Pending {
-                after: Duration::from_secs(settle_at.saturating_sub(self.clock.now()).max(0) as u64),
-                then: fail.map_or(Settlement::Succeed, Settlement::Fail),
-            },
-        }))
+/// Minor units as the providers write amounts: whole units (`"50000"`
+/// XOF), with the currency's decimals only when there are some (`"10.50"`).
+pub fn format_amount(minor: i64, currency: entity::currency::Currency) -> String {
+    let exp = u32::from(currency.exponent());
+    let scale = 10i64.pow(exp);
+    let (whole, frac) = (minor / scale, minor % scale);
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac:0width$}", width = exp as usize)
     }
 }
 
-/// Pays, but every refund of the payment fails (SPEC §5 "Refunds").
-const REFUNDS_FAIL_CARD: &str = "4000000000005126";
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entity::currency::Currency;
 
-impl TestProcessor {
-    /// How the test processor refunds the payment made by `attempt`: card
-    /// at once; mobile money after the delay; the refunds-fail card fails
-    /// after the delay. A payment it never took (test helper) refunds at once.
-    async fn decide_refund(&self, attempt: &str) -> RefundOutcome {
-        use crate::domain::refund::RefundSettlement;
-        let paid = self.recorded::<Recorded>(attempt).await.ok().flatten();
-        match paid {
-            Some(Recorded::Succeeded { refunds_fail: true }) => RefundOutcome::Pending {
-                after: self.momo_delay,
-                then: RefundSettlement::Fail("expired_or_canceled_card".into()),
-            },
-            Some(Recorded::Pending { .. }) => RefundOutcome::Pending {
-                after: self.momo_delay,
-                then: RefundSettlement::Succeed,
-            },
-            _ => RefundOutcome::Succeeded,
-        }
-    }
-
-    /// What the ledger holds under `key` (an attempt or a refund id).
-    async fn recorded<T: serde::de::DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> Result<Option<T>, Unreachable> {
-        use crate::db::Unique;
-        use entity::test_processor_attempt as tpa;
-        use sea_orm::EntityTrait;
-        let row = tpa::Entity::find_by_id(key.to_string())
-            .unique(&self.db)
-            .await
-            .map_err(|e| Unreachable(e.to_string()))?;
-        row.map(|r| serde_json::from_str(&r.outcome).map_err(|e| Unreachable(e.to_string())))
-            .transpose()
-    }
-
-    /// SPEC §4's table.
-    fn decide(&self, charge: Charge<'_>) -> Outcome {
-        match charge {
-            Charge::Card { number, .. } => match number {
-                "4242424242424242" | "5555555555554444" | REFUNDS_FAIL_CARD => Outcome::Succeeded,
-                "4000000000000002" => Outcome::Declined(decline(
-                    "card_declined",
-                    Some("generic_decline"),
-                    "Your card was declined.",
-                )),
-                "4000000000009995" => Outcome::Declined(decline(
-                    "card_declined",
-                    Some("insufficient_funds"),
-                    "Your card has insufficient funds.",
-                )),
-                "4000000000000069" => Outcome::Declined(decline(
-                    "expired_card",
-                    Some("expired_card"),
-                    "Your card has expired.",
-                )),
-                "4000000000000127" => Outcome::Declined(decline(
-                    "incorrect_cvc",
-                    Some("incorrect_cvc"),
-                    "Your card's security code is incorrect.",
-                )),
-                _ => Outcome::Declined(decline(
-                    "card_declined",
-                    Some("test_mode_live_card"),
-                    "Your card was declined: a real card was used in test mode.",
-                )),
-            },
-            Charge::MobileMoney { phone, .. } => {
-                if phone.ends_with("0000") {
-                    Outcome::Pending {
-                        after: self.momo_delay,
-                        then: Settlement::Succeed,
-                    }
-                } else if phone.ends_with("0001") {
-                    Outcome::Pending {
-                        after: self.momo_delay,
-                        then: Settlement::Fail(decline(
-                            "card_declined",
-                            Some("insufficient_funds"),
-                            "The mobile money account has insufficient funds.",
-                        )),
-                    }
-                } else if phone.ends_with("0002") {
-                    Outcome::Succeeded
-                } else {
-                    Outcome::Declined(decline(
-                        "card_declined",
-                        Some("generic_decline"),
-                        "The mobile money payment was declined.",
-                    ))
-                }
-            }
+    #[test]
+    fn amounts_round_trip_exactly_in_each_currency() {
+        let xof = Currency::parse("XOF").unwrap();
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(format_amount(50_000, xof), "50000");
+        assert_eq!(parse_amount("50000", xof), Some(50_000));
+        assert_eq!(parse_amount("50000.5", xof), None);
+        assert_eq!(format_amount(1050, eur), "10.50");
+        assert_eq!(format_amount(1000, eur), "10");
+        assert_eq!(parse_amount("10.5", eur), Some(1050));
+        assert_eq!(parse_amount("10", eur), Some(1000));
+        for bad in ["", "-1", "1e3", "1.", ".5x", "99999999999999999999"] {
+            assert_eq!(parse_amount(bad, eur), None, "{bad}");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The REST API: one file per resource, routes registered only through
 //! `utoipa_axum::routes!` so the router and the OpenAPI document cannot drift.
+mod connectors;
 pub mod docs;
 mod events;
 pub mod extract;
@@ -8,6 +9,7 @@ pub mod openapi;
 pub mod ops;
 pub mod payment_links;
 mod payments;
+pub mod providers;
 mod public;
 pub mod rate_limit;
 mod refunds;
@@ -26,6 +28,7 @@ pub fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(payment_links::router())
         .merge(events::router())
         .merge(refunds::router())
-        .merge(webhooks::router());
+        .merge(webhooks::router())
+        .merge(connectors::router());
     (public, merchant)
 }

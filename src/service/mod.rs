@@ -1,5 +1,6 @@
 //! The rules: every REST handler and GraphQL resolver calls into here.
 pub mod checkout;
+pub mod connector;
 pub mod credentials;
 pub mod event_log;
 pub mod events;

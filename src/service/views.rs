@@ -16,6 +16,22 @@ pub struct SessionView {
     pub status: SessionStatus,
 }
 
+/// What a session can be paid with (SPEC §11 `payment_methods`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Methods {
+    pub card: bool,
+    pub mobile_money: Vec<crate::domain::Provider>,
+}
+
+/// What a processing payment waits for, for the hosted page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextAction {
+    /// The customer approves on their phone (MTN MoMo's push).
+    ApproveOnPhone { provider: String },
+    /// The customer pays at the provider (Wave's launch URL).
+    Redirect { url: String },
+}
+
 /// The public view's pieces: session, all items, merchant name, intent.
 pub struct PublicView {
     pub session: cs::Model,
@@ -23,6 +39,8 @@ pub struct PublicView {
     pub items: Vec<li::Model>,
     pub merchant_name: String,
     pub intent: pi::Model,
+    pub methods: Methods,
+    pub next_action: Option<NextAction>,
 }
 
 /// A subscription set to cancel at period end reads as canceled once the

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
 use crate::domain::{
-    Currency, IntentStatus, Interval, Mode, PaymentMethodKind, PaymentStatus, ReturnUrl,
+    Currency, IntentStatus, Interval, Mode, PaymentMethodKind, PaymentStatus, Provider, ReturnUrl,
     SessionStatus,
 };
 
@@ -356,6 +356,33 @@ pub struct PublicLineItem {
 pub struct PublicPaymentIntent {
     pub status: IntentStatus,
     pub last_payment_error: Option<PaymentError>,
+    /// While `processing`: what the payment waits for.
+    pub next_action: Option<NextActionOut>,
+}
+
+/// `approve_on_phone`: the customer approves the push on their phone
+/// (`provider` says whose); `redirect_to_url`: the customer pays at the
+/// provider (`redirect_url`, Wave's payment page).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NextActionOut {
+    pub r#type: NextActionType,
+    pub provider: Option<String>,
+    pub redirect_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NextActionType {
+    ApproveOnPhone,
+    RedirectToUrl,
+}
+
+/// What this session can be paid with: its mode and the merchant's
+/// connectors decide (test mode without connectors: everything).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentMethodsOut {
+    pub card: bool,
+    pub mobile_money: Vec<Provider>,
 }
 
 /// Why the last attempt failed.
@@ -385,6 +412,7 @@ pub struct PublicCheckoutSession {
     pub payment_intent: PublicPaymentIntent,
     pub locale: String,
     pub payment_method_types: Vec<PaymentMethodKind>,
+    pub payment_methods: PaymentMethodsOut,
     pub cancel_url: Option<String>,
     pub expires_at: i64,
     pub livemode: bool,

@@ -4,6 +4,7 @@
 //! from the service's read models.
 mod checkout;
 mod commands;
+mod connector;
 mod link_commands;
 mod payment;
 mod payment_link;
@@ -13,6 +14,7 @@ mod refund;
 mod webhook;
 
 pub use checkout::*;
+pub use connector::*;
 pub use payment::*;
 pub use payment_link::*;
 pub use refund::*;

@@ -137,9 +137,14 @@ impl TryFrom<&PublicView> for PublicCheckoutSession {
             payment_intent: PublicPaymentIntent {
                 status: v.intent.status,
                 last_payment_error: stored::last_payment_error(&v.intent)?.map(PaymentError::from),
+                next_action: v.next_action.as_ref().map(next_action),
             },
             locale: s.locale.clone(),
             payment_method_types: stored::payment_methods(s)?,
+            payment_methods: super::PaymentMethodsOut {
+                card: v.methods.card,
+                mobile_money: v.methods.mobile_money.clone(),
+            },
             cancel_url: s.cancel_url.clone(),
             expires_at: s.expires_at,
             livemode: s.livemode,
@@ -310,5 +315,22 @@ impl TryFrom<&entity::refund::Model> for RefundOut {
             })?,
             created: r.created,
         })
+    }
+}
+
+fn next_action(a: &crate::service::views::NextAction) -> super::NextActionOut {
+    use super::{NextActionOut, NextActionType};
+    use crate::service::views::NextAction;
+    match a {
+        NextAction::ApproveOnPhone { provider } => NextActionOut {
+            r#type: NextActionType::ApproveOnPhone,
+            provider: Some(provider.clone()),
+            redirect_url: None,
+        },
+        NextAction::Redirect { url } => NextActionOut {
+            r#type: NextActionType::RedirectToUrl,
+            provider: None,
+            redirect_url: Some(url.clone()),
+        },
     }
 }

@@ -17,7 +17,7 @@ pub use find::{find_owned, first_items, get, line_items, read};
 pub use list::{
     PageRequest, SessionFilter, list, page, payment_link_param, status_param, with_items,
 };
-pub use public::public_view;
+pub use public::{merchant_name, public_view};
 
 use crate::AppState;
 use crate::domain::SessionStatus;

@@ -23,13 +23,50 @@ pub async fn public_view(state: &AppState, id: &CheckoutSessionId) -> Result<Pub
     }
     let merchant_name = merchant_name(state, &session.merchant_id).await?;
     let status = effective_status(&session, state.clock.now());
+    let accepted = crate::service::stored::payment_methods(&session)?;
+    let methods = crate::service::connector::methods(
+        state,
+        &session.merchant_id,
+        session.livemode,
+        &accepted,
+    )
+    .await?;
+    let next_action = next_action(state, &intent).await?;
     Ok(PublicView {
         session,
         status,
         items,
         merchant_name,
         intent,
+        methods,
+        next_action,
     })
+}
+
+/// A processing intent's wait: a redirect (the provider's payment page),
+/// or an approval on the phone (a push, the test processor's included).
+async fn next_action(
+    state: &AppState,
+    intent: &pi::Model,
+) -> Result<Option<crate::service::views::NextAction>> {
+    use crate::service::views::NextAction;
+    if intent.status != crate::domain::IntentStatus::Processing {
+        return Ok(None);
+    }
+    let Some(attempt) = intent.attempt_id.as_deref() else {
+        return Ok(None);
+    };
+    if let Some(row) = crate::service::payment::provider_attempt(state, attempt).await?
+        && let Some(url) = row.redirect_url
+    {
+        return Ok(Some(NextAction::Redirect { url }));
+    }
+    let provider = intent
+        .payment_method
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+        .and_then(|m| m.get("provider")?.as_str().map(str::to_string));
+    Ok(provider.map(|provider| NextAction::ApproveOnPhone { provider }))
 }
 
 /// The session, its intent and all its line items (≤ 100) in one `LEFT
@@ -74,7 +111,7 @@ async fn session_intent_items(
     Ok((session, intent, items))
 }
 
-async fn merchant_name(state: &AppState, merchant_id: &MerchantId) -> Result<String> {
+pub async fn merchant_name(state: &AppState, merchant_id: &MerchantId) -> Result<String> {
     if let Some(name) = state
         .merchant_names
         .read()

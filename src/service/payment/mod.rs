@@ -10,6 +10,7 @@ mod claim;
 mod emit;
 mod link;
 mod method;
+mod provider;
 mod test_helpers;
 
 use entity::{checkout_session as cs, payment, payment_intent as pi};
@@ -36,7 +37,19 @@ use crate::domain::payment_method::PaymentMethodInput;
 use crate::domain::{CheckoutSessionId, PaymentIntentId};
 use claim::{claim, claim_for_link};
 use method::MethodExt;
+pub use provider::{MISMATCHES, look_up_and_apply, poll_due};
 pub use test_helpers::{test_helper_expire, test_helper_settle};
+
+/// The provider attempt of `attempt`, if it went through a connector.
+pub async fn provider_attempt(
+    state: &AppState,
+    attempt: &str,
+) -> Result<Option<entity::provider_attempt::Model>> {
+    provider::of_attempt(state, attempt).await
+}
+
+/// A notification's attempt (`service::connector::notify`).
+pub use provider::for_hint as provider_attempt_for_hint;
 
 /// A claimed card attempt older than this with no pending settlement was cut
 /// short by a crash; it is released so the customer can pay again.
@@ -72,20 +85,55 @@ pub async fn pay(
         ));
     }
     let typed = link::typed_amount(&view, amount)?;
-    if !state.processor.available(view.session.livemode) {
-        return Err(Error::ProcessorUnavailable);
-    }
+    let route = crate::service::connector::provider_for(
+        state,
+        &view.session.merchant_id,
+        view.session.livemode,
+        &method,
+    )
+    .await?;
     let attempt = ids::new_id("py");
     if view.session.payment_link_id.is_some() {
         claim_for_link(state, &view, &attempt, &method.summary(), typed).await?;
     } else {
         claim(state, &view.intent.id, &attempt, &method.summary()).await?;
     }
-    match state.processor.charge(&attempt, method.charge()).await {
-        Outcome::Succeeded => {
+    if let Some((c, connector)) = route {
+        // The claim may have set a link's typed amount: the intent as claimed.
+        let view = checkout::public_view(state, session_id).await?;
+        provider::pay(state, &view, &attempt, &c, connector.as_ref(), &method).await?;
+        return result(state, session_id).await;
+    }
+    let test_attempt = crate::processor::Attempt {
+        id: &attempt,
+        reference: &attempt,
+        provider_id: None,
+        intent_id: &view.intent.id,
+        amount: view.intent.amount.minor(),
+        currency: view.intent.currency,
+        statement: &view.merchant_name,
+        return_url: "",
+        notification_url: "",
+    };
+    let initiated = state
+        .processor
+        .initiate(&test_attempt, method.charge())
+        .await
+        .map(|i| i.outcome);
+    match initiated {
+        Err(e) => {
+            tracing::warn!(error = %e, "test processor failed");
+            return Err(Error::ProcessorUnavailable);
+        }
+        Ok(Outcome::Processing) => {
+            return Err(Error::Internal(
+                "the test processor never leaves an attempt undecided".into(),
+            ));
+        }
+        Ok(Outcome::Succeeded) => {
             settle(state, &view.intent.id, &attempt, Settlement::Succeed).await?;
         }
-        Outcome::Declined(d) => {
+        Ok(Outcome::Declined(d)) => {
             settle(
                 state,
                 &view.intent.id,
@@ -95,7 +143,7 @@ pub async fn pay(
             .await?;
             return Err(Error::Declined(d));
         }
-        Outcome::Pending { after, then } => {
+        Ok(Outcome::Pending { after, then }) => {
             let settle_at = now + after.as_millis().div_ceil(1000) as i64;
             mark_pending(state, &view.intent.id, &attempt, &then, settle_at).await?;
             state.timers.after(
@@ -142,8 +190,11 @@ async fn result(state: &AppState, session_id: &CheckoutSessionId) -> Result<Paid
     let view = checkout::public_view(state, session_id).await?;
     let intent = view.intent.clone();
     let processing = intent.status == IntentStatus::Processing;
-    let redirect_url = (intent.status == IntentStatus::Succeeded)
-        .then(|| resolve(&view.session.success_url, &view.session.id));
+    let redirect_url = match (&view.next_action, intent.status) {
+        (_, IntentStatus::Succeeded) => Some(resolve(&view.session.success_url, &view.session.id)),
+        (Some(crate::service::views::NextAction::Redirect { url }), _) => Some(url.clone()),
+        _ => None,
+    };
     Ok(Paid {
         processing,
         intent,
@@ -327,6 +378,7 @@ pub async fn settle_pending(
         return Ok(false);
     };
     match (i.attempt_id.as_deref(), i.pending_outcome.as_deref()) {
+        (_, Some(crate::processor::PROVIDER_DECIDES)) => Ok(false),
         (Some(a), Some(outcome)) if a == attempt && i.status == IntentStatus::Processing => {
             settle(state, intent_id, attempt, Settlement::decode(outcome)).await
         }

@@ -7,6 +7,7 @@
 //! what fits. The processor is asked next (idempotent by refund id); its
 //! answer settles the refund — `succeeded`, or `failed` with the reserved
 //! amount given back — in a second transaction with its event.
+mod ask;
 use entity::{payment_intent as pi, refund};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -21,7 +22,6 @@ use crate::domain::{
     Amount, EventType, IntentStatus, PaymentIntentId, RefundId, RefundStatus, ids,
 };
 use crate::error::{Conflict, Error, Result};
-use crate::processor::RefundOutcome;
 use crate::service::outbox::{self, EventObject, NewEvent};
 use crate::service::payment;
 use crate::service::tally;
@@ -33,17 +33,17 @@ pub const STALE_SECS: i64 = 120;
 #[tracing::instrument(skip_all, fields(payment_intent = %req.payment_intent))]
 pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<refund::Model> {
     p.require(Scope::Write)?;
-    // No processor, no refund: said before anything is looked up.
-    if !state.processor.available(p.livemode) {
-        return Err(Error::ProcessorUnavailable);
-    }
     let intent_id = PaymentIntentId::parse(&req.payment_intent)
         .ok_or_else(|| Error::not_found("payment_intent", &req.payment_intent))?;
+    // The caller's intent first (a live key asking about a test intent: 404).
     let intent = payment::get_intent(state, p, &intent_id).await?;
     if let Some(earlier) = by_key(state, p, &intent_id, req.idempotency_key.as_deref()).await? {
         return Ok(earlier);
     }
+    let through = ask::route_for(state, &intent, req.amount).await?;
     let id = RefundId::trusted(ids::new_id("re"));
+    let provider_ref = ask::reference_for(through.as_ref(), &id);
+    let connector_id = through.map(|c| c.id.to_string());
     let metadata = serde_json::to_string(&req.metadata)
         .map_err(|e| Error::Internal(format!("refund metadata: {e}")))?;
     let (intent_ref, id_ref, intent_id_ref) = (&intent, &id, &intent_id);
@@ -69,6 +69,8 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
                 settle_at: Set(None),
                 created: Set(state.clock.now()),
                 idempotency_key: Set(key),
+                connector_id: Set(connector_id),
+                provider_ref: Set(provider_ref),
             }
             .insert(&tx)
             .await
@@ -90,12 +92,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
         }
         other => other?,
     };
-    ask_processor(
-        state,
-        &row,
-        intent.attempt_id.as_deref().unwrap_or_default(),
-    )
-    .await?;
+    ask::ask(state, &row).await?;
     get_by_id(state, &id).await
 }
 
@@ -153,35 +150,6 @@ async fn reserve(
         }
     }
     Err(Error::RefundTooLarge)
-}
-
-/// Asks the processor for refund `r` (again, after a crash: it answers
-/// the same for the same id) and applies the answer.
-async fn ask_processor(state: &AppState, r: &refund::Model, attempt: &str) -> Result<()> {
-    match state.processor.refund(&r.id, attempt, r.amount).await {
-        RefundOutcome::Succeeded => settle(state, &r.id, RefundSettlement::Succeed)
-            .await
-            .map(|_| ()),
-        RefundOutcome::Failed(reason) => settle(state, &r.id, RefundSettlement::Fail(reason))
-            .await
-            .map(|_| ()),
-        RefundOutcome::Pending { after, then } => {
-            let settle_at = state.clock.now() + after.as_millis().div_ceil(1000) as i64;
-            let q = refund::Entity::update_many()
-                .col_expr(refund::Column::PendingOutcome, Expr::value(then.encode()))
-                .col_expr(refund::Column::SettleAt, Expr::value(settle_at))
-                .filter(refund::Column::Id.eq(&r.id))
-                .filter(refund::Column::Status.eq(RefundStatus::Pending));
-            state
-                .writer
-                .one(|c| async move { q.exec(&c).await })
-                .await?;
-            state
-                .timers
-                .after(after, crate::service::scheduler::Due::Refund(r.id.clone()));
-            Ok(())
-        }
-    }
 }
 
 /// Ends pending refund `id`: `succeeded`, or `failed` with its amount given
@@ -250,8 +218,13 @@ pub async fn settle_due(state: &AppState) -> Result<usize> {
         .await?;
     let mut n = 0;
     for r in due {
-        let how = RefundSettlement::decode(r.pending_outcome.as_deref().unwrap_or_default());
-        n += usize::from(settle(state, &r.id, how).await?);
+        match r.pending_outcome.as_deref() {
+            Some(outcome) => {
+                n += usize::from(settle(state, &r.id, RefundSettlement::decode(outcome)).await?);
+            }
+            // A provider that had it processing, or did not answer: ask again.
+            None => ask::ask(state, &r).await?,
+        }
     }
     let unanswered = refund::Entity::find()
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
@@ -261,12 +234,7 @@ pub async fn settle_due(state: &AppState) -> Result<usize> {
         .all(&state.db)
         .await?;
     for r in unanswered {
-        let attempt = pi::Entity::find_by_id(&r.payment_intent_id)
-            .unique(&state.db)
-            .await?
-            .and_then(|i| i.attempt_id)
-            .unwrap_or_default();
-        ask_processor(state, &r, &attempt).await?;
+        ask::ask(state, &r).await?;
     }
     Ok(n)
 }

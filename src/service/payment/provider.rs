@@ -1,0 +1,454 @@
+//! A payment through a merchant's connector (SPEC §11): the attempt's row
+//! with its provider reference is committed before the provider is called;
+//! the answer settles it, or leaves it processing for a lookup to decide
+//! (the poller, or a notification, which is only a hint). A reference is
+//! minted once per attempt: a resend after "never received" reuses it.
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use entity::{connector as conn, payment_intent as pi, provider_attempt as pa};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use super::{emit, link, settle};
+use crate::AppState;
+use crate::db::Unique;
+use crate::domain::payment_method::PaymentMethodInput;
+use crate::domain::{ConnectorType, IntentStatus, PaymentIntentId};
+use crate::error::{Error, Result};
+use crate::processor::{
+    Attempt, ConnError, Connector, Initiated, Observed, Outcome, PROVIDER_DECIDES, Settlement,
+    decline, mtn_momo,
+};
+use crate::service::checkout::PublicView;
+use crate::service::connector;
+
+use super::method::MethodExt;
+
+/// Provider answers whose amount, currency or reference did not match the
+/// attempt (`/metrics`: `ikawaari_provider_mismatches_total`).
+pub static MISMATCHES: AtomicU64 = AtomicU64::new(0);
+
+const PROCESSING: &str = "processing";
+const FINAL: &str = "final";
+
+/// The longest wait between two lookups of one attempt.
+const MAX_POLL_MS: i64 = 60_000;
+
+/// What an attempt's row and its intent give a provider call.
+struct Owned {
+    row: pa::Model,
+    statement: String,
+    return_url: String,
+    notification_url: String,
+}
+
+impl Owned {
+    fn attempt(&self) -> Attempt<'_> {
+        Attempt {
+            id: &self.row.attempt_id,
+            reference: &self.row.reference,
+            provider_id: self.row.provider_id.as_deref(),
+            intent_id: &self.row.payment_intent_id,
+            amount: self.row.amount,
+            currency: self.row.currency,
+            statement: &self.statement,
+            return_url: &self.return_url,
+            notification_url: &self.notification_url,
+        }
+    }
+}
+
+async fn owned(state: &AppState, row: pa::Model, c: &conn::Model) -> Result<Owned> {
+    let intent = pi::Entity::find_by_id(&row.payment_intent_id)
+        .unique(&state.db)
+        .await?
+        .ok_or_else(|| Error::Internal("provider attempt without intent".into()))?;
+    let statement = crate::service::checkout::merchant_name(state, &c.merchant_id).await?;
+    Ok(Owned {
+        return_url: format!(
+            "{}/checkout/{}/return",
+            state.config.public_url(),
+            intent.session_id
+        ),
+        notification_url: connector::notification_url(state, c),
+        statement,
+        row,
+    })
+}
+
+/// Pays claimed attempt `attempt_id` of `view` through connector `c`.
+/// `Ok` means settled or processing (the pay route re-reads which).
+pub(super) async fn pay(
+    state: &AppState,
+    view: &PublicView,
+    attempt_id: &str,
+    c: &conn::Model,
+    connector: &dyn Connector,
+    method: &PaymentMethodInput,
+) -> Result<()> {
+    let reference = match c.kind {
+        ConnectorType::MtnMomo => mtn_momo::new_reference(),
+        ConnectorType::Wave => attempt_id.to_string(),
+    };
+    let payer = match method {
+        PaymentMethodInput::MobileMoney { phone, .. } => Some(state.config.secrets_key.seal(phone)),
+        PaymentMethodInput::Card { .. } => None,
+    };
+    let row = pa::ActiveModel {
+        attempt_id: Set(attempt_id.to_string()),
+        payment_intent_id: Set(view.intent.id.clone()),
+        connector_id: Set(c.id.clone()),
+        reference: Set(reference),
+        provider_id: Set(None),
+        redirect_url: Set(None),
+        payer: Set(payer),
+        amount: Set(view.intent.amount.minor()),
+        currency: Set(view.intent.currency),
+        state: Set(PROCESSING.into()),
+        resent: Set(false),
+        polls: Set(0),
+        next_poll_at: Set(state.clock.now_ms() + poll_after(state, 0)),
+        created: Set(state.clock.now()),
+    };
+    // Committed before the call: a crash after it leaves a row the poller
+    // looks up with the very reference the provider may have received.
+    let row = match state
+        .writer
+        .one(|c| async move { row.insert(&c).await })
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            release(state, &view.intent.id, attempt_id).await?;
+            return Err(e.into());
+        }
+    };
+    let o = owned(state, row, c).await?;
+    let answer = connector.initiate(&o.attempt(), method.charge()).await;
+    match answer {
+        Err(ConnError::Unreachable(e)) => {
+            tracing::warn!(error = %e, "provider unreachable before anything was sent");
+            release(state, &view.intent.id, attempt_id).await?;
+            finish(state, attempt_id).await?;
+            Err(Error::ProcessorUnavailable)
+        }
+        other => apply_initiated(state, &o.row, other).await,
+    }
+}
+
+/// An initiating call's answer (first or resent), applied.
+async fn apply_initiated(
+    state: &AppState,
+    row: &pa::Model,
+    answer: Result<Initiated, ConnError>,
+) -> Result<()> {
+    let (outcome, provider_id, redirect_url) = match answer {
+        Ok(i) => (i.outcome, i.provider_id, i.redirect_url),
+        Err(ConnError::Refused(d)) => (Outcome::Declined(d), None, None),
+        // Perhaps received: processing, and the lookup decides.
+        Err(e) => {
+            tracing::warn!(error = %e, attempt = %row.attempt_id, "provider answer unknown: the lookup decides");
+            (Outcome::Processing, None, None)
+        }
+    };
+    match outcome {
+        Outcome::Succeeded => {
+            settle(
+                state,
+                &row.payment_intent_id,
+                &row.attempt_id,
+                Settlement::Succeed,
+            )
+            .await?;
+            finish(state, &row.attempt_id).await
+        }
+        Outcome::Declined(d) => {
+            settle(
+                state,
+                &row.payment_intent_id,
+                &row.attempt_id,
+                Settlement::Fail(d.clone()),
+            )
+            .await?;
+            finish(state, &row.attempt_id).await?;
+            Err(Error::Declined(d))
+        }
+        Outcome::Processing | Outcome::Pending { .. } => {
+            mark_processing(state, row, provider_id, redirect_url).await
+        }
+    }
+}
+
+/// `payment_intent.processing` once, and what the provider gave to show
+/// (Wave's launch URL), in one transaction.
+async fn mark_processing(
+    state: &AppState,
+    row: &pa::Model,
+    provider_id: Option<String>,
+    redirect_url: Option<String>,
+) -> Result<()> {
+    state
+        .writer
+        .transaction(|tx| async move {
+            let updated = pi::Entity::update_many()
+                .col_expr(pi::Column::PendingOutcome, Expr::value(PROVIDER_DECIDES))
+                .filter(pi::Column::Id.eq(&row.payment_intent_id))
+                .filter(pi::Column::AttemptId.eq(&row.attempt_id))
+                .filter(pi::Column::Status.eq(IntentStatus::Processing))
+                .filter(pi::Column::PendingOutcome.is_null())
+                .exec(&tx)
+                .await?;
+            if updated.rows_affected == 1 {
+                emit::processing(state, &tx, &row.payment_intent_id).await?;
+            }
+            if provider_id.is_some() || redirect_url.is_some() {
+                let mut q =
+                    pa::Entity::update_many().filter(pa::Column::AttemptId.eq(&row.attempt_id));
+                if let Some(p) = &provider_id {
+                    q = q.col_expr(pa::Column::ProviderId, Expr::value(p.clone()));
+                }
+                if let Some(u) = &redirect_url {
+                    q = q.col_expr(pa::Column::RedirectUrl, Expr::value(u.clone()));
+                }
+                q.exec(&tx).await?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// `processing → requires_payment_method` for an attempt nothing was sent
+/// for (the session stays open, a link's slot is given back); no payment.
+async fn release(state: &AppState, intent: &PaymentIntentId, attempt: &str) -> Result<()> {
+    state
+        .writer
+        .transaction(|tx| async move {
+            let updated = pi::Entity::update_many()
+                .col_expr(
+                    pi::Column::Status,
+                    Expr::value(IntentStatus::RequiresPaymentMethod),
+                )
+                .col_expr(pi::Column::AttemptId, Expr::value(Option::<String>::None))
+                .filter(pi::Column::Id.eq(intent))
+                .filter(pi::Column::AttemptId.eq(attempt))
+                .filter(pi::Column::Status.eq(IntentStatus::Processing))
+                .exec_with_returning(&tx)
+                .await?;
+            if let Some(i) = updated.first() {
+                link::give_back(&tx, &i.session_id).await?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+async fn finish(state: &AppState, attempt: &str) -> Result<()> {
+    let q = pa::Entity::update_many()
+        .col_expr(pa::Column::State, Expr::value(FINAL))
+        .filter(pa::Column::AttemptId.eq(attempt));
+    state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
+        .await?;
+    Ok(())
+}
+
+/// The wait before lookup number `polls + 1`: the base, doubling, ≤ 60 s.
+fn poll_after(state: &AppState, polls: i32) -> i64 {
+    let base = state.config.provider_poll_ms.max(1) as i64;
+    base.saturating_mul(1i64 << polls.clamp(0, 20))
+        .min(MAX_POLL_MS.max(base))
+}
+
+/// Whether the provider's figures are the attempt's own.
+fn matches(kind: ConnectorType, row: &pa::Model, o: &Observed) -> bool {
+    let Some(r) = &o.reported else {
+        return true;
+    };
+    let reference_ok = match kind {
+        // MTN reports the intent (`externalId`); Wave the attempt's reference.
+        ConnectorType::MtnMomo => r.reference == row.payment_intent_id.as_str(),
+        ConnectorType::Wave => r.reference == row.reference,
+    };
+    reference_ok && r.amount == Some(row.amount) && r.currency == row.currency.code()
+}
+
+/// Looks attempt `row` up and applies what the provider says (after its
+/// figures are checked). Never errs for the provider's sake: a provider
+/// that cannot be asked is asked again later.
+pub async fn look_up_and_apply(state: &AppState, row: pa::Model) -> Result<()> {
+    let Some(c) = conn::Entity::find_by_id(&row.connector_id)
+        .unique(&state.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let intent = pi::Entity::find_by_id(&row.payment_intent_id)
+        .unique(&state.db)
+        .await?;
+    let still_ours = intent.as_ref().is_some_and(|i| {
+        i.status == IntentStatus::Processing && i.attempt_id.as_deref() == Some(&row.attempt_id)
+    });
+    if !still_ours {
+        return finish(state, &row.attempt_id).await;
+    }
+    let connector = connector::instance(state, &c)?;
+    let o = owned(state, row, &c).await?;
+    let expired = o.row.created + state.config.provider_expiry_secs <= state.clock.now();
+    let seen = match connector.lookup(&o.attempt()).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, attempt = %o.row.attempt_id, "provider lookup failed; will ask again");
+            return if expired {
+                expire(state, &o.row).await
+            } else {
+                Ok(())
+            };
+        }
+    };
+    let Some(seen) = seen else {
+        if !o.row.resent && !expired {
+            return resend(state, &o, connector.as_ref()).await;
+        }
+        return if expired {
+            expire(state, &o.row).await
+        } else {
+            Ok(())
+        };
+    };
+    if !matches(c.kind, &o.row, &seen) {
+        MISMATCHES.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            attempt = %o.row.attempt_id,
+            "provider answer does not match the attempt (amount, currency or reference): not applied"
+        );
+        return if expired {
+            expire(state, &o.row).await
+        } else {
+            Ok(())
+        };
+    }
+    match seen.outcome {
+        Outcome::Processing | Outcome::Pending { .. } if expired => expire(state, &o.row).await,
+        Outcome::Processing | Outcome::Pending { .. } => {
+            mark_processing(state, &o.row, seen.provider_id, seen.redirect_url).await
+        }
+        other => match apply_initiated(state, &o.row, Ok(Initiated::just(other))).await {
+            Err(Error::Declined(_)) => Ok(()),
+            r => r,
+        },
+    }
+}
+
+/// The provider never got the attempt (MTN `404` after an ambiguous call):
+/// sent once more, with the same reference.
+async fn resend(state: &AppState, o: &Owned, connector: &dyn Connector) -> Result<()> {
+    let q = pa::Entity::update_many()
+        .col_expr(pa::Column::Resent, Expr::value(true))
+        .filter(pa::Column::AttemptId.eq(&o.row.attempt_id))
+        .filter(pa::Column::Resent.eq(false));
+    let marked = state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
+        .await?;
+    if marked.rows_affected != 1 {
+        return Ok(());
+    }
+    let phone = o
+        .row
+        .payer
+        .as_deref()
+        .and_then(|p| state.config.secrets_key.open(p))
+        .unwrap_or_default();
+    tracing::info!(attempt = %o.row.attempt_id, "provider never received the attempt: sent again, same reference");
+    let charge = crate::processor::Charge::MobileMoney {
+        provider: "",
+        phone: &phone,
+    };
+    match connector.initiate(&o.attempt(), charge).await {
+        Err(ConnError::Unreachable(_)) => Ok(()),
+        answer => match apply_initiated(state, &o.row, answer).await {
+            Err(Error::Declined(_)) => Ok(()),
+            r => r,
+        },
+    }
+}
+
+/// Ten minutes without a final answer: failed, `expired_authorization`.
+async fn expire(state: &AppState, row: &pa::Model) -> Result<()> {
+    let d = decline(
+        "card_declined",
+        Some("expired_authorization"),
+        "The payment was not approved in time.",
+    );
+    settle(
+        state,
+        &row.payment_intent_id,
+        &row.attempt_id,
+        Settlement::Fail(d),
+    )
+    .await?;
+    finish(state, &row.attempt_id).await
+}
+
+/// The poller (any process, each tick): every processing attempt whose
+/// lookup is due, each claimed by moving its `next_poll_at` (a conditional
+/// update only one process wins), so two processes never ask twice.
+pub async fn poll_due(state: &AppState) -> Result<usize> {
+    let now = state.clock.now_ms();
+    let due = pa::Entity::find()
+        .filter(pa::Column::State.eq(PROCESSING))
+        .filter(pa::Column::NextPollAt.lte(now))
+        .order_by_asc(pa::Column::NextPollAt)
+        .limit(100)
+        .all(&state.db)
+        .await?;
+    let mut n = 0;
+    for row in due {
+        let q = pa::Entity::update_many()
+            .col_expr(
+                pa::Column::NextPollAt,
+                Expr::value(now + poll_after(state, row.polls + 1)),
+            )
+            .col_expr(pa::Column::Polls, Expr::value(row.polls.saturating_add(1)))
+            .filter(pa::Column::AttemptId.eq(&row.attempt_id))
+            .filter(pa::Column::NextPollAt.eq(row.next_poll_at));
+        if state
+            .writer
+            .one(|c| async move { q.exec(&c).await })
+            .await?
+            .rows_affected
+            == 1
+        {
+            n += 1;
+            look_up_and_apply(state, row).await?;
+        }
+    }
+    Ok(n)
+}
+
+/// The provider attempt of `attempt`, if it went through a connector.
+pub async fn of_attempt(state: &AppState, attempt: &str) -> Result<Option<pa::Model>> {
+    Ok(pa::Entity::find_by_id(attempt.to_string())
+        .unique(&state.db)
+        .await?)
+}
+
+/// The processing attempt a notification points at.
+pub async fn for_hint(
+    state: &AppState,
+    c: &conn::Model,
+    about: &crate::processor::HintAbout,
+) -> Result<Option<pa::Model>> {
+    use crate::processor::HintAbout;
+    let find = pa::Entity::find().filter(pa::Column::ConnectorId.eq(&c.id));
+    let find = match about {
+        HintAbout::Intent(i) => find
+            .filter(pa::Column::PaymentIntentId.eq(i.as_str()))
+            .order_by_desc(pa::Column::Created),
+        HintAbout::Reference(r) => find.filter(pa::Column::Reference.eq(r.as_str())),
+    };
+    Ok(find.limit(1).one(&state.db).await?)
+}
