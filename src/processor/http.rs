@@ -57,7 +57,8 @@ impl Answer {
             .or_else(|| field("code"))
             .or_else(|| field("error"))
             .unwrap_or_else(|| format!("HTTP {}", self.status));
-        w.chars().take(200).collect()
+        let w: String = w.chars().take(200).collect();
+        w.trim_end_matches(['.', ' ']).to_string()
     }
 
     pub fn code(&self) -> Option<String> {

@@ -26,6 +26,7 @@ pub const SANDBOX_URL: &str = "https://sandbox.momodeveloper.mtn.com";
 
 /// One MTN product's access (Collection, Disbursement).
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Product {
     pub subscription_key: String,
     pub api_user: String,
@@ -34,6 +35,7 @@ pub struct Product {
 
 /// A merchant's MTN credentials (sealed at rest).
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub subscription_key: String,
     pub api_user: String,

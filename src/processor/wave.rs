@@ -22,6 +22,7 @@ const WINDOW_SECS: i64 = 300;
 
 /// A merchant's Wave credentials (sealed at rest).
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub api_key: String,
     pub webhook_secret: String,

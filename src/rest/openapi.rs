@@ -43,6 +43,7 @@ use crate::error::{ErrorBody, ErrorResponse, FieldErrorBody};
         (name = "Refunds", description = "Give back all or part of a succeeded payment; never more than was paid."),
         (name = "Events", description = "Every state change a merchant cares about, kept 30 days; the same objects webhooks deliver."),
         (name = "Webhook endpoints", description = "Where signed events are posted (managed with a secret API key)."),
+        (name = "Connectors", description = "A merchant's own accounts at payment providers (MTN MoMo, Wave): how live mode takes money. Managed with a secret API key; credentials are never shown again."),
         (name = "Test helpers", description = "Drive test-mode sessions without a browser."))
 )]
 pub struct ApiDoc;

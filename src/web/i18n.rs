@@ -91,6 +91,17 @@ pub struct Strings {
     pub link_used_up_body: &'static str,
     pub busy_title: &'static str,
     pub busy_body: &'static str,
+    pub no_method_title: &'static str,
+    pub no_method_body: &'static str,
+    /// MTN Côte d'Ivoire's USSD menu, for a push that never showed.
+    pub mtn_ussd_hint: &'static str,
+    pub pay_with_wave: &'static str,
+    pub wave_qr_alt: &'static str,
+    pub wave_scan: &'static str,
+    pub confirming_title: &'static str,
+    pub confirming_body: &'static str,
+    pub failed_title: &'static str,
+    pub try_again: &'static str,
     pub js: JsStrings,
 }
 
@@ -115,6 +126,28 @@ pub struct JsStrings {
     pub redirecting: &'static str,
     pub invalid_amount: &'static str,
     pub link_used_up: &'static str,
+    pub wave_continue: &'static str,
+    pub method_unavailable: &'static str,
+    // Named after the `decline_code`s they explain (processors.md B2).
+    pub customer_declined: &'static str,
+    pub expired_authorization: &'static str,
+}
+
+impl JsStrings {
+    /// Why a mobile-money payment failed, by its `decline_code`: the
+    /// failure, then the reason when it is one the customer can act on.
+    pub fn momo_decline(&self, decline_code: Option<&str>) -> String {
+        let why = match decline_code {
+            Some("insufficient_funds") => Some(self.insufficient_funds),
+            Some("customer_declined") => Some(self.customer_declined),
+            Some("expired_authorization") => Some(self.expired_authorization),
+            _ => None,
+        };
+        match why {
+            Some(w) => format!("{} {w}", self.momo_failed),
+            None => self.momo_failed.to_string(),
+        }
+    }
 }
 
 pub static FR: Strings = Strings {
@@ -153,6 +186,16 @@ pub static FR: Strings = Strings {
     link_used_up_body: "Le nombre maximal de paiements pour ce lien est atteint. Contactez le marchand.",
     busy_title: "Trop de tentatives",
     busy_body: "Patientez une minute puis rouvrez le lien.",
+    no_method_title: "Aucun moyen de paiement disponible",
+    no_method_body: "Cette session ne peut pas être payée pour le moment. Contactez le marchand.",
+    mtn_ussd_hint: "Si la demande n'apparaît pas, composez *133# puis suivez «\u{a0}Approbations en attente\u{a0}».",
+    pay_with_wave: "Payer avec Wave",
+    wave_qr_alt: "Code QR du paiement Wave",
+    wave_scan: "Sur ordinateur : scannez ce code avec votre téléphone pour payer dans l'application Wave.",
+    confirming_title: "Nous confirmons votre paiement…",
+    confirming_body: "Cela prend quelques secondes. Gardez cette page ouverte.",
+    failed_title: "Le paiement n'a pas abouti",
+    try_again: "Réessayer le paiement",
     js: JsStrings {
         processing: "Paiement en cours…",
         approve_on_phone: "Validez le paiement sur votre téléphone.",
@@ -172,6 +215,10 @@ pub static FR: Strings = Strings {
         redirecting: "Paiement réussi, redirection…",
         invalid_amount: "Saisissez un montant dans les limites indiquées.",
         link_used_up: "Ce lien de paiement est épuisé : aucun paiement n'a été effectué.",
+        wave_continue: "Terminez le paiement avec Wave.",
+        method_unavailable: "Ce moyen de paiement n'est pas disponible pour cette session.",
+        customer_declined: "Le paiement a été refusé ou annulé.",
+        expired_authorization: "La demande a expiré avant d'être validée.",
     },
 };
 
@@ -211,6 +258,16 @@ pub static EN: Strings = Strings {
     link_used_up_body: "This link has reached its number of payments. Contact the merchant.",
     busy_title: "Too many attempts",
     busy_body: "Wait a minute, then open the link again.",
+    no_method_title: "No payment method available",
+    no_method_body: "This session cannot be paid at the moment. Contact the merchant.",
+    mtn_ussd_hint: "If the request does not appear, dial *133# and follow “Approbations en attente” (pending approvals).",
+    pay_with_wave: "Pay with Wave",
+    wave_qr_alt: "QR code for the Wave payment",
+    wave_scan: "On a computer: scan this code with your phone to pay in the Wave app.",
+    confirming_title: "We are confirming your payment…",
+    confirming_body: "This takes a few seconds. Keep this page open.",
+    failed_title: "The payment did not go through",
+    try_again: "Try the payment again",
     js: JsStrings {
         processing: "Processing…",
         approve_on_phone: "Approve the payment on your phone.",
@@ -230,6 +287,10 @@ pub static EN: Strings = Strings {
         redirecting: "Payment succeeded, redirecting…",
         invalid_amount: "Enter an amount within the limits shown.",
         link_used_up: "This payment link is used up: no payment was made.",
+        wave_continue: "Finish the payment with Wave.",
+        method_unavailable: "This payment method is not available for this session.",
+        customer_declined: "The payment was declined or cancelled.",
+        expired_authorization: "The request expired before it was approved.",
     },
 };
 
@@ -250,5 +311,16 @@ mod tests {
         );
         assert_eq!(negotiate(Some("auto"), None), Lang::Fr);
         assert_eq!(negotiate(None, Some("es")), Lang::Fr);
+    }
+
+    #[test]
+    fn mobile_money_declines_say_why_when_it_helps() {
+        let js = &FR.js;
+        assert_eq!(
+            js.momo_decline(Some("insufficient_funds")),
+            "Le paiement mobile money a échoué. Fonds insuffisants."
+        );
+        assert_eq!(js.momo_decline(Some("generic_decline")), js.momo_failed);
+        assert_eq!(EN.js.momo_decline(None), EN.js.momo_failed);
     }
 }

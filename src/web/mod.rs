@@ -5,6 +5,7 @@
 pub mod format;
 pub mod i18n;
 mod links;
+mod pending;
 
 use std::sync::LazyLock;
 
@@ -20,7 +21,7 @@ use sha2::{Digest, Sha256};
 use self::i18n::{Lang, Strings};
 use crate::AppState;
 use crate::domain::return_url::resolve;
-use crate::domain::{CheckoutSessionId, PaymentMethodKind, SessionStatus};
+use crate::domain::{CheckoutSessionId, Provider, SessionStatus};
 use crate::error::Error;
 use crate::service::checkout::{self, PublicView};
 use crate::service::stored;
@@ -45,6 +46,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/checkout/{id}", get(page))
         .route("/checkout/{id}/complete", get(complete))
+        .route("/checkout/{id}/return", get(pending::return_page))
+        .route("/checkout/{id}/wave-qr.svg", get(pending::wave_qr))
         .route("/checkout/assets/{file}", get(asset))
         .route("/l/{id}", get(links::visit))
         .route("/l/{id}/qr.svg", get(links::qr))
@@ -96,9 +99,31 @@ struct CheckoutPage<'a> {
     interval: Option<String>,
     card: bool,
     momo: bool,
+    /// The operators this session can be paid with, in the select's order.
+    providers: Vec<ProviderOption>,
     cancel_url: Option<&'a str>,
     strings_json: String,
     custom: Option<CustomAmountView>,
+}
+
+struct ProviderOption {
+    value: &'static str,
+    label: &'static str,
+}
+
+fn provider_options(providers: &[Provider]) -> Vec<ProviderOption> {
+    providers
+        .iter()
+        .map(|p| ProviderOption {
+            value: p.as_str(),
+            label: match p {
+                Provider::OrangeMoney => "Orange Money",
+                Provider::MtnMomo => "MTN MoMo",
+                Provider::MoovMoney => "Moov Money",
+                Provider::Wave => "Wave",
+            },
+        })
+        .collect()
 }
 
 /// A payment link's custom amount on the form: bounds, and how to write it.
@@ -327,8 +352,9 @@ fn render(view: &PublicView, lang: Lang, confirmation: Option<Option<String>>) -
                 items: item_views,
                 total,
                 interval: interval(view, lang),
-                card: stored::accepts(s, PaymentMethodKind::Card),
-                momo: stored::accepts(s, PaymentMethodKind::MobileMoney),
+                card: view.methods.card,
+                momo: !view.methods.mobile_money.is_empty(),
+                providers: provider_options(&view.methods.mobile_money),
                 cancel_url: s.cancel_url.as_deref(),
                 strings_json: script_json(&t.js),
                 custom,

@@ -311,18 +311,29 @@ async fn recovery_settles_interrupted_payments_from_the_processors_answer() {
     interrupted_claim(&app, &pending, "py_recover_pending").await;
     // The processor received two of them before the "crash".
     let p = &app.state.processor;
+    let attempt = |id: &'static str| ikawaari::processor::Attempt {
+        id,
+        reference: id,
+        provider_id: None,
+        intent_id: "pi_unused",
+        amount: 50_000,
+        currency: entity::currency::Currency::parse("XOF").unwrap(),
+        statement: "",
+        return_url: "",
+        notification_url: "",
+    };
     let c = Charge::Card {
         number: "4242424242424242",
         exp_month: 12,
         exp_year: 2030,
         cvc: "123",
     };
-    p.charge("py_recover_charged", c).await;
+    p.initiate(&attempt("py_recover_charged"), c).await.unwrap();
     let m = Charge::MobileMoney {
         provider: "orange_money",
         phone: "+2250700000000",
     };
-    p.charge("py_recover_pending", m).await;
+    p.initiate(&attempt("py_recover_pending"), m).await.unwrap();
 
     // Past the stale-claim window, the sweep asks the processor.
     app.state.clock.advance(200);

@@ -1,10 +1,14 @@
 //! One test binary: every test spawns the real app over HTTP on a fresh
 //! database (SQLite, or PostgreSQL when TEST_DATABASE_URL is set).
 mod auth;
+mod connector_faults;
+mod connector_objects;
+mod connectors;
 mod contracts;
 mod dashboard;
 mod disk_full;
 mod errors;
+mod fakes;
 mod fuzz;
 mod graphql;
 mod hardening;

@@ -225,7 +225,8 @@ async fn refunds_are_invisible_across_merchants_and_modes() {
         )
         .await;
     assert_error(res, 404, "resource_missing", None).await;
-    // Live mode has no processor yet: no refund, never a fake success.
+    // A live key does not see a test intent: 404, before any processor
+    // question (it used to answer 503 `processor_unavailable`).
     let res = app
         .post_as(
             &app.live_key,
@@ -233,7 +234,7 @@ async fn refunds_are_invisible_across_merchants_and_modes() {
             &json!({"payment_intent": pi, "amount": 100}),
         )
         .await;
-    assert_error(res, 503, "processor_unavailable", None).await;
+    assert_error(res, 404, "resource_missing", None).await;
     assert_eq!(intent(&app, &pi).await["amount_refunded"], 100);
 }
 

@@ -559,8 +559,13 @@ async fn public_view_shows_no_private_fields() {
         assert!(!text.contains(needle), "{needle} leaked: {text}");
     }
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    // `custom_amount`: the bounds of a payment link's typed amount (null here).
-    assert_eq!(keys.len(), 17, "{keys:?}");
+    // `custom_amount`: the bounds of a payment link's typed amount (null
+    // here); `payment_methods`: what this session can be paid with (§11).
+    assert_eq!(keys.len(), 18, "{keys:?}");
+    assert_eq!(
+        v["payment_methods"],
+        json!({"card": true, "mobile_money": ["orange_money", "mtn_momo", "moov_money", "wave"]})
+    );
     assert_error(
         app.client
             .get(app.url("/api/checkout/cs_test_unknown"))

@@ -1,12 +1,14 @@
 // Ikawaari hosted checkout: card and mobile-money payments against
-// POST /api/checkout/{id}/pay. Plain JavaScript, no dependencies.
+// POST /api/checkout/{id}/pay, and the page a provider sends the customer
+// back to. Plain JavaScript, no dependencies.
 (function () {
   'use strict';
   var root = document.getElementById('checkout');
-  if (!root) return;
+  var form = document.getElementById('pay-form');
+  // No form: nothing this session can be paid with.
+  if (!root || !form) return;
   var sessionId = root.getAttribute('data-session');
   var T = JSON.parse(document.getElementById('ik-strings').textContent);
-  var form = document.getElementById('pay-form');
   var button = document.getElementById('pay-button');
   var message = document.getElementById('form-message');
   var $ = function (id) { return document.getElementById(id); };
@@ -97,8 +99,11 @@
     return true;
   }
   function say(text, kind) {
+    var cls = 'message ' + (kind || 'error');
+    // Unchanged while polling: a screen reader hears it once.
+    if (message.textContent === text && message.className === cls) return;
     message.textContent = text;
-    message.className = 'message ' + (kind || 'error');
+    message.className = cls;
   }
   function declineText(err) {
     var code = err && (err.decline_code || err.code);
@@ -107,13 +112,52 @@
     if (code === 'expired_card') return T.expired_card;
     return T.card_declined;
   }
+  // As JsStrings::momo_decline on the server: the reason when it helps.
+  function momoDeclineText(err) {
+    var why = { insufficient_funds: T.insufficient_funds, customer_declined: T.customer_declined,
+      expired_authorization: T.expired_authorization }[err && err.decline_code];
+    return why ? T.momo_failed + ' ' + why : T.momo_failed;
+  }
   function setBusy(on, text) {
     busy = on;
     button.disabled = on;
     button.setAttribute('aria-busy', on ? 'true' : 'false');
     if (on) say(text || T.processing, 'info');
-    // Every answer ends the busy message, whatever comes next.
-    else if (message.className.indexOf('info') >= 0) say('', '');
+    else {
+      hideWaiting();
+      // Every answer ends the busy message, whatever comes next.
+      if (message.className.indexOf('info') >= 0) say('', '');
+    }
+  }
+
+  // ----- waiting for the provider: approve on the phone, or pay at Wave -----
+  var waiting = $('waiting'), ussdHint = $('ussd-hint'), waveAction = $('wave-action');
+  var waveLink = $('wave-link'), waveQr = $('wave-qr');
+  // Only a web address becomes a link (never javascript: or data:).
+  function webUrl(u) {
+    try {
+      var url = new URL(u);
+      return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+    } catch (e) { return null; }
+  }
+  function actionOf(view) { return (view && view.payment_intent && view.payment_intent.next_action) || null; }
+  function showWaiting(action) {
+    var url = action && action.type === 'redirect_to_url' ? webUrl(action.redirect_url) : null;
+    var mtn = !!action && action.type === 'approve_on_phone' && action.provider === 'mtn_momo';
+    setBusy(true, url ? T.wave_continue : T.approve_on_phone);
+    waiting.hidden = !(url || mtn);
+    ussdHint.hidden = !mtn;
+    waveAction.hidden = !url;
+    button.hidden = !!url;
+    if (url && waveLink.getAttribute('href') !== url) {
+      waveLink.setAttribute('href', url);
+      // A new attempt has a new page: a fresh image, not the cached one.
+      waveQr.setAttribute('src', '/checkout/' + encodeURIComponent(sessionId) + '/wave-qr.svg?t=' + Date.now());
+    }
+  }
+  function hideWaiting() {
+    waiting.hidden = true;
+    button.hidden = false;
   }
   function luhnOk(digits) {
     var sum = 0;
@@ -212,8 +256,9 @@
     say(T.redirecting, 'success');
     window.location.assign(url);
   }
-  function poll() {
-    setBusy(true, T.approve_on_phone);
+  // `action`: the payment's next_action as last seen, shown until the view says otherwise.
+  function poll(action) {
+    showWaiting(action);
     fetch('/api/checkout/' + encodeURIComponent(sessionId), { headers: { Accept: 'application/json' } })
       .then(function (r) { return r.json(); })
       .then(function (s) {
@@ -221,21 +266,34 @@
         if (s.status === 'expired') return window.location.reload();
         if (s.payment_intent && s.payment_intent.status === 'requires_payment_method') {
           setBusy(false);
-          return say(s.payment_intent.last_payment_error ? T.momo_failed + ' ' + declineText(s.payment_intent.last_payment_error) : T.generic_error);
+          return say(s.payment_intent.last_payment_error ? momoDeclineText(s.payment_intent.last_payment_error) : T.generic_error);
         }
-        setTimeout(poll, 1500);
+        var next = actionOf(s) || action;
+        showWaiting(next);
+        setTimeout(function () { poll(next); }, 1500);
       })
-      .catch(function () { setTimeout(poll, 3000); });
+      .catch(function () { setTimeout(function () { poll(action); }, 3000); });
+  }
+  // What a 202 waits for: the session's next_action, else Wave's URL alone.
+  function payAction(body) {
+    var a = actionOf(body && body.session);
+    if (a) return a;
+    return body && body.redirect_url ? { type: 'redirect_to_url', redirect_url: body.redirect_url } : null;
   }
   function handle(status, body) {
     var err = body && body.error;
     attemptKey = null; // an answer arrived: the next click is a new attempt
     if (status === 200 && body.redirect_url) return redirect(body.redirect_url);
-    if (status === 202) return poll();
+    if (status === 202) {
+      poll(payAction(body));
+      if (!waveAction.hidden) waveLink.focus();
+      return;
+    }
     setBusy(false);
     if (status === 402) return say(declineText(err));
     if (status === 429) return say(T.rate_limited);
-    if (status === 409 && err && err.code === 'payment_in_progress') return poll();
+    if (status === 409 && err && err.code === 'payment_in_progress') return poll(null);
+    if (status === 400 && err && err.code === 'payment_method_unavailable') return say(T.method_unavailable);
     if (status === 409 && err && err.code === 'payment_link_used_up') return say(T.link_used_up);
     if (status === 409 || status === 404) return window.location.reload();
     if (status === 400 && err) {
@@ -254,7 +312,7 @@
   fetch('/api/checkout/' + encodeURIComponent(sessionId), { headers: { Accept: 'application/json' } })
     .then(function (r) { return r.json(); })
     .then(function (s) {
-      if (!busy && s.payment_intent && s.payment_intent.status === 'processing') poll();
+      if (!busy && s.payment_intent && s.payment_intent.status === 'processing') poll(actionOf(s));
     })
     .catch(function () {});
 
@@ -273,4 +331,25 @@
       .then(function (r) { return r.json().catch(function () { return null; }).then(function (b) { handle(r.status, b); }); })
       .catch(function () { setBusy(false); say(T.network_error); });
   });
+})();
+
+// The page a provider (Wave) sends the customer back to: while the payment
+// is confirmed, poll; once paid, the completion page; anything else, a
+// reload, and the server shows what happened.
+(function () {
+  'use strict';
+  var root = document.getElementById('return');
+  if (!root || root.getAttribute('data-state') !== 'processing') return;
+  var id = encodeURIComponent(root.getAttribute('data-session'));
+  function poll() {
+    fetch('/api/checkout/' + id, { headers: { Accept: 'application/json' } })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+      .then(function (s) {
+        if (s.status === 'complete') return window.location.assign('/checkout/' + id + '/complete');
+        if (s.status === 'open' && s.payment_intent && s.payment_intent.status === 'processing') return setTimeout(poll, 1500);
+        window.location.reload();
+      })
+      .catch(function () { setTimeout(poll, 3000); });
+  }
+  poll();
 })();
