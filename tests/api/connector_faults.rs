@@ -19,14 +19,21 @@ async fn pay_mtn(rig: &Rig, payer: &str) -> (String, String) {
         .await;
     // 202 processing; 200 when MTN's callback settled it before the answer.
     let status = res.status().as_u16();
-    assert!(status == 202 || status == 200, "{}", res.text().await.unwrap());
+    assert!(
+        status == 202 || status == 200,
+        "{}",
+        res.text().await.unwrap()
+    );
     (session, intent)
 }
 
 /// Pays with Wave: (session, Wave's checkout session id, if the pay got it).
 async fn pay_wave(rig: &Rig) -> (String, Option<String>) {
     let (session, _) = live_session(&rig.app, 50_000).await;
-    let res = rig.app.pay(&session, &pay_body("wave", "+2250700000000")).await;
+    let res = rig
+        .app
+        .pay(&session, &pay_body("wave", "+2250700000000"))
+        .await;
     assert_eq!(res.status(), 202);
     let v: Value = res.json().await.unwrap();
     let cos = v["redirect_url"]
@@ -58,8 +65,12 @@ async fn a_lost_wave_webhook_never_loses_the_payment() {
 
 /// The one reference MTN saw for the session's only attempt.
 fn only_reference(rig: &Rig) -> String {
-    let refs: std::collections::BTreeSet<String> =
-        rig.mtn.requests().into_iter().map(|r| r.reference).collect();
+    let refs: std::collections::BTreeSet<String> = rig
+        .mtn
+        .requests()
+        .into_iter()
+        .map(|r| r.reference)
+        .collect();
     assert_eq!(refs.len(), 1, "one reference per attempt: {refs:?}");
     refs.into_iter().next().unwrap()
 }
@@ -71,23 +82,37 @@ async fn mtn_ambiguous_calls_keep_one_reference_and_the_lookup_decides() {
     let rig = rig().await;
     rig.mtn.fail_next_request_to_pay(1);
     let (session, _) = pay_mtn(&rig, mtn::PAYER_SUCCESS).await;
-    assert_eq!(settle_by_polling(&rig.app, &session).await["status"], "complete");
+    assert_eq!(
+        settle_by_polling(&rig.app, &session).await["status"],
+        "complete"
+    );
     let r = only_reference(&rig);
-    assert_eq!(rig.mtn.request_to_pay_calls(&r), 2, "sent, then resent once");
+    assert_eq!(
+        rig.mtn.request_to_pay_calls(&r),
+        2,
+        "sent, then resent once"
+    );
 
     // Received, then a 5xx: the lookup finds it; never sent again.
     let rig = rig_with(MtnConfig::default(), |_| {}).await;
     rig.mtn.receive_then_fail_next_request_to_pay();
     let (session, _) = pay_mtn(&rig, mtn::PAYER_SUCCESS).await;
-    assert_eq!(settle_by_polling(&rig.app, &session).await["status"], "complete");
+    assert_eq!(
+        settle_by_polling(&rig.app, &session).await["status"],
+        "complete"
+    );
     assert_eq!(rig.mtn.request_to_pay_calls(&only_reference(&rig)), 1);
 
     // An answer later than our timeout: processing, the lookup decides.
     let rig = rig_with(MtnConfig::default(), |_| {}).await;
-    rig.mtn.delay_next_request_to_pay(Duration::from_millis(1_500));
+    rig.mtn
+        .delay_next_request_to_pay(Duration::from_millis(1_500));
     let (session, _) = pay_mtn(&rig, mtn::PAYER_SUCCESS).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(settle_by_polling(&rig.app, &session).await["status"], "complete");
+    assert_eq!(
+        settle_by_polling(&rig.app, &session).await["status"],
+        "complete"
+    );
     assert_eq!(rig.mtn.request_to_pay_calls(&only_reference(&rig)), 1);
 }
 
@@ -106,13 +131,20 @@ async fn wave_ambiguous_creates_make_one_wave_session_per_attempt() {
         let mut url = Value::Null;
         for _ in 0..50 {
             ikawaari::workers::tick(&rig.app.state).await.unwrap();
-            url = rig.app.public(&session).await["payment_intent"]["next_action"]["redirect_url"].clone();
+            url = rig.app.public(&session).await["payment_intent"]["next_action"]["redirect_url"]
+                .clone();
             if url.is_string() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let cos = url.as_str().expect(fault).rsplit('/').next().unwrap().to_string();
+        let cos = url
+            .as_str()
+            .expect(fault)
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
         let at_wave = rig.wave.session(&cos).unwrap();
         let reference = at_wave["client_reference"].as_str().unwrap();
         let same: Vec<Value> = rig
@@ -123,7 +155,11 @@ async fn wave_ambiguous_creates_make_one_wave_session_per_attempt() {
             .collect();
         assert_eq!(same.len(), 1, "{fault}: one Wave session per attempt");
         rig.wave.pay(&cos).await.unwrap();
-        assert_eq!(rig.app.public(&session).await["status"], "complete", "{fault}");
+        assert_eq!(
+            rig.app.public(&session).await["status"],
+            "complete",
+            "{fault}"
+        );
     }
 }
 
@@ -158,7 +194,10 @@ async fn a_mismatched_amount_is_never_applied() {
     assert!(n >= 1, "{metrics}");
     // The provider's record corrected: the next lookup settles it.
     rig.mtn.report_amount(None);
-    assert_eq!(settle_by_polling(&rig.app, &session).await["status"], "complete");
+    assert_eq!(
+        settle_by_polling(&rig.app, &session).await["status"],
+        "complete"
+    );
 
     let rig = rig_with(MtnConfig::default(), |_| {}).await;
     rig.wave.report_amount(Some("49999".into()));
@@ -181,7 +220,11 @@ async fn an_expired_mtn_token_is_refreshed_once() {
     );
     rig.mtn.expire_tokens();
     let (s3, _) = pay_mtn(&rig, mtn::PAYER_SUCCESS).await;
-    assert_eq!(rig.mtn.token_requests(COLLECTION) - before, 2, "one refresh");
+    assert_eq!(
+        rig.mtn.token_requests(COLLECTION) - before,
+        2,
+        "one refresh"
+    );
     for s in [s1, s2, s3] {
         assert_eq!(settle_by_polling(&rig.app, &s).await["status"], "complete");
     }
@@ -209,14 +252,19 @@ async fn forged_stale_and_duplicate_wave_webhooks_change_nothing() {
     rig.wave.forge_signatures(false);
     rig.wave.stale_timestamps(false);
     // A second, rotated-in secret signs first: any matching v1 will do.
-    rig.wave.extra_signature(Some("wave_ci_WHS_the_next_secret".into()));
+    rig.wave
+        .extra_signature(Some("wave_ci_WHS_the_next_secret".into()));
     let (event, status) = rig
         .wave
         .send_event(crate::fakes::wave::COMPLETED, &cos)
         .await;
     assert_eq!(status, 200);
     assert_eq!(rig.app.public(&session).await["status"], "complete");
-    assert_eq!(rig.wave.resend(&event).await, 200, "a duplicate: 200, no-op");
+    assert_eq!(
+        rig.wave.resend(&event).await,
+        200,
+        "a duplicate: 200, no-op"
+    );
     let events = event_types(&rig.app, &rig.app.live_key, &[&session]).await;
     assert_eq!(
         events
@@ -267,7 +315,9 @@ async fn an_unreachable_provider_answers_503_and_the_session_stays_open() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     for provider in ["mtn_momo", "wave"] {
         let (session, intent) = live_session(&app, 1_000).await;
-        let res = app.pay(&session, &pay_body(provider, "+2250700000000")).await;
+        let res = app
+            .pay(&session, &pay_body(provider, "+2250700000000"))
+            .await;
         assert_error(res, 503, "processor_unavailable", None).await;
         let v = app.public(&session).await;
         assert_eq!(v["status"], "open");
@@ -291,12 +341,18 @@ async fn refunds_go_back_through_the_provider_the_payment_went_through() {
     let rig = rig().await;
     // MTN: through Disbursement, pending until its status says so.
     let (session, intent) = pay_mtn(&rig, mtn::PAYER_SUCCESS).await;
-    assert_eq!(settle_by_polling(&rig.app, &session).await["status"], "complete");
-    let r: Value = refund(&rig.app, json!({"payment_intent": intent, "amount": 20_000}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(
+        settle_by_polling(&rig.app, &session).await["status"],
+        "complete"
+    );
+    let r: Value = refund(
+        &rig.app,
+        json!({"payment_intent": intent, "amount": 20_000}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(r["status"], "pending", "{r}");
     let sent = rig.mtn.refunds();
     assert_eq!(sent.len(), 1);
@@ -328,7 +384,11 @@ async fn refunds_go_back_through_the_provider_the_payment_went_through() {
     let pi = intents_of(&rig.app, &session).await;
     let res = refund(&rig.app, json!({"payment_intent": pi, "amount": 100})).await;
     assert_error(res, 400, "refund_unsupported", None).await;
-    let r: Value = refund(&rig.app, json!({"payment_intent": pi})).await.json().await.unwrap();
+    let r: Value = refund(&rig.app, json!({"payment_intent": pi}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["status"], "succeeded", "{r}");
     assert!(rig.wave.is_refunded(&cos.unwrap()));
 
@@ -342,12 +402,18 @@ async fn refunds_go_back_through_the_provider_the_payment_went_through() {
     )
     .await;
     let (session, intent) = pay_mtn(&rig, mtn::PAYER_SUCCESS).await;
-    assert_eq!(settle_by_polling(&rig.app, &session).await["status"], "complete");
+    assert_eq!(
+        settle_by_polling(&rig.app, &session).await["status"],
+        "complete"
+    );
     let res = refund(&rig.app, json!({"payment_intent": intent})).await;
     assert_error(res, 400, "refund_unsupported", None).await;
     let i: Value = rig
         .app
-        .get_as(&rig.app.live_key, &format!("/api/v1/payment_intents/{intent}"))
+        .get_as(
+            &rig.app.live_key,
+            &format!("/api/v1/payment_intents/{intent}"),
+        )
         .await
         .json()
         .await
@@ -361,7 +427,10 @@ fn only_reference_of(rig: &Rig) -> String {
 
 async fn intents_of(app: &TestApp, session: &str) -> String {
     let s: Value = app
-        .get_as(&app.live_key, &format!("/api/v1/checkout/sessions/{session}"))
+        .get_as(
+            &app.live_key,
+            &format!("/api/v1/checkout/sessions/{session}"),
+        )
         .await
         .json()
         .await

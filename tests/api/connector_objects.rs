@@ -30,7 +30,12 @@ async fn a_connector_shows_its_credentials_masked_and_its_notification_url() {
     let secret = &rig.mtn.cfg.api_key;
     assert!(!text.contains(secret.as_str()), "{text}");
     // Reads never show more; list, retrieve, GraphQL.
-    let got = get_json_as(&rig.app, &rig.app.live_key, &format!("/api/v1/connectors/{id}")).await;
+    let got = get_json_as(
+        &rig.app,
+        &rig.app.live_key,
+        &format!("/api/v1/connectors/{id}"),
+    )
+    .await;
     assert_eq!(&got, c);
     let list = get_json_as(&rig.app, &rig.app.live_key, "/api/v1/connectors").await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
@@ -62,7 +67,11 @@ async fn a_connector_shows_its_credentials_masked_and_its_notification_url() {
     for r in rows {
         let sealed: String = r.try_get("", "credentials").unwrap();
         assert!(sealed.starts_with("v1:"));
-        for clear in [&rig.mtn.cfg.api_key, &rig.wave.cfg.api_key, &rig.wave.cfg.webhook_secret] {
+        for clear in [
+            &rig.mtn.cfg.api_key,
+            &rig.wave.cfg.api_key,
+            &rig.wave.cfg.webhook_secret,
+        ] {
             assert!(!sealed.contains(clear.as_str()));
             let hint: String = r.try_get("", "credentials_hint").unwrap();
             assert!(!hint.contains(clear.as_str()));
@@ -80,22 +89,50 @@ async fn get_json_as(app: &TestApp, key: &str, path: &str) -> Value {
 async fn credentials_are_checked_with_the_provider_and_validated_first() {
     let rig = rig().await;
     let app = &rig.app;
-    let post = |body: Value| async move { app.post_as(&app.live_key, "/api/v1/connectors", &body).await };
+    let post = |body: Value| async move {
+        app.post_as(&app.live_key, "/api/v1/connectors", &body)
+            .await
+    };
     // Refused by the provider: its words, never the secret.
     let mut wrong = mtn_body(&MtnConfig::default());
     wrong["credentials"]["api_key"] = "not-the-key-4321".into();
-    let e = assert_error(post(wrong).await, 400, "connector_credentials_invalid", Some("credentials")).await;
+    let e = assert_error(
+        post(wrong).await,
+        400,
+        "connector_credentials_invalid",
+        Some("credentials"),
+    )
+    .await;
     assert!(!e.to_string().contains("not-the-key-4321"), "{e}");
     let mut wrong = wave_body(&WaveConfig::default());
     wrong["credentials"]["api_key"] = "wave_ci_prod_wrong".into();
-    assert_error(post(wrong).await, 400, "connector_credentials_invalid", Some("credentials")).await;
+    assert_error(
+        post(wrong).await,
+        400,
+        "connector_credentials_invalid",
+        Some("credentials"),
+    )
+    .await;
     // Shape errors, before any provider call.
     let missing = json!({"type": "wave", "credentials": {"api_key": "k"}});
-    assert_error(post(missing).await, 400, "parameter_missing", Some("credentials.webhook_secret")).await;
-    let unknown = json!({"type": "wave", "credentials": {"api_key": "k", "webhook_secret": "s", "x": "y"}});
+    assert_error(
+        post(missing).await,
+        400,
+        "parameter_missing",
+        Some("credentials.webhook_secret"),
+    )
+    .await;
+    let unknown =
+        json!({"type": "wave", "credentials": {"api_key": "k", "webhook_secret": "s", "x": "y"}});
     assert_error(post(unknown).await, 400, "parameter_invalid", None).await;
     let empty = json!({"type": "wave", "credentials": {"api_key": "", "webhook_secret": "s"}});
-    assert_error(post(empty).await, 400, "parameter_invalid", Some("credentials.api_key")).await;
+    assert_error(
+        post(empty).await,
+        400,
+        "parameter_invalid",
+        Some("credentials.api_key"),
+    )
+    .await;
     let kind = json!({"type": "orange_money", "credentials": {}});
     assert_error(post(kind).await, 400, "parameter_invalid", Some("type")).await;
     // One enabled connector per type and mode.
@@ -110,7 +147,11 @@ async fn credentials_are_checked_with_the_provider_and_validated_first() {
     })
     .await;
     let res = offline
-        .post_as(&offline.live_key, "/api/v1/connectors", &wave_body(&WaveConfig::default()))
+        .post_as(
+            &offline.live_key,
+            "/api/v1/connectors",
+            &wave_body(&WaveConfig::default()),
+        )
         .await;
     assert_error(res, 503, "processor_unavailable", None).await;
 }
@@ -122,7 +163,11 @@ async fn connectors_are_updated_disabled_deleted_and_guarded() {
     let id = rig.wave_connector["id"].as_str().unwrap().to_string();
     let path = format!("/api/v1/connectors/{id}");
     let v: Value = app
-        .post_as(&app.live_key, &path, &json!({"disabled": true, "description": "en pause"}))
+        .post_as(
+            &app.live_key,
+            &path,
+            &json!({"disabled": true, "description": "en pause"}),
+        )
         .await
         .json()
         .await
@@ -137,7 +182,9 @@ async fn connectors_are_updated_disabled_deleted_and_guarded() {
     // A second enabled Wave connector is fine while this one is disabled…
     let second = connect(app, &wave_body(&rig.wave.cfg)).await;
     // …but not enabling both.
-    let res = app.post_as(&app.live_key, &path, &json!({"disabled": false})).await;
+    let res = app
+        .post_as(&app.live_key, &path, &json!({"disabled": false}))
+        .await;
     assert_error(res, 409, "connector_exists", None).await;
     // New credentials are checked too.
     let res = app
@@ -147,7 +194,13 @@ async fn connectors_are_updated_disabled_deleted_and_guarded() {
             &json!({"credentials": {"api_key": "wave_ci_prod_wrong", "webhook_secret": "s"}}),
         )
         .await;
-    assert_error(res, 400, "connector_credentials_invalid", Some("credentials")).await;
+    assert_error(
+        res,
+        400,
+        "connector_credentials_invalid",
+        Some("credentials"),
+    )
+    .await;
     let gone: Value = app
         .client
         .delete(app.url(&path))
@@ -158,14 +211,26 @@ async fn connectors_are_updated_disabled_deleted_and_guarded() {
         .json()
         .await
         .unwrap();
-    assert_eq!(gone, json!({"id": id, "object": "connector", "deleted": true}));
-    assert_error(app.get_as(&app.live_key, &path).await, 404, "resource_missing", None).await;
+    assert_eq!(
+        gone,
+        json!({"id": id, "object": "connector", "deleted": true})
+    );
+    assert_error(
+        app.get_as(&app.live_key, &path).await,
+        404,
+        "resource_missing",
+        None,
+    )
+    .await;
     assert!(second["id"].is_string());
     // Keys: an app token reads but cannot manage; read scope cannot write.
     let app_token = app
         .issue(true, TokenKind::AppToken, &[Scope::Read, Scope::Write])
         .await;
-    assert_eq!(app.get_as(&app_token, "/api/v1/connectors").await.status(), 200);
+    assert_eq!(
+        app.get_as(&app_token, "/api/v1/connectors").await.status(),
+        200
+    );
     let res = app
         .post_as(&app_token, "/api/v1/connectors", &wave_body(&rig.wave.cfg))
         .await;

@@ -211,7 +211,10 @@ async fn run(rig: &Rig, via: Via, customer: Customer) -> Option<(Value, Vec<Stri
     let (session, intent, key) = match via {
         Via::TestProcessor => {
             let s = app.create_session(&seed_body()).await;
-            let (sid, pi) = (s["id"].as_str().unwrap(), s["payment_intent"].as_str().unwrap());
+            let (sid, pi) = (
+                s["id"].as_str().unwrap(),
+                s["payment_intent"].as_str().unwrap(),
+            );
             (sid.to_string(), pi.to_string(), app.key.clone())
         }
         _ => {
@@ -274,7 +277,10 @@ async fn scenario_table(via: Via) {
         ran += 1;
         let what = format!("{via:?} {:?}", row.customer);
         assert_eq!(view["status"], row.session, "{what}: {view}");
-        assert_eq!(view["payment_intent"]["status"], row.intent, "{what}: {view}");
+        assert_eq!(
+            view["payment_intent"]["status"], row.intent,
+            "{what}: {view}"
+        );
         assert_eq!(
             view["payment_intent"]["last_payment_error"]["decline_code"].as_str(),
             row.decline,
@@ -306,14 +312,21 @@ async fn mtn_sends_the_documented_request_and_the_callback_settles_it() {
     let (session, intent) = live_session(&rig.app, 50_000).await;
     let res = rig
         .app
-        .pay(&session, &pay_body("mtn_momo", &mtn_phone(mtn::PAYER_SUCCESS)))
+        .pay(
+            &session,
+            &pay_body("mtn_momo", &mtn_phone(mtn::PAYER_SUCCESS)),
+        )
         .await;
     assert_eq!(res.status(), 202);
     let sent = rig.mtn.requests();
     let [rtp] = sent.as_slice() else {
         panic!("{sent:?}")
     };
-    assert!(crate::fakes::mtn::is_uuid_v4(&rtp.reference), "{}", rtp.reference);
+    assert!(
+        crate::fakes::mtn::is_uuid_v4(&rtp.reference),
+        "{}",
+        rtp.reference
+    );
     assert_eq!(rtp.body["amount"], "50000");
     assert_eq!(rtp.body["currency"], "XOF");
     assert_eq!(rtp.body["externalId"], intent.as_str());
@@ -327,7 +340,10 @@ async fn mtn_sends_the_documented_request_and_the_callback_settles_it() {
     rig.mtn.wait_callbacks(1, Duration::from_secs(5)).await;
     let view = rig.app.wait_for_status(&session, "complete").await;
     assert_eq!(view["payment_intent"]["status"], "succeeded");
-    assert!(rig.mtn.lookups(&rtp.reference) >= 1, "settled from a lookup");
+    assert!(
+        rig.mtn.lookups(&rtp.reference) >= 1,
+        "settled from a lookup"
+    );
     assert_eq!(rig.mtn.callbacks_sent()[0].1, 200);
 }
 
@@ -360,7 +376,12 @@ async fn the_hosted_page_offers_only_what_the_connectors_take() {
         .post_as(&bare.live_key, "/api/v1/checkout/sessions", &seed_body())
         .await;
     let s: Value = res.json().await.unwrap();
-    let res = bare.pay(s["id"].as_str().unwrap(), &pay_body("mtn_momo", "+2250700000000")).await;
+    let res = bare
+        .pay(
+            s["id"].as_str().unwrap(),
+            &pay_body("mtn_momo", "+2250700000000"),
+        )
+        .await;
     assert_error(res, 503, "processor_unavailable", None).await;
 }
 
@@ -368,7 +389,10 @@ async fn the_hosted_page_offers_only_what_the_connectors_take() {
 async fn wave_sends_the_customer_to_wave_and_the_signed_webhook_settles_it() {
     let rig = rig().await;
     let (session, _) = live_session(&rig.app, 25_000).await;
-    let res = rig.app.pay(&session, &pay_body("wave", "+2250700000000")).await;
+    let res = rig
+        .app
+        .pay(&session, &pay_body("wave", "+2250700000000"))
+        .await;
     assert_eq!(res.status(), 202);
     let paid: Value = res.json().await.unwrap();
     let url = paid["redirect_url"].as_str().unwrap();
@@ -382,11 +406,17 @@ async fn wave_sends_the_customer_to_wave_and_the_signed_webhook_settles_it() {
     assert_eq!(at_wave["error_url"], back.as_str());
     // The public view tells a reloaded page where to send the customer.
     let v = rig.app.public(&session).await;
-    assert_eq!(v["payment_intent"]["next_action"]["type"], "redirect_to_url");
+    assert_eq!(
+        v["payment_intent"]["next_action"]["type"],
+        "redirect_to_url"
+    );
     assert_eq!(v["payment_intent"]["next_action"]["redirect_url"], url);
     rig.wave.pay(cos).await.unwrap();
     let sent = rig.wave.webhooks_sent();
     assert_eq!(sent.last().map(|w| w.2), Some(200), "{sent:?}");
     let v = rig.app.public(&session).await;
-    assert_eq!(v["status"], "complete", "settled by the webhook, no poll: {v}");
+    assert_eq!(
+        v["status"], "complete",
+        "settled by the webhook, no poll: {v}"
+    );
 }

@@ -3,6 +3,7 @@
 mod auth;
 mod connector_faults;
 mod connector_objects;
+mod connector_processes;
 mod connectors;
 mod contracts;
 mod dashboard;

@@ -109,7 +109,11 @@ pub(super) async fn pay(
         state: Set(PROCESSING.into()),
         resent: Set(false),
         polls: Set(0),
-        next_poll_at: Set(state.clock.now_ms() + poll_after(state, 0)),
+        // Not before the initiating call has had its whole time: a lookup
+        // meanwhile could find nothing yet and resend what is in flight.
+        next_poll_at: Set(state.clock.now_ms()
+            + state.config.provider_timeout().as_millis() as i64
+            + poll_after(state, 0)),
         created: Set(state.clock.now()),
     };
     // Committed before the call: a crash after it leaves a row the poller
@@ -203,15 +207,22 @@ async fn mark_processing(
             if updated.rows_affected == 1 {
                 emit::processing(state, &tx, &row.payment_intent_id).await?;
             }
-            if provider_id.is_some() || redirect_url.is_some() {
-                let mut q =
-                    pa::Entity::update_many().filter(pa::Column::AttemptId.eq(&row.attempt_id));
-                if let Some(p) = &provider_id {
-                    q = q.col_expr(pa::Column::ProviderId, Expr::value(p.clone()));
-                }
-                if let Some(u) = &redirect_url {
-                    q = q.col_expr(pa::Column::RedirectUrl, Expr::value(u.clone()));
-                }
+            let mut q = pa::Entity::update_many()
+                .filter(pa::Column::AttemptId.eq(&row.attempt_id))
+                .filter(pa::Column::State.eq(PROCESSING));
+            let first = row.polls == 0;
+            if first {
+                // The initiating call is over: the first lookup is due soon.
+                let at = state.clock.now_ms() + poll_after(state, 0);
+                q = q.col_expr(pa::Column::NextPollAt, Expr::value(at));
+            }
+            if let Some(p) = &provider_id {
+                q = q.col_expr(pa::Column::ProviderId, Expr::value(p.clone()));
+            }
+            if let Some(u) = &redirect_url {
+                q = q.col_expr(pa::Column::RedirectUrl, Expr::value(u.clone()));
+            }
+            if first || provider_id.is_some() || redirect_url.is_some() {
                 q.exec(&tx).await?;
             }
             Ok(())
@@ -423,7 +434,8 @@ pub async fn poll_due(state: &AppState) -> Result<usize> {
             == 1
         {
             n += 1;
-            look_up_and_apply(state, row).await?;
+            let polls = row.polls.saturating_add(1);
+            look_up_and_apply(state, pa::Model { polls, ..row }).await?;
         }
     }
     Ok(n)
