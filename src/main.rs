@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply migrations and serve the API, hosted page and docs on one port.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations.
     Migrate,
     /// Recompute the dashboard counters and daily rollup from the stored
@@ -203,7 +203,7 @@ fn describe(e: ikawaari::error::Error) -> Box<dyn std::error::Error> {
 
 async fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Serve(args) => serve(cli.db, args).await,
+        Command::Serve(args) => serve(cli.db, *args).await,
         Command::Openapi => {
             println!("{}", ikawaari::openapi().to_pretty_json()?);
             Ok(())
@@ -337,6 +337,9 @@ async fn serve(db: DbArgs, args: ServeArgs) -> Result<(), Box<dyn std::error::Er
     println!("GraphiQL: http://{addr}/graphql");
     println!("listening on {addr}");
     ikawaari::workers::recover(&state).await.map_err(describe)?;
+    ikawaari::service::connector::warn_if_insecure(&state)
+        .await
+        .map_err(describe)?;
     ikawaari::workers::spawn(state.clone());
     let config = state.config.clone();
     let stop = state.shutdown.clone();

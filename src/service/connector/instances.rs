@@ -20,12 +20,14 @@ use crate::service::views::Methods;
 const LIST_TTL: Duration = Duration::from_secs(2);
 
 type Enabled = (Instant, Arc<Vec<conn::Model>>);
+/// A built connector and the row version (`updated`) it was built from.
+type Built = (i64, Arc<dyn Connector>);
 
 /// The connectors built in this process, by id and version (`updated`):
 /// an MTN connector keeps its OAuth token between payments.
 #[derive(Default)]
 pub struct Instances {
-    built: Mutex<HashMap<String, (i64, Arc<dyn Connector>)>>,
+    built: Mutex<HashMap<String, Built>>,
     enabled: Mutex<HashMap<(String, bool), Enabled>>,
 }
 

@@ -298,3 +298,26 @@ pub async fn delete(state: &AppState, p: &Principal, id: &ConnectorId) -> Result
     state.connectors.forget(&p.merchant_id, p.livemode);
     Ok(())
 }
+
+/// At start: an `http` public URL with live connectors is allowed (TLS may
+/// end at a proxy in front) but said, once.
+pub async fn warn_if_insecure(state: &AppState) -> Result<()> {
+    use sea_orm::PaginatorTrait;
+    let public = state.config.public_url();
+    if !public.starts_with("http://") {
+        return Ok(());
+    }
+    let live = conn::Entity::find()
+        .filter(conn::Column::Livemode.eq(true))
+        .filter(conn::Column::DeletedAt.is_null())
+        .count(&state.db)
+        .await?;
+    if live > 0 {
+        tracing::warn!(
+            public_url = %public,
+            live_connectors = live,
+            "IKAWAARI_PUBLIC_URL is http: providers will notify over plain HTTP unless TLS ends at a proxy in front"
+        );
+    }
+    Ok(())
+}
