@@ -147,7 +147,7 @@ string_enum!(
 );
 
 string_enum!(
-    /// The providers a connector talks to (SPEC §11).
+    /// The providers a connector talks to.
     ConnectorType {
         MtnMomo = "mtn_momo",
         Wave = "wave",

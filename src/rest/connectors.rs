@@ -73,6 +73,8 @@ async fn list_connectors(
 }
 
 /// Retrieve a connector
+///
+/// Its type, status, masked credentials and notification URL.
 #[utoipa::path(get, path = "/api/v1/connectors/{id}", tag = "Connectors",
     params(("id" = String, Path, description = "`conn_…`")), security(("bearer" = [])),
     responses((status = 200, description = "The connector", body = ConnectorOut),

@@ -1,4 +1,4 @@
-//! Connectors on the wire (SPEC §11): credentials go in once and come back
+//! Connectors on the wire: credentials go in once and come back
 //! only as `••••<last 4>`.
 use std::collections::BTreeMap;
 

@@ -156,3 +156,56 @@ async fn a_kill_between_the_providers_202_and_our_commit_is_recovered_on_restart
     assert_eq!(mtn.request_to_pay_calls(&reference), 1, "never sent twice");
     assert!(mtn.lookups(&reference) >= 1, "recovered by a lookup");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_calls_are_logged_without_credentials_or_phone_numbers() {
+    let mtn = MtnFake::start(MtnConfig::default());
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.log");
+    let log = std::fs::File::create(&path).unwrap();
+    let mut server_envs = envs(&mtn.base, "200");
+    server_envs.push(("RUST_LOG", "info"));
+    let mut a = ServerProcess::start_logging(&db.url, &server_envs, log);
+    let key = a.test_key().expect("demo key");
+    let client = reqwest::Client::new();
+    post(
+        &client,
+        &a.base,
+        &key,
+        "/api/v1/connectors",
+        &mtn_body(&mtn.cfg),
+    )
+    .await;
+    let s = post(
+        &client,
+        &a.base,
+        &key,
+        "/api/v1/checkout/sessions",
+        &seed_body(),
+    )
+    .await;
+    let session = s["id"].as_str().unwrap();
+    let phone = mtn_phone(mtn::PAYER_SUCCESS);
+    let res = client
+        .post(format!("{}/api/checkout/{session}/pay", a.base))
+        .json(&pay_body("mtn_momo", &phone))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    wait_complete(&client, &a.base, session).await;
+    a.kill();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("provider call"), "calls are logged: {text}");
+    let (sub, user, secret) = mtn.cfg.credentials(mtn::COLLECTION).unwrap();
+    for needle in [
+        sub.as_str(),
+        user.as_str(),
+        secret.as_str(),
+        phone.trim_start_matches('+'),
+        &phone[phone.len() - 7..],
+    ] {
+        assert!(!text.contains(needle), "{needle} in the log");
+    }
+}

@@ -144,7 +144,9 @@
   function showWaiting(action) {
     var url = action && action.type === 'redirect_to_url' ? webUrl(action.redirect_url) : null;
     var mtn = !!action && action.type === 'approve_on_phone' && action.provider === 'mtn_momo';
-    setBusy(true, url ? T.wave_continue : T.approve_on_phone);
+    var redirect = !!action && action.type === 'redirect_to_url';
+    // A redirect to anything but a web page is not followed: processing, no link.
+    setBusy(true, url ? T.wave_continue : redirect ? T.processing : T.approve_on_phone);
     waiting.hidden = !(url || mtn);
     ussdHint.hidden = !mtn;
     waveAction.hidden = !url;
