@@ -17,6 +17,7 @@ pub fn spawn(state: AppState) {
     listener::spawn(state.clone());
     webhooks::spawn(state.clone());
     timers::spawn(state.clone());
+    spawn_provider_poller(state.clone());
     tokio::spawn(async move {
         let interval = Duration::from_millis(state.config.sweep_interval_ms.max(50));
         loop {
@@ -25,6 +26,23 @@ pub fn spawn(state: AppState) {
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
+                _ = state.shutdown.cancelled() => return,
+            }
+        }
+    });
+}
+
+/// Looks up processing provider attempts as they fall due (SPEC §11: from
+/// 5 s, backing off to 60 s): its own beat, much finer than the sweep's.
+fn spawn_provider_poller(state: AppState) {
+    tokio::spawn(async move {
+        let beat = Duration::from_millis(state.config.provider_poll_ms.clamp(50, 1_000));
+        loop {
+            if let Err(e) = crate::service::payment::poll_due(&state).await {
+                tracing::warn!(error = %e, "provider poll failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(beat) => {}
                 _ = state.shutdown.cancelled() => return,
             }
         }

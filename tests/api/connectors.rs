@@ -308,7 +308,15 @@ async fn the_scenario_table_through_the_test_processor_gives_the_same_events() {
 
 #[tokio::test]
 async fn mtn_sends_the_documented_request_and_the_callback_settles_it() {
-    let rig = rig().await;
+    // The customer approves after the pay has answered `202`.
+    let rig = rig_with(
+        MtnConfig {
+            approve_after: Duration::from_millis(300),
+            ..MtnConfig::default()
+        },
+        |_| {},
+    )
+    .await;
     let (session, intent) = live_session(&rig.app, 50_000).await;
     let res = rig
         .app

@@ -6,6 +6,9 @@
 //! a plain `cargo test` lists them as ignored; `.ci/browser-tests` (run by
 //! `.ci/run`) runs them with `--include-ignored`, and there a missing
 //! Chromium, ChromeDriver or axe-core fails them.
+mod connectors;
+#[path = "../api/fakes/mod.rs"]
+mod fakes;
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

@@ -131,7 +131,8 @@
   }
 
   // ----- waiting for the provider: approve on the phone, or pay at Wave -----
-  var waiting = $('waiting'), ussdHint = $('ussd-hint'), waveAction = $('wave-action');
+  // Both sit in a polite live region: shown, they are read out.
+  var ussdHint = $('ussd-hint'), waveAction = $('wave-action');
   var waveLink = $('wave-link'), waveQr = $('wave-qr');
   // Only a web address becomes a link (never javascript: or data:).
   function webUrl(u) {
@@ -144,10 +145,9 @@
   function showWaiting(action) {
     var url = action && action.type === 'redirect_to_url' ? webUrl(action.redirect_url) : null;
     var mtn = !!action && action.type === 'approve_on_phone' && action.provider === 'mtn_momo';
-    var redirect = !!action && action.type === 'redirect_to_url';
+    var elsewhere = !!action && action.type === 'redirect_to_url';
     // A redirect to anything but a web page is not followed: processing, no link.
-    setBusy(true, url ? T.wave_continue : redirect ? T.processing : T.approve_on_phone);
-    waiting.hidden = !(url || mtn);
+    setBusy(true, url ? T.wave_continue : elsewhere ? T.processing : T.approve_on_phone);
     ussdHint.hidden = !mtn;
     waveAction.hidden = !url;
     button.hidden = !!url;
@@ -158,7 +158,8 @@
     }
   }
   function hideWaiting() {
-    waiting.hidden = true;
+    ussdHint.hidden = true;
+    waveAction.hidden = true;
     button.hidden = false;
   }
   function luhnOk(digits) {
