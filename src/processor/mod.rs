@@ -12,6 +12,7 @@
 mod http;
 pub mod mtn_momo;
 mod test;
+mod token;
 pub mod wave;
 
 use std::time::Duration;

@@ -5,13 +5,13 @@
 //! transaction's id at MTN: a resend uses it again (MTN answers `409` when
 //! it already has it). The callback is unsigned and sent once: it only
 //! names the intent (`externalId`); the status read decides.
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::http::{self, Answer};
+use super::token::TokenCache;
 use super::{
     Attempt, Charge, ConnError, Connector, Hint, HintAbout, Inbound, Initiated, Observed, Outcome,
     RefundOutcome, RefundRequest, Refunds, Rejected, Reported, decline, format_amount,
@@ -51,29 +51,6 @@ pub struct MtnMomo {
     timeout: Duration,
     collection: TokenCache,
     disbursement: TokenCache,
-}
-
-/// A bearer token and when to stop using it (a minute before MTN's expiry).
-#[derive(Default)]
-struct TokenCache(Mutex<Option<(String, Instant)>>);
-
-impl TokenCache {
-    fn get(&self) -> Option<String> {
-        let t = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        t.as_ref()
-            .filter(|(_, until)| Instant::now() < *until)
-            .map(|(tok, _)| tok.clone())
-    }
-
-    fn put(&self, token: String, expires_in: u64) {
-        let margin = expires_in.saturating_sub(60).max(expires_in / 2);
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((token, Instant::now() + Duration::from_secs(margin)));
-    }
-
-    fn clear(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
 }
 
 #[derive(Clone, Copy)]
