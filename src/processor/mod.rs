@@ -197,6 +197,8 @@ pub enum HintAbout {
     Intent(String),
     /// An attempt's reference (Wave's `client_reference`).
     Reference(String),
+    /// A verified event about none of our payments (Wave's `test.test_event`).
+    Nothing,
 }
 
 /// A notification refused (`400`, nothing changes).
@@ -253,6 +255,10 @@ pub trait Connector: Send + Sync {
     /// Checks an inbound notification (signature, freshness) and says
     /// which attempt it is about.
     fn verify_notification(&self, inbound: &Inbound<'_>) -> Result<Hint, Rejected>;
+    /// Ends a processing attempt at the provider, so it can no longer take
+    /// the money (Wave: expire the checkout session). `false`: this
+    /// provider has no such call (MTN ends its requests itself).
+    async fn cancel(&self, attempt: &Attempt<'_>) -> Result<bool, ConnError>;
     fn refunds(&self) -> Refunds;
     /// Sends a refund once under `refund.reference`.
     async fn refund(&self, refund: &RefundRequest<'_>) -> Result<RefundOutcome, ConnError>;
@@ -277,6 +283,11 @@ pub fn decline(code: &str, decline_code: Option<&str>, message: &str) -> Decline
 pub fn parse_amount(s: &str, currency: entity::currency::Currency) -> Option<i64> {
     let exp = u32::from(currency.exponent());
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    // `"1000.00"` for XOF: zeros past the currency's digits say nothing.
+    let frac = match frac.get(exp as usize..) {
+        Some(extra) if extra.bytes().all(|b| b == b'0') => &frac[..exp as usize],
+        _ => frac,
+    };
     if whole.is_empty()
         || s.ends_with('.')
         || !whole.bytes().all(|b| b.is_ascii_digit())
@@ -325,6 +336,11 @@ mod tests {
         assert_eq!(format_amount(50_000, xof), "50000");
         assert_eq!(parse_amount("50000", xof), Some(50_000));
         assert_eq!(parse_amount("50000.5", xof), None);
+        assert_eq!(parse_amount("50000.00", xof), Some(50_000));
+        assert_eq!(
+            parse_amount("10.500", Currency::parse("EUR").unwrap()),
+            Some(1050)
+        );
         assert_eq!(format_amount(1050, eur), "10.50");
         assert_eq!(format_amount(1000, eur), "10");
         assert_eq!(parse_amount("10.5", eur), Some(1050));

@@ -362,6 +362,11 @@ impl Connector for MtnMomo {
         })
     }
 
+    async fn cancel(&self, _: &Attempt<'_>) -> Result<bool, ConnError> {
+        // No cancel in Collection: MTN ends a request itself (≈ 5 min).
+        Ok(false)
+    }
+
     fn refunds(&self) -> Refunds {
         if self.creds.disbursement.is_some() {
             Refunds::Partial

@@ -82,6 +82,10 @@ impl Connector for TestProcessor {
         Err(Rejected("the test processor sends no notifications"))
     }
 
+    async fn cancel(&self, _: &Attempt<'_>) -> Result<bool, ConnError> {
+        Ok(false)
+    }
+
     fn refunds(&self) -> Refunds {
         Refunds::Partial
     }

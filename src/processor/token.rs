@@ -18,8 +18,8 @@ impl TokenCache {
 
     pub fn put(&self, token: String, expires_in: u64) {
         let margin = expires_in.saturating_sub(60).max(expires_in / 2);
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((token, Instant::now() + Duration::from_secs(margin)));
+        let until = Instant::now().checked_add(Duration::from_secs(margin.min(86_400)));
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = until.map(|u| (token, u));
     }
 
     pub fn clear(&self) {

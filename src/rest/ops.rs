@@ -79,11 +79,13 @@ pub async fn metrics(Extension(rest): Extension<RestState>) -> Response {
         "# TYPE ikawaari_http_requests_total counter\nikawaari_http_requests_total {}\n\
          # TYPE ikawaari_http_client_errors_total counter\nikawaari_http_client_errors_total {}\n\
          # TYPE ikawaari_http_server_errors_total counter\nikawaari_http_server_errors_total {}\n\
-         # TYPE ikawaari_provider_mismatches_total counter\nikawaari_provider_mismatches_total {}\n",
+         # TYPE ikawaari_provider_mismatches_total counter\nikawaari_provider_mismatches_total {}\n\
+         # TYPE ikawaari_provider_late_successes_total counter\nikawaari_provider_late_successes_total {}\n",
         m.requests.load(Ordering::Relaxed),
         m.client_errors.load(Ordering::Relaxed),
         m.server_errors.load(Ordering::Relaxed),
         crate::service::payment::MISMATCHES.load(Ordering::Relaxed),
+        crate::service::payment::LATE_SUCCESSES.load(Ordering::Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -55,7 +55,6 @@ pub async fn tick(state: &AppState) -> crate::error::Result<()> {
         tracing::info!(expired, "expired checkout sessions");
     }
     settlement::settle_due(state).await?;
-    crate::service::payment::poll_due(state).await?;
     crate::service::refund::settle_due(state).await?;
     subscription::sweep_ended(state, 500).await?;
     idempotency::purge(state).await?;

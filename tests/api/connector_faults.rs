@@ -127,10 +127,11 @@ async fn wave_ambiguous_creates_make_one_wave_session_per_attempt() {
         }
         let (session, cos) = pay_wave(&rig).await;
         assert_eq!(cos, None, "{fault}: no launch URL from an unknown answer");
-        // The poller learns (or makes, once) the Wave session.
+        // The poller learns (or makes, once the first call can no longer
+        // arrive: 4 × the 1 s timeout) the Wave session.
         let mut url = Value::Null;
-        for _ in 0..50 {
-            ikawaari::workers::tick(&rig.app.state).await.unwrap();
+        for _ in 0..120 {
+            crate::connectors::sweep(&rig.app).await;
             url = rig.app.public(&session).await["payment_intent"]["next_action"]["redirect_url"]
                 .clone();
             if url.is_string() {
@@ -170,7 +171,7 @@ async fn a_mismatched_amount_is_never_applied() {
     let (session, _) = pay_mtn(&rig, mtn::PAYER_SUCCESS).await;
     rig.mtn.wait_callbacks(1, Duration::from_secs(5)).await;
     for _ in 0..5 {
-        ikawaari::workers::tick(&rig.app.state).await.unwrap();
+        crate::connectors::sweep(&rig.app).await;
         tokio::time::sleep(Duration::from_millis(120)).await;
     }
     let v = rig.app.public(&session).await;
@@ -290,7 +291,7 @@ async fn a_provider_that_never_answers_ends_failed_after_ten_minutes() {
     let rig = rig().await;
     let (session, _) = pay_mtn(&rig, mtn::PAYER_DELAYED).await;
     for _ in 0..3 {
-        ikawaari::workers::tick(&rig.app.state).await.unwrap();
+        crate::connectors::sweep(&rig.app).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     assert_eq!(
@@ -362,7 +363,7 @@ async fn refunds_go_back_through_the_provider_the_payment_went_through() {
     let mut now = Value::Null;
     for _ in 0..30 {
         rig.app.state.clock.advance(6);
-        ikawaari::workers::tick(&rig.app.state).await.unwrap();
+        crate::connectors::sweep(&rig.app).await;
         now = rig
             .app
             .get_as(&rig.app.live_key, &format!("/api/v1/refunds/{id}"))
@@ -436,4 +437,115 @@ async fn intents_of(app: &TestApp, session: &str) -> String {
         .await
         .unwrap();
     s["payment_intent"].as_str().unwrap().to_string()
+}
+
+async fn metric(app: &TestApp, name: &str) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name}: {text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn at_ten_minutes_wave_ends_its_session_before_the_payment_is_failed() {
+    let rig = rig().await;
+    let (session, cos) = pay_wave(&rig).await;
+    let cos = cos.unwrap();
+    rig.app.state.clock.advance(601);
+    let v = settle_by_polling(&rig.app, &session).await;
+    assert_eq!(
+        v["payment_intent"]["last_payment_error"]["decline_code"], "expired_authorization",
+        "{v}"
+    );
+    let at_wave = rig.wave.session(&cos).unwrap();
+    assert_eq!(
+        at_wave["checkout_status"], "expired",
+        "ended at Wave first: it can no longer take the money"
+    );
+    // A payment made at Wave before that ending succeeds, however late.
+    let (session, cos) = pay_wave(&rig).await;
+    rig.wave.drop_webhooks(true);
+    rig.wave.pay(&cos.unwrap()).await.unwrap();
+    rig.app.state.clock.advance(601);
+    let v = settle_by_polling(&rig.app, &session).await;
+    assert_eq!(v["status"], "complete", "{v}");
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_asked_is_never_failed_on_a_guess() {
+    let rig = rig().await;
+    rig.mtn.drop_callbacks(true);
+    let (session, _) = pay_mtn(&rig, mtn::PAYER_SUCCESS).await;
+    rig.mtn.fail_next_lookups(1_000);
+    rig.app.state.clock.advance(601);
+    for _ in 0..5 {
+        sweep(&rig.app).await;
+        tokio::time::sleep(Duration::from_millis(120)).await;
+    }
+    let v = rig.app.public(&session).await;
+    assert_eq!(v["payment_intent"]["status"], "processing", "{v}");
+    rig.mtn.fail_next_lookups(0);
+    assert_eq!(
+        settle_by_polling(&rig.app, &session).await["status"],
+        "complete"
+    );
+}
+
+#[tokio::test]
+async fn a_success_after_the_attempt_ended_is_raised_not_lost() {
+    let rig = rig().await;
+    let (session, _) = pay_mtn(&rig, mtn::PAYER_DELAYED).await;
+    rig.app.state.clock.advance(601);
+    let v = settle_by_polling(&rig.app, &session).await;
+    assert_eq!(v["payment_intent"]["status"], "requires_payment_method");
+    let before = metric(&rig.app, "ikawaari_provider_late_successes_total").await;
+    // MTN says, too late, that the customer approved.
+    let reference = rig.mtn.requests()[0].reference.clone();
+    rig.mtn.set_final(&reference, "SUCCESSFUL", None);
+    rig.mtn.wait_callbacks(1, Duration::from_secs(5)).await;
+    let after = metric(&rig.app, "ikawaari_provider_late_successes_total").await;
+    assert!(after > before, "raised: {before} → {after}");
+    let v = rig.app.public(&session).await;
+    assert_eq!(
+        v["status"], "open",
+        "never applied to the ended attempt: {v}"
+    );
+}
+
+#[tokio::test]
+async fn signed_wave_events_about_other_things_are_acknowledged() {
+    let rig = rig().await;
+    let url = rig.wave_connector["notification_url"].as_str().unwrap();
+    let body = r#"{"id":"EV_test","type":"test.test_event","data":{}}"#;
+    let t = crate::fakes::unix_now();
+    let res = rig
+        .app
+        .client
+        .post(url)
+        .header("Wave-Signature", rig.wave.signed(body, t))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = rig
+        .app
+        .client
+        .post(url)
+        .header("Wave-Signature", rig.wave.signed(body, t - 301))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "stale");
 }

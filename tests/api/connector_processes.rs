@@ -198,6 +198,11 @@ async fn provider_calls_are_logged_without_credentials_or_phone_numbers() {
     a.kill();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("provider call"), "calls are logged: {text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("provider call") && l.contains("request_id") && l.contains("req_")),
+        "with the request id: {text}"
+    );
     let (sub, user, secret) = mtn.cfg.credentials(mtn::COLLECTION).unwrap();
     for needle in [
         sub.as_str(),

@@ -98,7 +98,16 @@ pub fn pay_body(provider: &str, phone: &str) -> Value {
     json!({"payment_method": {"type": "mobile_money", "mobile_money": {"provider": provider, "phone": phone}}})
 }
 
-/// Runs the sweep (the provider poller among it) until the intent leaves
+/// One beat of the server's background work: the sweep and the provider
+/// poller (test apps run neither on their own).
+pub async fn sweep(app: &TestApp) {
+    ikawaari::workers::tick(&app.state).await.unwrap();
+    ikawaari::service::payment::poll_due(&app.state)
+        .await
+        .unwrap();
+}
+
+/// Runs the sweep and the provider poller until the intent leaves
 /// `processing`, or panics after ~15 s. Returns the public view.
 pub async fn settle_by_polling(app: &TestApp, session: &str) -> Value {
     for _ in 0..150 {
@@ -106,7 +115,7 @@ pub async fn settle_by_polling(app: &TestApp, session: &str) -> Value {
         if v["payment_intent"]["status"] != "processing" {
             return v;
         }
-        ikawaari::workers::tick(&app.state).await.unwrap();
+        sweep(app).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("still processing: {}", app.public(session).await);

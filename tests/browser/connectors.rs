@@ -484,6 +484,9 @@ async fn wave_sends_the_customer_to_wave_and_back() {
             break;
         }
         ikawaari::workers::tick(&app.state).await.unwrap();
+        ikawaari::service::payment::poll_due(&app.state)
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let url = wait_url(&c, "https://yoursite.com/success").await;

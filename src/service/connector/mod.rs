@@ -91,8 +91,13 @@ impl Credentials {
                     walk(&name, x, out);
                 }
             } else if let Some(s) = v.as_str() {
+                // The last 4 only of a long enough value: a short one whole
+                // would be the secret itself.
                 let chars: Vec<char> = s.chars().collect();
-                let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+                let tail: String = match chars.len() {
+                    n if n >= 12 => chars[n - 4..].iter().collect(),
+                    _ => String::new(),
+                };
                 out.insert(prefix.to_string(), format!("••••{tail}").into());
             }
         }

@@ -38,28 +38,69 @@ pub async fn notify(
         tracing::warn!(connector = %c.id, why = r.0, "provider notification rejected");
         Error::invalid("notification", format!("Notification rejected: {}.", r.0))
     })?;
+    if !within_rate(&c.id) {
+        return Err(Error::RateLimited { retry_after: 1 });
+    }
     if let Some(event) = &hint.event_id {
-        let seen = pn::ActiveModel {
+        let seen = pn::Entity::find_by_id((c.id.to_string(), event.clone()))
+            .unique(&state.db)
+            .await?;
+        if seen.is_some() {
+            tracing::info!(connector = %c.id, "duplicate provider notification: nothing to do");
+            return Ok(());
+        }
+    }
+    if let Some(row) = payment::provider_attempt_for_hint(state, &c, &hint.about).await? {
+        // The poller's own claim: a hint never adds a second lookup to one
+        // in progress.
+        if payment::claim_poll(state, &row).await? {
+            let polls = row.polls.saturating_add(1);
+            payment::look_up_and_apply(state, entity::provider_attempt::Model { polls, ..row })
+                .await?;
+        }
+    } else {
+        tracing::info!(connector = %c.id, "provider notification about no attempt of ours");
+    }
+    // Recorded once applied: a notification that failed midway is applied
+    // again when the provider retries it.
+    if let Some(event) = hint.event_id {
+        let row = pn::ActiveModel {
             connector_id: Set(c.id.to_string()),
             event_id: Set(event.chars().take(200).collect()),
             received: Set(state.clock.now()),
         };
         match state
             .writer
-            .one(|x| async move { seen.insert(&x).await })
+            .one(|x| async move { row.insert(&x).await })
             .await
         {
-            Ok(_) => {}
-            Err(e) if crate::db::is_unique_violation(&e) => {
-                tracing::info!(connector = %c.id, "duplicate provider notification: nothing to do");
-                return Ok(());
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) if !crate::db::is_unique_violation(&e) => return Err(e.into()),
+            _ => {}
         }
     }
-    let Some(row) = payment::provider_attempt_for_hint(state, &c, &hint.about).await? else {
-        tracing::info!(connector = %c.id, "provider notification about no attempt of ours");
-        return Ok(());
-    };
-    payment::look_up_and_apply(state, row).await
+    Ok(())
+}
+
+/// Notifications a connector may trigger lookups with, per second and
+/// process (the route is unauthenticated: a flood of forged MTN callbacks
+/// must not become a flood of provider calls). Beyond: `429`, retried.
+const PER_SECOND: u32 = 50;
+
+fn within_rate(connector: &ConnectorId) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::Instant;
+    static SEEN: LazyLock<Mutex<HashMap<String, (Instant, u32)>>> = LazyLock::new(Default::default);
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if seen.len() > 10_000 {
+        seen.retain(|_, (at, _)| at.elapsed().as_secs() < 1);
+    }
+    let slot = seen
+        .entry(connector.to_string())
+        .or_insert((Instant::now(), 0));
+    if slot.0.elapsed().as_secs() >= 1 {
+        *slot = (Instant::now(), 0);
+    }
+    slot.1 += 1;
+    slot.1 <= PER_SECOND
 }

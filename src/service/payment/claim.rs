@@ -1,9 +1,9 @@
 //! Claiming an intent: `requires_payment_method → processing` for exactly
 //! one attempt, before the processor is called (a payment link's session:
 //! with its slot and typed amount, in one transaction).
-use entity::payment_intent as pi;
+use entity::{payment_intent as pi, provider_attempt as pa};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::link;
 use crate::AppState;
@@ -47,19 +47,42 @@ impl Drop for Claiming {
 }
 
 /// `requires_payment_method → processing` for exactly one attempt.
+/// `provider`: the attempt's provider row (`provider::prepare`), inserted
+/// in the claim's own transaction.
 pub(super) async fn claim(
     state: &AppState,
     intent_id: &PaymentIntentId,
     attempt: &str,
     summary: &PaymentMethodSummary,
+    provider: Option<pa::ActiveModel>,
 ) -> Result<()> {
     let _claiming = Claiming::start(intent_id)?;
     let claimed = claim_query(state, intent_id, attempt, summary)?;
-    let claimed = state
-        .writer
-        .one(|c| async move { claimed.exec(&c).await })
-        .await?;
-    if claimed.rows_affected == 1 {
+    let claimed = match provider {
+        None => {
+            state
+                .writer
+                .one(|c| async move { claimed.exec(&c).await })
+                .await?
+                .rows_affected
+                == 1
+        }
+        Some(row) => {
+            let row = &row;
+            state
+                .writer
+                .transaction(|tx| async move {
+                    if claimed.exec(&tx).await?.rows_affected != 1 {
+                        tx.rollback_only();
+                        return Ok(false);
+                    }
+                    row.clone().insert(&tx).await?;
+                    Ok::<_, Error>(true)
+                })
+                .await?
+        }
+    };
+    if claimed {
         return Ok(());
     }
     Err(not_claimed(state, intent_id).await?)
@@ -73,6 +96,7 @@ pub(super) async fn claim_for_link(
     attempt: &str,
     summary: &PaymentMethodSummary,
     typed: Option<link::Typed>,
+    provider: Option<pa::ActiveModel>,
 ) -> Result<()> {
     let intent_id = &view.intent.id;
     let _claiming = Claiming::start(intent_id)?;
@@ -80,7 +104,7 @@ pub(super) async fn claim_for_link(
         return Err(Error::Internal("a link's claim without a link".into()));
     };
     let claimed = claim_query(state, intent_id, attempt, summary)?;
-    let typed = &typed;
+    let (typed, provider) = (&typed, &provider);
     let claimed = state
         .writer
         .transaction(|tx| async move {
@@ -91,6 +115,17 @@ pub(super) async fn claim_for_link(
             link::take_slot(&tx, link_id).await?;
             if let Some(t) = typed {
                 link::apply_amount(&tx, view, t).await?;
+            }
+            if let Some(row) = provider {
+                // The amount as claimed: a typed amount changed the intent's.
+                let amount = pi::Entity::find_by_id(intent_id)
+                    .unique(&tx)
+                    .await?
+                    .ok_or_else(|| Error::Internal("claimed intent vanished".into()))?
+                    .amount;
+                let mut row = row.clone();
+                row.amount = sea_orm::Set(amount.minor());
+                row.insert(&tx).await?;
             }
             Ok::<_, Error>(true)
         })

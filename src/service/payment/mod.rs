@@ -37,7 +37,7 @@ use crate::domain::payment_method::PaymentMethodInput;
 use crate::domain::{CheckoutSessionId, PaymentIntentId};
 use claim::{claim, claim_for_link};
 use method::MethodExt;
-pub use provider::{MISMATCHES, look_up_and_apply, poll_due};
+pub use provider::{LATE_SUCCESSES, MISMATCHES, claim_poll, look_up_and_apply, poll_due};
 pub use test_helpers::{test_helper_expire, test_helper_settle};
 
 /// The provider attempt of `attempt`, if it went through a connector.
@@ -93,14 +93,30 @@ pub async fn pay(
     )
     .await?;
     let attempt = ids::new_id("py");
+    let provider_row = route
+        .as_ref()
+        .map(|(c, _)| provider::prepare(state, &view, &attempt, c, &method));
     if view.session.payment_link_id.is_some() {
-        claim_for_link(state, &view, &attempt, &method.summary(), typed).await?;
+        claim_for_link(
+            state,
+            &view,
+            &attempt,
+            &method.summary(),
+            typed,
+            provider_row,
+        )
+        .await?;
     } else {
-        claim(state, &view.intent.id, &attempt, &method.summary()).await?;
+        claim(
+            state,
+            &view.intent.id,
+            &attempt,
+            &method.summary(),
+            provider_row,
+        )
+        .await?;
     }
     if let Some((c, connector)) = route {
-        // The claim may have set a link's typed amount: the intent as claimed.
-        let view = checkout::public_view(state, session_id).await?;
         provider::pay(state, &view, &attempt, &c, connector.as_ref(), &method).await?;
         return result(state, session_id).await;
     }

@@ -62,9 +62,9 @@ pub async fn test_helper_settle(
                 // A link's session: its slot and amount, as a customer's pay.
                 let view = checkout::public_view(state, session_id).await?;
                 let typed = link::helper_amount(&view)?;
-                claim_for_link(state, &view, &attempt, &summary, typed).await?;
+                claim_for_link(state, &view, &attempt, &summary, typed, None).await?;
             } else {
-                claim(state, &intent.id, &attempt, &summary).await?;
+                claim(state, &intent.id, &attempt, &summary, None).await?;
             }
             attempt
         }

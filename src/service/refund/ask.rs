@@ -19,7 +19,7 @@ use crate::processor::{Attempt, ConnError, Connector, RefundOutcome, RefundReque
 use crate::service::{connector, payment};
 
 /// How long before a provider that has a refund processing is asked again.
-const ASK_AGAIN_SECS: i64 = 5;
+pub(super) const ASK_AGAIN_SECS: i64 = 5;
 
 /// The connector that refunds `intent`'s payment (`None`: the test
 /// processor), after checking it can make this refund — before anything
@@ -67,7 +67,7 @@ pub(super) fn reference_for(c: Option<&conn::Model>, refund_id: &str) -> Option<
 /// Asks the provider about refund `r` (the first time: sends it; later:
 /// its status, sending it again with the same reference if the provider
 /// never got it) and applies the answer.
-pub(super) async fn ask(state: &AppState, r: &refund::Model) -> Result<()> {
+pub(super) async fn ask(state: &AppState, r: &refund::Model, first: bool) -> Result<()> {
     let intent = pi::Entity::find_by_id(&r.payment_intent_id)
         .unique(&state.db)
         .await?
@@ -105,11 +105,22 @@ pub(super) async fn ask(state: &AppState, r: &refund::Model) -> Result<()> {
         payment: &payment,
         amount: r.amount.minor(),
     };
-    let asked_before = r.connector_id.is_some() && r.settle_at.is_some();
-    let answer = if asked_before {
+    // Asked again (the first answer unknown, or processing): its status
+    // first, and only a provider that never got it is sent it again — a
+    // refusal of that resend may mean "already refunded" (Wave answers a
+    // second refund `409`): it stays pending, for a person to reconcile,
+    // never `failed` on a guess.
+    let again = r.connector_id.is_some() && !first;
+    let answer = if again {
         match connector.refund_status(&req).await {
             Ok(Some(o)) => Ok(o),
-            Ok(None) => connector.refund(&req).await,
+            Ok(None) => match connector.refund(&req).await {
+                Ok(RefundOutcome::Failed(reason)) => {
+                    tracing::error!(refund = %r.id, reason, "a resent refund was refused: it may have been made already; left pending for reconciliation");
+                    Ok(RefundOutcome::Processing)
+                }
+                other => other,
+            },
             Err(e) => Err(e),
         }
     } else {

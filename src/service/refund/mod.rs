@@ -92,7 +92,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewRefund) -> Result<r
         }
         other => other?,
     };
-    ask::ask(state, &row).await?;
+    ask::ask(state, &row, true).await?;
     get_by_id(state, &id).await
 }
 
@@ -222,8 +222,10 @@ pub async fn settle_due(state: &AppState) -> Result<usize> {
             Some(outcome) => {
                 n += usize::from(settle(state, &r.id, RefundSettlement::decode(outcome)).await?);
             }
-            // A provider that had it processing, or did not answer: ask again.
-            None => ask::ask(state, &r).await?,
+            // A provider that had it processing, or did not answer: ask
+            // again (one process: the claim moves `settle_at`).
+            None if claim_ask(state, &r).await? => ask::ask(state, &r, false).await?,
+            None => {}
         }
     }
     let unanswered = refund::Entity::find()
@@ -234,9 +236,32 @@ pub async fn settle_due(state: &AppState) -> Result<usize> {
         .all(&state.db)
         .await?;
     for r in unanswered {
-        ask::ask(state, &r).await?;
+        if claim_ask(state, &r).await? {
+            ask::ask(state, &r, false).await?;
+        }
     }
     Ok(n)
+}
+
+/// Takes the next question to the provider about refund `r` for this
+/// process: a conditional update of `settle_at` only one process wins.
+async fn claim_ask(state: &AppState, r: &refund::Model) -> Result<bool> {
+    let mut q = refund::Entity::update_many()
+        .col_expr(
+            refund::Column::SettleAt,
+            Expr::value(state.clock.now() + ask::ASK_AGAIN_SECS),
+        )
+        .filter(refund::Column::Id.eq(&r.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending));
+    q = match r.settle_at {
+        Some(at) => q.filter(refund::Column::SettleAt.eq(at)),
+        None => q.filter(refund::Column::SettleAt.is_null()),
+    };
+    let claimed = state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
+        .await?;
+    Ok(claimed.rows_affected == 1)
 }
 
 /// A pending refund's timer fired: settle it from its stored outcome.

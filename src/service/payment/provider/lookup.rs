@@ -2,7 +2,7 @@
 //! hint, the resend of an attempt the provider never got (same reference)
 //! and the ten-minute end; a provider's figures are checked before
 //! anything is applied.
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use entity::{connector as conn, payment_intent as pi, provider_attempt as pa};
 use sea_orm::sea_query::Expr;
@@ -32,9 +32,22 @@ fn matches(kind: ConnectorType, row: &pa::Model, o: &Observed) -> bool {
     reference_ok && r.amount == Some(row.amount) && r.currency == row.currency.code()
 }
 
+/// Successes a provider reported for attempts we had already ended: money
+/// taken for a payment the customer was told failed (`/metrics`:
+/// `ikawaari_provider_late_successes_total`); each is logged at error level
+/// for the merchant to refund.
+pub static LATE_SUCCESSES: AtomicU64 = AtomicU64::new(0);
+
+/// The longest an initiating call can take: a token, the call, a refreshed
+/// token after a `401`, the call again. No lookup may resend before.
+pub(super) fn in_flight_ms(state: &AppState) -> i64 {
+    4 * state.config.provider_timeout().as_millis() as i64
+}
+
 /// Looks attempt `row` up and applies what the provider says (after its
 /// figures are checked). Never errs for the provider's sake: a provider
-/// that cannot be asked is asked again later.
+/// that cannot be asked, or whose figures do not match, is asked again
+/// later; nothing is failed on a guess.
 pub async fn look_up_and_apply(state: &AppState, row: pa::Model) -> Result<()> {
     let Some(c) = conn::Entity::find_by_id(&row.connector_id)
         .unique(&state.db)
@@ -48,28 +61,49 @@ pub async fn look_up_and_apply(state: &AppState, row: pa::Model) -> Result<()> {
     let still_ours = intent.as_ref().is_some_and(|i| {
         i.status == IntentStatus::Processing && i.attempt_id.as_deref() == Some(&row.attempt_id)
     });
-    if !still_ours {
-        return finish(state, &row.attempt_id).await;
-    }
     let connector = connector::instance(state, &c)?;
     let o = owned(state, row, &c).await?;
-    let expired = o.row.created + state.config.provider_expiry_secs <= state.clock.now();
     let seen = match connector.lookup(&o.attempt()).await {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, attempt = %o.row.attempt_id, "provider lookup failed; will ask again");
-            return if expired {
-                expire(state, &o.row).await
-            } else {
-                Ok(())
-            };
+            return Ok(());
         }
     };
+    if !still_ours {
+        if let Some(s) = &seen
+            && s.outcome == Outcome::Succeeded
+            && matches(c.kind, &o.row, s)
+            && intent.is_some_and(|i| {
+                i.attempt_id.as_deref() != Some(&o.row.attempt_id)
+                    || i.status != IntentStatus::Succeeded
+            })
+        {
+            LATE_SUCCESSES.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                attempt = %o.row.attempt_id,
+                intent = %o.row.payment_intent_id,
+                "the provider took a payment for an attempt already ended: refund it at the provider"
+            );
+        }
+        return finish(state, &o.row.attempt_id).await;
+    }
+    let now = state.clock.now();
+    let in_flight = o.row.created * 1000 + in_flight_ms(state) > state.clock.now_ms();
+    let expired = o.row.created + state.config.provider_expiry_secs <= now;
     let Some(seen) = seen else {
-        if !o.row.resent && !expired {
+        // Not at the provider (yet). Sent once more, with the same
+        // reference, once the first call cannot still arrive — never once
+        // the provider gave its own id (Wave has no idempotency key: a
+        // second create would be a second checkout session).
+        if in_flight {
+            return Ok(());
+        }
+        if !o.row.resent && o.row.provider_id.is_none() && o.row.polls >= 2 {
             return resend(state, &o, connector.as_ref()).await;
         }
-        return if expired {
+        // Never received, even resent: nothing can be taken; it ends.
+        return if expired && o.row.resent {
             expire(state, &o.row).await
         } else {
             Ok(())
@@ -81,21 +115,50 @@ pub async fn look_up_and_apply(state: &AppState, row: pa::Model) -> Result<()> {
             attempt = %o.row.attempt_id,
             "provider answer does not match the attempt (amount, currency or reference): not applied"
         );
-        return if expired {
-            expire(state, &o.row).await
-        } else {
-            Ok(())
-        };
+        return Ok(());
     }
     match seen.outcome {
-        Outcome::Processing | Outcome::Pending { .. } if expired => expire(state, &o.row).await,
+        Outcome::Processing | Outcome::Pending { .. } if expired => {
+            end_at_provider(state, &o, &c, connector.as_ref()).await
+        }
         Outcome::Processing | Outcome::Pending { .. } => {
             mark_processing(state, &o.row, seen.provider_id, seen.redirect_url).await
         }
-        other => match apply_initiated(state, &o.row, Ok(Initiated::just(other))).await {
-            Err(Error::Declined(_)) => Ok(()),
-            r => r,
+        other => apply_final(state, &o.row, other).await,
+    }
+}
+
+async fn apply_final(state: &AppState, row: &pa::Model, outcome: Outcome) -> Result<()> {
+    match apply_initiated(state, row, Ok(Initiated::just(outcome))).await {
+        Err(Error::Declined(_)) => Ok(()),
+        r => r,
+    }
+}
+
+/// Ten minutes without a final answer. Where the provider can end the
+/// attempt (Wave: expire its checkout session) it is ended there first and
+/// the provider's answer after that decides (a payment made meanwhile
+/// succeeds); where it cannot (MTN ends a request itself within ≈ 5 min),
+/// still pending means failed.
+async fn end_at_provider(
+    state: &AppState,
+    o: &Owned,
+    c: &conn::Model,
+    connector: &dyn Connector,
+) -> Result<()> {
+    match connector.cancel(&o.attempt()).await {
+        Ok(false) => expire(state, &o.row).await,
+        Ok(true) => match connector.lookup(&o.attempt()).await {
+            Ok(Some(s)) if matches(c.kind, &o.row, &s) => match s.outcome {
+                Outcome::Processing | Outcome::Pending { .. } => Ok(()),
+                other => apply_final(state, &o.row, other).await,
+            },
+            _ => Ok(()),
         },
+        Err(e) => {
+            tracing::warn!(error = %e, attempt = %o.row.attempt_id, "could not end the attempt at the provider; will ask again");
+            Ok(())
+        }
     }
 }
 
@@ -133,7 +196,7 @@ async fn resend(state: &AppState, o: &Owned, connector: &dyn Connector) -> Resul
     }
 }
 
-/// Ten minutes without a final answer: failed, `expired_authorization`.
+/// Failed, `expired_authorization`.
 async fn expire(state: &AppState, row: &pa::Model) -> Result<()> {
     let d = decline(
         "card_declined",
@@ -150,10 +213,34 @@ async fn expire(state: &AppState, row: &pa::Model) -> Result<()> {
     finish(state, &row.attempt_id).await
 }
 
-/// The poller (any process, each tick): every processing attempt whose
-/// lookup is due, each claimed by moving its `next_poll_at` (a conditional
-/// update only one process wins), so two processes never ask twice.
+/// Takes the next lookup of `row` for this caller: a conditional update
+/// of `next_poll_at` only one process (or one notification) wins.
+pub async fn claim_poll(state: &AppState, row: &pa::Model) -> Result<bool> {
+    let now = state.clock.now_ms();
+    let q = pa::Entity::update_many()
+        .col_expr(
+            pa::Column::NextPollAt,
+            Expr::value(now + poll_after(state, row.polls + 1)),
+        )
+        .col_expr(pa::Column::Polls, Expr::value(row.polls.saturating_add(1)))
+        .filter(pa::Column::AttemptId.eq(&row.attempt_id))
+        .filter(pa::Column::NextPollAt.eq(row.next_poll_at));
+    let claimed = state
+        .writer
+        .one(|c| async move { q.exec(&c).await })
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}
+
+/// Lookups in flight at once per process: a slow provider delays its own
+/// attempts, not everyone's.
+const CONCURRENT_LOOKUPS: usize = 8;
+
+/// The poller (any process, its own beat): every processing attempt whose
+/// lookup is due, each claimed first (`claim_poll`), so two processes never
+/// ask twice; one failing attempt is logged, the others go on.
 pub async fn poll_due(state: &AppState) -> Result<usize> {
+    use futures::StreamExt;
     let now = state.clock.now_ms();
     let due = pa::Entity::find()
         .filter(pa::Column::State.eq(PROCESSING))
@@ -162,28 +249,22 @@ pub async fn poll_due(state: &AppState) -> Result<usize> {
         .limit(100)
         .all(&state.db)
         .await?;
-    let mut n = 0;
-    for row in due {
-        let q = pa::Entity::update_many()
-            .col_expr(
-                pa::Column::NextPollAt,
-                Expr::value(now + poll_after(state, row.polls + 1)),
-            )
-            .col_expr(pa::Column::Polls, Expr::value(row.polls.saturating_add(1)))
-            .filter(pa::Column::AttemptId.eq(&row.attempt_id))
-            .filter(pa::Column::NextPollAt.eq(row.next_poll_at));
-        if state
-            .writer
-            .one(|c| async move { q.exec(&c).await })
-            .await?
-            .rows_affected
-            == 1
-        {
-            n += 1;
-            let polls = row.polls.saturating_add(1);
-            look_up_and_apply(state, pa::Model { polls, ..row }).await?;
-        }
-    }
+    let n = due.len();
+    futures::stream::iter(due)
+        .for_each_concurrent(CONCURRENT_LOOKUPS, |row| async move {
+            let attempt = row.attempt_id.clone();
+            let polled = async {
+                if claim_poll(state, &row).await? {
+                    let polls = row.polls.saturating_add(1);
+                    look_up_and_apply(state, pa::Model { polls, ..row }).await?;
+                }
+                Ok::<_, Error>(())
+            };
+            if let Err(e) = polled.await {
+                tracing::warn!(error = %e, attempt, "provider attempt lookup failed");
+            }
+        })
+        .await;
     Ok(n)
 }
 
@@ -207,6 +288,7 @@ pub async fn for_hint(
             .filter(pa::Column::PaymentIntentId.eq(i.as_str()))
             .order_by_desc(pa::Column::Created),
         HintAbout::Reference(r) => find.filter(pa::Column::Reference.eq(r.as_str())),
+        HintAbout::Nothing => return Ok(None),
     };
     Ok(find.limit(1).one(&state.db).await?)
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 
 use entity::{connector as conn, payment_intent as pi, provider_attempt as pa};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::{emit, link, settle};
 use crate::AppState;
@@ -24,7 +24,7 @@ use crate::service::connector;
 use super::method::MethodExt;
 
 mod lookup;
-pub use lookup::{for_hint, look_up_and_apply, of_attempt, poll_due};
+pub use lookup::{LATE_SUCCESSES, claim_poll, for_hint, look_up_and_apply, of_attempt, poll_due};
 
 /// Provider answers whose amount, currency or reference did not match the
 /// attempt (`/metrics`: `ikawaari_provider_mismatches_total`).
@@ -78,16 +78,18 @@ async fn owned(state: &AppState, row: pa::Model, c: &conn::Model) -> Result<Owne
     })
 }
 
-/// Pays claimed attempt `attempt_id` of `view` through connector `c`.
-/// `Ok` means settled or processing (the pay route re-reads which).
-pub(super) async fn pay(
+/// The provider attempt of a pay through connector `c`, with the
+/// reference it will be sent under: inserted by the claim's own
+/// transaction (`claim`), so no claimed intent is ever without it, and
+/// committed before the provider is called — a crash after that leaves a
+/// row the poller looks up with the very reference the provider may have.
+pub(super) fn prepare(
     state: &AppState,
     view: &PublicView,
     attempt_id: &str,
     c: &conn::Model,
-    connector: &dyn Connector,
     method: &PaymentMethodInput,
-) -> Result<()> {
+) -> pa::ActiveModel {
     let reference = match c.kind {
         ConnectorType::MtnMomo => mtn_momo::new_reference(),
         ConnectorType::Wave => attempt_id.to_string(),
@@ -96,7 +98,7 @@ pub(super) async fn pay(
         PaymentMethodInput::MobileMoney { phone, .. } => Some(state.config.secrets_key.seal(phone)),
         PaymentMethodInput::Card { .. } => None,
     };
-    let row = pa::ActiveModel {
+    pa::ActiveModel {
         attempt_id: Set(attempt_id.to_string()),
         payment_intent_id: Set(view.intent.id.clone()),
         connector_id: Set(c.id.clone()),
@@ -104,6 +106,7 @@ pub(super) async fn pay(
         provider_id: Set(None),
         redirect_url: Set(None),
         payer: Set(payer),
+        // The intent's amount as claimed (a link's typed amount): set by the claim.
         amount: Set(view.intent.amount.minor()),
         currency: Set(view.intent.currency),
         state: Set(PROCESSING.into()),
@@ -112,24 +115,36 @@ pub(super) async fn pay(
         // Not before the initiating call has had its whole time: a lookup
         // meanwhile could find nothing yet and resend what is in flight.
         next_poll_at: Set(state.clock.now_ms()
-            + state.config.provider_timeout().as_millis() as i64
+            + lookup::in_flight_ms(state)
             + poll_after(state, 0)),
         created: Set(state.clock.now()),
+    }
+}
+
+/// Pays claimed attempt `attempt_id` of `view` (its row inserted by the
+/// claim) through connector `c`. `Ok` means settled or processing (the pay
+/// route re-reads which).
+pub(super) async fn pay(
+    state: &AppState,
+    view: &PublicView,
+    attempt_id: &str,
+    c: &conn::Model,
+    connector: &dyn Connector,
+    method: &PaymentMethodInput,
+) -> Result<()> {
+    let row = of_attempt(state, attempt_id)
+        .await?
+        .ok_or_else(|| Error::Internal("claimed provider attempt missing".into()))?;
+    let o = Owned {
+        return_url: format!(
+            "{}/checkout/{}/return",
+            state.config.public_url(),
+            view.session.id
+        ),
+        notification_url: connector::notification_url(state, c),
+        statement: view.merchant_name.clone(),
+        row,
     };
-    // Committed before the call: a crash after it leaves a row the poller
-    // looks up with the very reference the provider may have received.
-    let row = match state
-        .writer
-        .one(|c| async move { row.insert(&c).await })
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            release(state, &view.intent.id, attempt_id).await?;
-            return Err(e.into());
-        }
-    };
-    let o = owned(state, row, c).await?;
     let answer = connector.initiate(&o.attempt(), method.charge()).await;
     match answer {
         Err(ConnError::Unreachable(e)) => {
