@@ -2,7 +2,8 @@
 //! the MTN MoMo connector (against the local fake of MTN's API: token
 //! cached, the provider attempt committed before the call, `202`) and
 //! through the Wave connector (the checkout session created at the fake),
-//! next to the test processor's mobile money (`+…0002`, settled at once),
+//! next to the test processor's mobile money (`+…0000`, the same `202
+//! processing` answer; `+…0002`, settled at once),
 //! one request at a time on SQLite. Prints p50/p99 per route.
 //!
 //! `cargo bench --bench connector_latency` (`N=…` pays per route, default 400).
@@ -96,6 +97,13 @@ async fn main() {
             "orange_money",
             "+2250700000002",
             200,
+        ),
+        (
+            "test processor (mobile money, 202 processing)",
+            &test_key,
+            "orange_money",
+            "+2250700000000",
+            202,
         ),
         (
             "MTN MoMo connector (fake, 202)",
