@@ -90,9 +90,46 @@ pub fn signature_header(secrets: &[&str], t: i64, body: &[u8]) -> String {
     h
 }
 
+/// Standard Webhooks' `webhook-signature` (SPEC §14): `v1,<base64>` per
+/// secret, space-separated, each HMAC-SHA256 of `<id>.<t>.<body>` keyed
+/// with the secret's `whsec_<base64>` tail decoded — so the
+/// `standardwebhooks` libraries verify a delivery with the endpoint's own
+/// secret. A secret whose tail is not base64 signs nothing here.
+pub fn standard_signature(secrets: &[&str], id: &str, t: i64, body: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    secrets
+        .iter()
+        .filter_map(|s| b64.decode(s.strip_prefix("whsec_").unwrap_or(s)).ok())
+        .map(|key| {
+            let key = hmac::Key::new(hmac::HMAC_SHA256, &key);
+            let mut ctx = hmac::Context::with_key(&key);
+            ctx.update(id.as_bytes());
+            ctx.update(b".");
+            ctx.update(t.to_string().as_bytes());
+            ctx.update(b".");
+            ctx.update(body);
+            format!("v1,{}", b64.encode(ctx.sign().as_ref()))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standard_webhooks_signature_matches_the_specification_example() {
+        // The Standard Webhooks specification's own example.
+        let sig = standard_signature(
+            &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
 
     #[test]
     fn seal_round_trip_and_wrong_key() {

@@ -207,7 +207,7 @@ pub fn build_app(state: AppState) -> Router {
             state.clone(),
             rest::idempotency::middleware,
         ));
-    Router::new()
+    let app = Router::new()
         .merge(api)
         // GraphQL mutations honour `Idempotency-Key` as REST does (SPEC §5).
         .merge(
@@ -270,7 +270,36 @@ pub fn build_app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
         .layer(axum::middleware::map_request(safe_request_id))
-        .with_state(state)
+        .with_state(state);
+    stripe_alias(app)
+}
+
+/// `/v1/…` is `/api/v1/…` (SPEC §14: a Stripe SDK's `api_base` is the
+/// server's root): the path is rewritten and the request handed to the
+/// same app, so it is one router — every layer, route and contract — with
+/// two spellings. Around the app, because routing happens before the
+/// app's own layers see the request.
+fn stripe_alias(app: Router) -> Router {
+    use tower::ServiceExt;
+    let inner = app.clone();
+    let alias = tower::service_fn(move |mut req: axum::extract::Request| {
+        let inner = inner.clone();
+        async move {
+            let rest = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            let rest = if rest.starts_with('/') {
+                rest.to_string()
+            } else {
+                format!("/{rest}")
+            };
+            if let Ok(uri) = format!("/api/v1{rest}").parse() {
+                *req.uri_mut() = uri;
+            }
+            inner.oneshot(req).await
+        }
+    });
+    Router::new()
+        .nest_service("/v1", alias)
+        .fallback_service(app)
 }
 
 /// Serves `app` on `listener` with the connection limits of `config` until

@@ -264,12 +264,33 @@ const MAX_TYPE_ERRORS: usize = 50;
 /// violation about a field already reported is not repeated). Each faulty
 /// value is nulled (or its key removed) and the body deserialized again.
 pub fn all_errors<T: serde::de::DeserializeOwned + Rules>(
+    body: serde_json::Value,
+    first: serde_path_to_error::Error<serde_json::Error>,
+) -> Error {
+    all_errors_restoring::<T>(body, first, &mut Vec::new())
+}
+
+/// `all_errors` of a decoded form (`rest::form`): a value given a type by
+/// guess (`guessed`, JSON pointer → its text) where the type wants text is
+/// put back, not reported.
+pub fn all_errors_restoring<T: serde::de::DeserializeOwned + Rules>(
     mut body: serde_json::Value,
     first: serde_path_to_error::Error<serde_json::Error>,
+    guessed: &mut Vec<(String, String)>,
 ) -> Error {
     let mut found: Vec<FieldError> = Vec::new();
     let mut next = Some(first);
     while let Some(err) = next.take() {
+        if crate::rest::form::restore(&mut body, guessed, &err) {
+            match serde_path_to_error::deserialize::<_, T>(&body) {
+                Ok(_) => return sorted(found),
+                Err(e) if !e.inner().is_data() => return sorted(found),
+                Err(e) => {
+                    next = Some(e);
+                    continue;
+                }
+            }
+        }
         let segments: Vec<_> = err.path().iter().cloned().collect();
         let field = field_error(&serde_path(err.path()), &err.into_inner().to_string());
         let already = found.iter().any(|f| f.param == field.param);

@@ -161,8 +161,8 @@ table! {
         fr "Le corps de la requête dépasse {limit_kib} Kio.",
         en "The request body exceeds {limit_kib} KiB.";
     UNSUPPORTED_MEDIA_TYPE = 415 INVALID "unsupported_media_type",
-        fr "Le corps des requêtes doit être du JSON avec `Content-Type: application/json`.",
-        en "Request bodies must be JSON with `Content-Type: application/json`.";
+        fr "Le corps des requêtes doit être du JSON (`Content-Type: application/json`) ou, comme les SDK de Stripe l'envoient, un formulaire (`application/x-www-form-urlencoded`).",
+        en "Request bodies must be JSON (`Content-Type: application/json`) or, as Stripe's SDKs send them, a form (`application/x-www-form-urlencoded`).";
     /// With `Retry-After`.
     RATE_LIMITED = 429 RATE_LIMIT "rate_limited",
         fr "Trop de requêtes ; ralentissez et réessayez sous peu.",

@@ -29,6 +29,23 @@ pub fn is_json_type(headers: &axum::http::HeaderMap) -> bool {
         })
 }
 
+/// `application/x-www-form-urlencoded`: Stripe's SDKs' bodies (SPEC §14).
+fn is_form(req: &Request) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// A form body, as the JSON one would be (`rest::form`).
+fn parse_form<T: DeserializeOwned + Rules>(bytes: &[u8]) -> Result<T, Error> {
+    crate::rest::form::typed(crate::rest::form::decode(bytes)?)
+}
+
 async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
     Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -76,6 +93,10 @@ impl<T: DeserializeOwned + Rules, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        if is_form(&req) {
+            let bytes = body_bytes(req, state).await?;
+            return Ok(Json(parse_form(&bytes)?));
+        }
         if !is_json(&req) {
             return Err(Error::UnsupportedMediaType);
         }
@@ -89,10 +110,13 @@ impl<T: DeserializeOwned + Default + Rules, S: Send + Sync> FromRequest<S> for O
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         let has_type = req.headers().contains_key(CONTENT_TYPE);
-        let json = is_json(&req);
+        let (json, form) = (is_json(&req), is_form(&req));
         let bytes = body_bytes(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
+        }
+        if form {
+            return Ok(OptionalJson(parse_form(&bytes)?));
         }
         if has_type && !json {
             return Err(Error::UnsupportedMediaType);
@@ -112,7 +136,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {
             validation::no_controls(&k, &v)?;
         }
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        // `expand` is read by `Expand`, not by the route's own query.
+        let rest = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form_urlencoded::parse(q.as_bytes()).filter(|(k, _)| !is_expand(k)))
+            .finish();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(rest.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(Query)
             .map_err(|e| {
@@ -137,5 +165,57 @@ impl<T: entity::types::IdKind + Send, S: Send + Sync> FromRequestParts<S> for Pa
         T::parse_id(&raw)
             .map(PathId)
             .ok_or_else(|| Error::not_found(T::KIND, raw))
+    }
+}
+
+/// `expand`, `expand[]` or `expand[N]`: how Stripe's SDKs send expansions.
+fn is_expand(key: &str) -> bool {
+    key == "expand"
+        || key
+            .strip_prefix("expand[")
+            .and_then(|r| r.strip_suffix(']'))
+            .is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The expansions a request asks for (`expand[]=payment_intent`), each
+/// checked against `allowed` (`400 parameter_invalid`, `param` `expand`).
+pub struct Expand(pub Vec<String>);
+
+impl Expand {
+    pub fn allowing(self, allowed: &[&str]) -> Result<Vec<String>, Error> {
+        for e in &self.0 {
+            if !allowed.contains(&e.as_str()) {
+                return Err(Error::invalid(
+                    "expand",
+                    format!(
+                        "This field cannot be expanded: {e}. Expandable: {}.",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Expand {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let q = parts.uri.query().unwrap_or("");
+        let mut out = Vec::new();
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            if is_expand(&k) {
+                validation::no_controls(&k, &v)?;
+                if out.len() >= 10 {
+                    return Err(Error::invalid(
+                        "expand",
+                        "At most 10 fields can be expanded.",
+                    ));
+                }
+                out.push(v.into_owned());
+            }
+        }
+        Ok(Expand(out))
     }
 }

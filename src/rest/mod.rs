@@ -4,6 +4,7 @@ mod connectors;
 pub mod docs;
 mod events;
 pub mod extract;
+pub mod form;
 pub mod idempotency;
 pub mod openapi;
 pub mod ops;

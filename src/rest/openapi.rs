@@ -10,6 +10,7 @@ use utoipa::{Modify, OpenApi};
 pub fn finish(doc: &mut Doc) {
     Security.modify(doc);
     StandardErrors.modify(doc);
+    form_bodies(doc);
     // Relative: "Try it out" and generated clients' defaults talk to the
     // server that served this document, wherever it runs.
     doc.servers = Some(vec![
@@ -165,7 +166,10 @@ fn add_errors(op: &mut Operation) {
     }
     if has_body {
         codes.push(("413", "Body over 256 KiB (`body_too_large`)"));
-        codes.push(("415", "Body is not JSON (`unsupported_media_type`)"));
+        codes.push((
+            "415",
+            "Body is neither JSON nor a form (`unsupported_media_type`)",
+        ));
         codes.push((
             "409",
             "Conflict: `idempotency_key_in_use` or a state conflict",
@@ -176,5 +180,35 @@ fn add_errors(op: &mut Operation) {
             .responses
             .entry(code.to_string())
             .or_insert_with(|| error_response(description));
+    }
+}
+
+/// Stripe's form encoding (SPEC §14), documented as each authenticated
+/// POST's second request content type, with the JSON body's schema (the
+/// nesting in brackets: `line_items[0][amount]=50000`); and a body the
+/// route does not need (`cancel`: `{}` or nothing) marked optional.
+fn form_bodies(doc: &mut Doc) {
+    use utoipa::openapi::Required;
+    const FORM: &str = "application/x-www-form-urlencoded";
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let Some(post) = item.post.as_mut() else {
+            continue;
+        };
+        let authenticated = post
+            .security
+            .as_ref()
+            .is_some_and(|s| serde_json::to_string(s).is_ok_and(|j| j.contains("bearer")));
+        let Some(body) = post.request_body.as_mut() else {
+            continue;
+        };
+        if path.ends_with("/cancel") {
+            body.required = Some(Required::False);
+        }
+        if !authenticated || body.content.contains_key(FORM) {
+            continue;
+        }
+        if let Some(json) = body.content.get("application/json").cloned() {
+            body.content.insert(FORM.to_string(), json);
+        }
     }
 }

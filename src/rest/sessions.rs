@@ -8,12 +8,13 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::domain::CheckoutSessionId;
 use crate::error::{ErrorResponse, Result};
-use crate::rest::extract::PathId;
 use crate::rest::extract::{self, OptionalJson, Query};
+use crate::rest::extract::{Expand, PathId};
 use crate::service::checkout::{self, PageRequest, SessionFilter};
 use crate::wire::{
     CheckoutSessionList, CheckoutSessionOut, CreateCheckoutSessionRequest, EmptyRequest,
-    LineItemList, LineItemOut, ListLineItemsQuery, ListSessionsQuery,
+    ExpandQuery, ExpandableIntent, LineItemList, LineItemOut, ListLineItemsQuery,
+    ListSessionsQuery, PaymentIntentOut,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -47,21 +48,32 @@ async fn create_session(
 ///
 /// Newest first, with cursor pagination and filters.
 #[utoipa::path(get, path = "/api/v1/checkout/sessions", tag = "Checkout sessions",
-    params(ListSessionsQuery), security(("bearer" = [])),
+    params(ListSessionsQuery, ExpandQuery), security(("bearer" = [])),
     responses((status = 200, description = "A page of sessions", body = CheckoutSessionList)))]
 async fn list_sessions(
     State(state): State<AppState>,
     p: Principal,
     Query(q): Query<ListSessionsQuery>,
+    expand: Expand,
 ) -> Result<Json<CheckoutSessionList>> {
+    let expand = expand.allowing(&[
+        "line_items",
+        "payment_intent",
+        "data.line_items",
+        "data.payment_intent",
+    ])?;
     let (filter, page) = filter_and_page(&q)?;
     let (views, has_more) = checkout::list(&state, &p, &filter, &page).await?;
+    let mut data = views
+        .iter()
+        .map(|v| CheckoutSessionOut::new(v, &state.config.checkout_url))
+        .collect::<Result<Vec<_>>>()?;
+    if expand.iter().any(|e| e.ends_with("payment_intent")) {
+        expand_intents(&state, &mut data).await?;
+    }
     Ok(Json(CheckoutSessionList {
         object: "list",
-        data: views
-            .iter()
-            .map(|v| CheckoutSessionOut::new(v, &state.config.checkout_url))
-            .collect::<Result<_>>()?,
+        data,
         has_more,
         url: "/api/v1/checkout/sessions".into(),
     }))
@@ -72,18 +84,37 @@ async fn list_sessions(
 /// The session as its `POST` returned it, with its current status, payment status and
 /// payment intent.
 #[utoipa::path(get, path = "/api/v1/checkout/sessions/{id}", tag = "Checkout sessions",
-    params(("id" = String, Path, description = "Session id, `cs_test_…` or `cs_live_…`")), security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id, `cs_test_…` or `cs_live_…`"), ExpandQuery), security(("bearer" = [])),
     responses((status = 200, description = "The session", body = CheckoutSessionOut)))]
 async fn get_session(
     State(state): State<AppState>,
     p: Principal,
     PathId(id): PathId<CheckoutSessionId>,
+    expand: Expand,
 ) -> Result<Json<CheckoutSessionOut>> {
+    let expand = expand.allowing(&["line_items", "payment_intent"])?;
     let v = checkout::get(&state, &p, &id).await?;
-    Ok(Json(CheckoutSessionOut::new(
-        &v,
-        &state.config.checkout_url,
-    )?))
+    let mut out = vec![CheckoutSessionOut::new(&v, &state.config.checkout_url)?];
+    if expand.iter().any(|e| e == "payment_intent") {
+        expand_intents(&state, &mut out).await?;
+    }
+    Ok(Json(out.remove(0)))
+}
+
+/// `expand[]=payment_intent`: each session's intent as an object (one read
+/// for the page; the caller owns the sessions, so their intents).
+async fn expand_intents(state: &AppState, sessions: &mut [CheckoutSessionOut]) -> Result<()> {
+    let ids: Vec<String> = sessions
+        .iter()
+        .map(|s| s.payment_intent.id().to_string())
+        .collect();
+    let intents = crate::service::payment::intents_by_id(state, &ids).await?;
+    for s in sessions {
+        if let Some(i) = intents.get(s.payment_intent.id()) {
+            s.payment_intent = ExpandableIntent::Object(Box::new(PaymentIntentOut::try_from(i)?));
+        }
+    }
+    Ok(())
 }
 
 /// List a session's line items

@@ -95,7 +95,7 @@ impl CheckoutSessionOut {
                 has_more: v.has_more_items,
                 url: format!("/api/v1/checkout/sessions/{}/line_items", s.id),
             },
-            payment_intent: s.payment_intent_id.to_string(),
+            payment_intent: super::ExpandableIntent::Id(s.payment_intent_id.to_string()),
             subscription: s.subscription_id.as_ref().map(ToString::to_string),
             success_url: s.success_url.clone(),
             cancel_url: s.cancel_url.clone(),

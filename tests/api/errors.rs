@@ -61,10 +61,18 @@ async fn malformed_requests_get_the_one_error_shape() {
         None,
     )
     .await;
+    // A form is read as Stripe's SDKs send it (SPEC §14): here, missing fields.
     assert_error(
         post("mode=payment", Some("application/x-www-form-urlencoded"))
             .await
             .unwrap(),
+        400,
+        "parameter_missing",
+        None,
+    )
+    .await;
+    assert_error(
+        post("mode=payment", Some("text/plain")).await.unwrap(),
         415,
         "unsupported_media_type",
         None,

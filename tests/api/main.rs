@@ -26,6 +26,7 @@ mod receiver;
 mod refunds;
 mod runtime;
 mod sessions;
+mod stripe_compat;
 mod subscriptions;
 mod typed_filters;
 mod validation;

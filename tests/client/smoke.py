@@ -29,7 +29,9 @@ paid = pay.sync(client=public, session_id=created.id, body=PayRequest.from_dict(
     {"payment_method": {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}}))
 assert paid.status == "succeeded", paid
 assert paid.redirect_url.endswith(created.id)
-intent = get_payment_intent.sync(client=auth, id=created.payment_intent)
+# An expandable field (`expand[]=payment_intent`): the id, or the object.
+intent_id = created.payment_intent if isinstance(created.payment_intent, str) else created.payment_intent.id
+intent = get_payment_intent.sync(client=auth, id=intent_id)
 assert intent.status == "succeeded" and intent.payment_method.last4 == "4242"
 other = create_session.sync(client=auth, body=body)
 expired = expire_session.sync(client=auth, id=other.id)

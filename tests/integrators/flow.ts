@@ -71,7 +71,9 @@ async function main(): Promise<void> {
   check(paid.data?.status === "succeeded", "pay", paid.error);
   check(!!paid.data?.redirect_url?.endsWith(session.id), "redirect url", paid.data);
 
-  const intentId = session.payment_intent;
+  // An expandable field (`expand[]=payment_intent`): the id, or the object.
+  const intentId =
+    typeof session.payment_intent === "string" ? session.payment_intent : session.payment_intent?.id;
   check(typeof intentId === "string", "session has a payment intent", session);
   const intent = await getPaymentIntent({ client: merchant, path: { id: intentId! } });
   check(intent.data?.status === "succeeded" && intent.data.payment_method?.last4 === "4242", "intent", intent.error);

@@ -103,13 +103,24 @@ impl Clients {
             };
         }
         let secrets: Vec<&str> = t.secrets.iter().map(String::as_str).collect();
-        let signature = signature_header(&secrets, state.clock.now(), t.payload.as_bytes());
+        let now = state.clock.now();
+        let signature = signature_header(&secrets, now, t.payload.as_bytes());
+        // Standard Webhooks (SPEC §14): the event id is the message id, the
+        // same on every retry of one delivery.
+        let id = serde_json::from_str::<serde_json::Value>(&t.payload)
+            .ok()
+            .and_then(|v| v.get("id")?.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let standard = crate::crypto::standard_signature(&secrets, &id, now, t.payload.as_bytes());
         let client = if public { &self.public } else { &self.open };
         let sent = client
             .post(&t.url)
             .header(CONTENT_TYPE, "application/json")
             .header(USER_AGENT, "Ikawaari-Webhooks/1")
             .header("Ikawaari-Signature", signature)
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", now.to_string())
+            .header("webhook-signature", standard)
             .body(t.payload.clone())
             .timeout(timeout)
             .send()
