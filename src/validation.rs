@@ -281,7 +281,7 @@ pub fn all_errors_restoring<T: serde::de::DeserializeOwned + Rules>(
     let mut found: Vec<FieldError> = Vec::new();
     let mut next = Some(first);
     while let Some(err) = next.take() {
-        if crate::rest::form::restore(&mut body, guessed, &err) {
+        if restore_guess(&mut body, guessed, &err) {
             match serde_path_to_error::deserialize::<_, T>(&body) {
                 Ok(_) => return sorted(found),
                 Err(e) if !e.inner().is_data() => return sorted(found),
@@ -365,4 +365,45 @@ fn set_aside(
         m.insert(key.clone(), serde_json::Value::Null);
     }
     true
+}
+
+/// A decoded form's (`rest::form`) guess undone: puts back the text of a guessed integer or boolean where the type wants
+/// text (the error `e` says so at its path). False: not such an error.
+pub fn restore_guess(
+    value: &mut serde_json::Value,
+    guessed: &mut Vec<(String, String)>,
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> bool {
+    let msg = e.inner().to_string();
+    if !msg.contains("expected a string") && !msg.contains("expected string") {
+        return false;
+    }
+    let pointer = pointer_of(e.path());
+    let Some(i) = guessed.iter().position(|(p, _)| *p == pointer) else {
+        return false;
+    };
+    let (p, text) = guessed.swap_remove(i);
+    match value.pointer_mut(&p) {
+        Some(slot) => {
+            *slot = serde_json::Value::String(text);
+            true
+        }
+        None => false,
+    }
+}
+
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut p = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Map { key } => {
+                p.push('/');
+                p.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            }
+            Segment::Seq { index } => p.push_str(&format!("/{index}")),
+            _ => {}
+        }
+    }
+    p
 }

@@ -198,7 +198,7 @@ pub fn typed<T: serde::de::DeserializeOwned + crate::validation::Rules>(
     loop {
         match serde_path_to_error::deserialize::<_, T>(&d.value) {
             Ok(t) => return Ok(t),
-            Err(e) if restore(&mut d.value, &mut d.guessed, &e) => {}
+            Err(e) if crate::validation::restore_guess(&mut d.value, &mut d.guessed, &e) => {}
             Err(e) if e.inner().is_data() => {
                 return Err(crate::validation::all_errors_restoring::<T>(
                     d.value,
@@ -209,47 +209,6 @@ pub fn typed<T: serde::de::DeserializeOwned + crate::validation::Rules>(
             Err(e) => return Err(crate::validation::from_serde(e)),
         }
     }
-}
-
-/// Puts back the text of a guessed integer or boolean where the type wants
-/// text (the error `e` says so at its path). False: not such an error.
-pub fn restore(
-    value: &mut Value,
-    guessed: &mut Vec<(String, String)>,
-    e: &serde_path_to_error::Error<serde_json::Error>,
-) -> bool {
-    let msg = e.inner().to_string();
-    if !msg.contains("expected a string") && !msg.contains("expected string") {
-        return false;
-    }
-    let pointer = pointer_of(e.path());
-    let Some(i) = guessed.iter().position(|(p, _)| *p == pointer) else {
-        return false;
-    };
-    let (p, text) = guessed.swap_remove(i);
-    match value.pointer_mut(&p) {
-        Some(slot) => {
-            *slot = Value::String(text);
-            true
-        }
-        None => false,
-    }
-}
-
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut p = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Map { key } => {
-                p.push('/');
-                p.push_str(&key.replace('~', "~0").replace('/', "~1"));
-            }
-            Segment::Seq { index } => p.push_str(&format!("/{index}")),
-            _ => {}
-        }
-    }
-    p
 }
 
 #[cfg(test)]
