@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema::{ErrorCode, ErrorType, FieldErrorCode};
-use super::{DbFailure, Error};
+use super::{Conflict, DbFailure, Error};
 
 /// `{"error": {...}}`: the one shape of every answer that is not 2xx.
 #[derive(Debug, Serialize, ToSchema)]
@@ -115,6 +115,19 @@ impl IntoResponse for Error {
         if let Some(secs) = self.retry_after() {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        // Stripe's SDKs retry every 409 (twice, by default) unless told: a
+        // state conflict will answer the same, a request still in progress
+        // (`idempotency_key_in_use`, `payment_in_progress`) may not.
+        if let Error::Conflict(c) = &self {
+            let permanent = !matches!(
+                c,
+                Conflict::IdempotencyKeyInUse | Conflict::PaymentInProgress
+            );
+            res.headers_mut().insert(
+                "stripe-should-retry",
+                HeaderValue::from_static(if permanent { "false" } else { "true" }),
+            );
         }
         res.headers_mut().insert(
             header::CONTENT_TYPE,

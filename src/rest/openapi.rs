@@ -183,13 +183,14 @@ fn add_errors(op: &mut Operation) {
     }
 }
 
-/// Stripe's form encoding (SPEC §14), documented as each authenticated
-/// POST's second request content type, with the JSON body's schema (the
-/// nesting in brackets: `line_items[0][amount]=50000`); and a body the
-/// route does not need (`cancel`: `{}` or nothing) marked optional.
+/// Stripe's form encoding (SPEC §14), said in each authenticated POST's
+/// request body description — not as a second content type: stock
+/// generators (openapi-python-client 0.29) turn two content types of one
+/// schema into a client that sends the form, flattened, and breaks; and a
+/// body the route does not need (`cancel`: `{}` or nothing) marked optional.
 fn form_bodies(doc: &mut Doc) {
     use utoipa::openapi::Required;
-    const FORM: &str = "application/x-www-form-urlencoded";
+    const FORM: &str = "Also accepted as `application/x-www-form-urlencoded` in Stripe's bracket encoding (`line_items[0][amount]=50000`, `metadata[order]=42`, `enabled_events[]=*`; an empty value is left out), as Stripe's SDKs send it: the same fields, rules and errors.";
     for (path, item) in doc.paths.paths.iter_mut() {
         let Some(post) = item.post.as_mut() else {
             continue;
@@ -204,11 +205,11 @@ fn form_bodies(doc: &mut Doc) {
         if path.ends_with("/cancel") {
             body.required = Some(Required::False);
         }
-        if !authenticated || body.content.contains_key(FORM) {
-            continue;
-        }
-        if let Some(json) = body.content.get("application/json").cloned() {
-            body.content.insert(FORM.to_string(), json);
+        if authenticated {
+            body.description = Some(match body.description.take() {
+                Some(d) => format!("{d}. {FORM}"),
+                None => FORM.to_string(),
+            });
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::wire::{
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_payment_intent))
-        .routes(routes!(get_subscription))
+        .routes(routes!(get_subscription, delete_subscription))
         .routes(routes!(cancel_subscription))
         .routes(routes!(helper_succeed))
         .routes(routes!(helper_fail))
@@ -52,6 +52,22 @@ async fn get_subscription(
     PathId(id): PathId<SubscriptionId>,
 ) -> Result<Json<SubscriptionOut>> {
     let (s, items) = subscription::get(&state, &p, &id).await?;
+    Ok(Json(SubscriptionOut::new(&s, &items, state.clock.now())))
+}
+
+/// Cancel a subscription now (Stripe's verb)
+///
+/// `DELETE`, as Stripe's SDKs cancel (`stripe.Subscription.cancel`): the
+/// same as `POST …/cancel` with no body.
+#[utoipa::path(delete, path = "/api/v1/subscriptions/{id}", tag = "Subscriptions",
+    params(("id" = String, Path, description = "`sub_…`")), security(("bearer" = [])),
+    responses((status = 200, description = "The canceled subscription", body = SubscriptionOut)))]
+async fn delete_subscription(
+    State(state): State<AppState>,
+    p: Principal,
+    PathId(id): PathId<SubscriptionId>,
+) -> Result<Json<SubscriptionOut>> {
+    let (s, items) = subscription::cancel(&state, &p, &id, false).await?;
     Ok(Json(SubscriptionOut::new(&s, &items, state.clock.now())))
 }
 

@@ -349,3 +349,55 @@ async fn deliveries_carry_standard_webhooks_headers() {
     );
     assert!(d.header("ikawaari-signature").is_some(), "beside our own");
 }
+
+#[tokio::test]
+async fn a_conflict_that_cannot_change_tells_stripe_sdks_not_to_retry() {
+    let app = spawn_app().await;
+    let sid = app.seed_session().await;
+    let path = format!("/v1/checkout/sessions/{sid}/expire");
+    assert_eq!(post_form(&app, &path, "").await.0, 200);
+    let res = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&app.key)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.headers()
+            .get("stripe-should-retry")
+            .and_then(|v| v.to_str().ok()),
+        Some("false")
+    );
+}
+
+#[tokio::test]
+async fn stripe_sdks_cancel_a_subscription_with_delete() {
+    let app = spawn_app().await;
+    let s = app
+        .create_session(&json!({"line_items": [{"name": "Abonnement", "amount": 5000, "currency": "XOF", "quantity": 1,
+                                               "recurring": {"interval": "month"}}],
+                               "mode": "subscription", "success_url": "https://shop.example/ok"}))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    assert_eq!(app.pay(id, &card("4242424242424242")).await.status(), 200);
+    let s: Value = app
+        .get(&format!("/v1/checkout/sessions/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sub = s["subscription"].as_str().unwrap();
+    let res = app
+        .client
+        .delete(app.url(&format!("/v1/subscriptions/{sub}")))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["status"], "canceled", "{v}");
+}
