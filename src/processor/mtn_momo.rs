@@ -174,6 +174,29 @@ impl MtnMomo {
         http::send(PROVIDER, operation, build(&token)).await
     }
 
+    /// A status read (`GET …/{reference}`): its JSON, `None` for MTN's
+    /// `404` (it never got that reference).
+    async fn status(
+        &self,
+        which: Which,
+        operation: &'static str,
+        path: &str,
+    ) -> Result<Option<serde_json::Value>, ConnError> {
+        let answer = self
+            .call(which, operation, |token| {
+                self.authed(which, reqwest::Method::GET, path, token)
+            })
+            .await?;
+        match answer.status {
+            200 => answer
+                .json()
+                .map(Some)
+                .ok_or_else(|| ConnError::Ambiguous(format!("{operation}: unreadable answer"))),
+            404 => Ok(None),
+            s => Err(ConnError::Ambiguous(format!("{operation}: HTTP {s}"))),
+        }
+    }
+
     fn authed(
         &self,
         which: Which,
@@ -317,19 +340,12 @@ impl Connector for MtnMomo {
 
     async fn lookup(&self, a: &Attempt<'_>) -> Result<Option<Observed>, ConnError> {
         let path = format!("/collection/v1_0/requesttopay/{}", a.reference);
-        let answer = self
-            .call(Which::Collection, "requesttopay status", |token| {
-                self.authed(Which::Collection, reqwest::Method::GET, &path, token)
-            })
-            .await?;
-        match answer.status {
-            200 => {}
-            404 => return Ok(None),
-            s => return Err(ConnError::Ambiguous(format!("status: HTTP {s}"))),
-        }
-        let v = answer
-            .json()
-            .ok_or_else(|| ConnError::Ambiguous("status: unreadable answer".into()))?;
+        let Some(v) = self
+            .status(Which::Collection, "requesttopay status", &path)
+            .await?
+        else {
+            return Ok(None);
+        };
         let currency = str_field(&v, "currency").unwrap_or_default();
         let amount = entity::currency::Currency::parse(&currency)
             .and_then(|c| super::parse_amount(&str_field(&v, "amount")?, c));
@@ -413,19 +429,12 @@ impl Connector for MtnMomo {
         r: &RefundRequest<'_>,
     ) -> Result<Option<RefundOutcome>, ConnError> {
         let path = format!("/disbursement/v1_0/refund/{}", r.reference);
-        let answer = self
-            .call(Which::Disbursement, "refund status", |token| {
-                self.authed(Which::Disbursement, reqwest::Method::GET, &path, token)
-            })
-            .await?;
-        match answer.status {
-            200 => {}
-            404 => return Ok(None),
-            s => return Err(ConnError::Ambiguous(format!("refund status: HTTP {s}"))),
-        }
-        let v = answer
-            .json()
-            .ok_or_else(|| ConnError::Ambiguous("refund status: unreadable".into()))?;
+        let Some(v) = self
+            .status(Which::Disbursement, "refund status", &path)
+            .await?
+        else {
+            return Ok(None);
+        };
         Ok(Some(match v.get("status").and_then(|s| s.as_str()) {
             Some("SUCCESSFUL") => RefundOutcome::Succeeded,
             Some("FAILED") => RefundOutcome::Failed(reason_of(&v).to_lowercase()),

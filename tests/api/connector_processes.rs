@@ -58,7 +58,7 @@ fn envs<'a>(mtn: &'a str, poll_ms: &'a str) -> Vec<(&'a str, &'a str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_mtn_callback_on_the_other_process_settles_the_payment() {
     let mtn = MtnFake::start(MtnConfig {
-        approve_after: Duration::from_millis(300),
+        approve_after: Duration::from_millis(800),
         ..MtnConfig::default()
     });
     let db = TestDb::new().await;
@@ -159,7 +159,11 @@ async fn a_kill_between_the_providers_202_and_our_commit_is_recovered_on_restart
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn provider_calls_are_logged_without_credentials_or_phone_numbers() {
-    let mtn = MtnFake::start(MtnConfig::default());
+    // The customer approves after the pay has answered `202`.
+    let mtn = MtnFake::start(MtnConfig {
+        approve_after: Duration::from_millis(800),
+        ..MtnConfig::default()
+    });
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.log");
