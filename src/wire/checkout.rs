@@ -307,7 +307,7 @@ pub struct CheckoutSessionOut {
     pub amount_total: i64,
     pub line_items: LineItemList,
     /// `pi_…`; the payment intent itself with `expand[]=payment_intent`.
-    pub payment_intent: ExpandableIntent,
+    pub payment_intent: super::ExpandableIntent,
     /// `sub_…` once a subscription-mode session is paid.
     pub subscription: Option<String>,
     pub success_url: String,
@@ -419,35 +419,4 @@ pub struct PublicCheckoutSession {
     /// A payment link's custom amount: the customer types an amount within
     /// these bounds and pays with it (`amount` in the pay body).
     pub custom_amount: Option<super::CustomAmountOut>,
-}
-
-/// An expandable field (`expand[]`): the id, or the object it names.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum ExpandableIntent {
-    /// `pi_…`
-    Id(String),
-    Object(Box<super::PaymentIntentOut>),
-}
-
-impl ExpandableIntent {
-    /// The intent's id, expanded or not.
-    pub fn id(&self) -> &str {
-        match self {
-            ExpandableIntent::Id(id) => id,
-            ExpandableIntent::Object(o) => &o.id,
-        }
-    }
-}
-
-/// `expand[]` on a retrieve or a list (Stripe's `expand`): `line_items`
-/// (always included already) and `payment_intent`; on a list also
-/// `data.line_items` and `data.payment_intent`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExpandQuery {
-    /// Fields to expand: `payment_intent` (and `line_items`, always included).
-    #[serde(rename = "expand[]")]
-    #[param(rename = "expand[]")]
-    pub expand: Option<Vec<String>>,
 }

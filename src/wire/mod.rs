@@ -5,6 +5,7 @@
 mod checkout;
 mod commands;
 mod connector;
+mod expand;
 mod link_commands;
 mod payment;
 mod payment_link;
@@ -15,6 +16,7 @@ mod webhook;
 
 pub use checkout::*;
 pub use connector::*;
+pub use expand::*;
 pub use payment::*;
 pub use payment_link::*;
 pub use refund::*;
